@@ -1,0 +1,29 @@
+"""Recognising database failures by kind, whichever driver raised them."""
+
+from __future__ import annotations
+
+from sqlalchemy import exc as sa_exc
+
+
+class UniqueViolation(Exception):
+    """A write collided with a unique constraint."""
+
+
+def is_unique_violation(error: sa_exc.IntegrityError) -> bool:
+    orig = error.orig
+    if getattr(orig, "sqlstate", None) == "23505" or getattr(orig, "pgcode", None) == "23505":
+        return True
+    return getattr(orig, "sqlite_errorname", "") == "SQLITE_CONSTRAINT_UNIQUE"
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached or is locked: worth a retry, not a bug."""
+    if isinstance(error, (sa_exc.TimeoutError, ConnectionError, TimeoutError, OSError)):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+            # SQLite reports a missing table as OperationalError too: that one is a bug.
+            return "no such" not in str(error.orig).lower()
+    return False

@@ -1,0 +1,24 @@
+"""Alembic, configured from code: no alembic.ini to keep in step with settings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import command
+from alembic.config import Config
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", "db:migrations")
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(database_url), revision)
+
+
+async def upgrade_async(database_url: str, revision: str = "head") -> None:
+    # env.py runs its own event loop, so it needs a thread of its own.
+    await asyncio.to_thread(upgrade, database_url, revision)

@@ -1,0 +1,123 @@
+"""Every table of Patchbay, in one place."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from db.types import StringList, UTCDateTime
+
+
+class PromptType(StrEnum):
+    ASSET = "ASSET"
+    TTS = "TTS"
+    URL = "URL"
+
+
+class PromptState(StrEnum):
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+    ARCHIVED = "ARCHIVED"
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organizations"
+
+    id: uuid.UUID = Field(primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+
+
+class Brand(SQLModel, table=True):
+    __tablename__ = "brands"
+
+    id: uuid.UUID = Field(primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=200)
+
+
+class GuardrailPool(SQLModel, table=True):
+    __tablename__ = "guardrail_pools"
+    __table_args__ = (
+        UniqueConstraint("org_id", "slug", name="uq_guardrail_pools_org_slug"),
+        Index("ix_guardrail_pools_org_id_id", "org_id", "id"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id")
+    brand_id: uuid.UUID = Field(foreign_key="brands.id")
+    name: str = Field(max_length=100)
+    slug: str = Field(max_length=64)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Prompt(SQLModel, table=True):
+    __tablename__ = "prompts"
+    __table_args__ = (
+        UniqueConstraint("org_id", "name", name="uq_prompts_org_name"),
+        Index("ix_prompts_org_id_id", "org_id", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=128)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id")
+    owner_id: str = Field(max_length=255)
+    name: str = Field(max_length=100)
+    title: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=1000)
+    # Plain VARCHAR, not a PostgreSQL ENUM type: adding a value needs no type migration.
+    type: PromptType = Field(
+        sa_column=Column(SAEnum(PromptType, native_enum=False, length=16), nullable=False)
+    )
+    state: PromptState = Field(
+        sa_column=Column(SAEnum(PromptState, native_enum=False, length=16), nullable=False)
+    )
+    asset_id: str | None = Field(default=None, max_length=128)
+    file_name: str | None = Field(default=None, max_length=255)
+    content: str | None = Field(default=None, max_length=20000)
+    model: str | None = Field(default=None, max_length=100)
+    tags: list[str] = Field(default_factory=list, sa_column=Column(StringList, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    created_by: str = Field(max_length=255)
+    created_user_name: str | None = Field(default=None, max_length=255)
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_by: str = Field(max_length=255)
+    updated_user_name: str | None = Field(default=None, max_length=255)
+
+
+class Upload(SQLModel, table=True):
+    __tablename__ = "uploads"
+    __table_args__ = (UniqueConstraint("org_id", "request_id", name="uq_uploads_org_request"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id")
+    request_id: str = Field(max_length=128)
+    file_name: str = Field(max_length=255)
+    asset_id: str = Field(max_length=128)
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_keys"
+
+    id: uuid.UUID = Field(primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=32, unique=True)
+    secret_hash: str = Field(max_length=64)  # sha256 hex; the secret itself is never stored
+    scopes: list[str] = Field(default_factory=list, sa_column=Column(StringList, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+prompts = Prompt.__table__  # type: ignore[attr-defined]
+guardrail_pools = GuardrailPool.__table__  # type: ignore[attr-defined]
+organizations = Organization.__table__  # type: ignore[attr-defined]
+brands = Brand.__table__  # type: ignore[attr-defined]
+uploads = Upload.__table__  # type: ignore[attr-defined]
+api_keys = ApiKey.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,81 @@
+"""SQL for prompts: one statement per operation, only the columns that change."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.errors import UniqueViolation, is_unique_violation
+from db.models import PromptType, prompts, uploads
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptWrite:
+    values: Mapping[str, Any]  # column -> new value
+    owner_id: str | None = None  # when set, only this owner's prompt is written
+    expected_updated_at: datetime | None = None
+    attach_upload: str | None = None  # request id of an upload to attach
+    needs_asset: bool = False  # the write renames an existing audio file
+
+
+async def fetch_prompt(
+    conn: AsyncConnection, *, org_id: uuid.UUID, prompt_id: str
+) -> Row[Any] | None:
+    query = select(prompts).where(prompts.c.id == prompt_id, prompts.c.org_id == org_id)
+    return (await conn.execute(query)).first()
+
+
+async def page_of_prompts(
+    conn: AsyncConnection, *, org_id: uuid.UUID, after: str | None, limit: int
+) -> Sequence[Row[Any]]:
+    query = select(prompts).where(prompts.c.org_id == org_id)
+    if after is not None:
+        query = query.where(prompts.c.id > after)
+    return (await conn.execute(query.order_by(prompts.c.id).limit(limit))).all()
+
+
+async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id: str) -> bool:
+    query = select(_upload_of(org_id, request_id).exists())
+    return bool((await conn.execute(query)).scalar())
+
+
+async def update_prompt(
+    conn: AsyncConnection, *, org_id: uuid.UUID, prompt_id: str, write: PromptWrite
+) -> Row[Any] | None:
+    """UPDATE … RETURNING; None when a condition of `write` (or the id) matched no row."""
+    values = dict(write.values)
+    conditions = [prompts.c.id == prompt_id, prompts.c.org_id == org_id]
+    if write.owner_id is not None:
+        conditions.append(prompts.c.owner_id == write.owner_id)
+    if write.expected_updated_at is not None:
+        conditions.append(prompts.c.updated_at == write.expected_updated_at)
+    if write.needs_asset:
+        conditions.append(prompts.c.asset_id.is_not(None))
+    if write.attach_upload is not None:
+        upload = _upload_of(org_id, write.attach_upload)
+        conditions.append(exists(upload))
+        values["asset_id"] = upload.with_only_columns(uploads.c.asset_id).scalar_subquery()
+        values.setdefault(
+            "file_name", upload.with_only_columns(uploads.c.file_name).scalar_subquery()
+        )
+        values["type"] = PromptType.ASSET
+    statement = update(prompts).where(*conditions).values(values).returning(*prompts.c)
+    try:
+        return (await conn.execute(statement)).first()
+    except IntegrityError as error:
+        if is_unique_violation(error):
+            raise UniqueViolation(str(error.orig)) from error
+        raise
+
+
+def _upload_of(org_id: uuid.UUID, request_id: str) -> Any:
+    return select(uploads.c.id).where(
+        uploads.c.org_id == org_id, uploads.c.request_id == request_id
+    )

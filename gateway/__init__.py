@@ -1,0 +1,1 @@
+"""The HTTP edge of Patchbay: app factory, settings, authentication, request ids, CLI."""

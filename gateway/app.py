@@ -1,0 +1,90 @@
+"""The app factory: everything is built here, nothing at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from db.database import Database
+from gateway.auth import Authenticator
+from gateway.body_limit import BodyLimitMiddleware
+from gateway.graphql_view import PatchbayGraphQL
+from gateway.request_id import RequestIdMiddleware
+from gateway.settings import Settings
+from schema.schema import build_schema
+
+log = logging.getLogger("patchbay")
+
+DEVELOPMENT_WARNING = (
+    "\n"
+    "  !! DEVELOPMENT MODE: no JWT key material is configured.                     !!\n"
+    "  !! Tokens are signed with a built-in secret anyone can read in the source.  !!\n"
+    "  !! Set PATCHBAY_JWT_SECRET (or a public key / JWKS URL) before real use.    !!"
+)
+
+
+def create_app(settings: Settings) -> Starlette:
+    db = Database(
+        settings.database_url,
+        timeout_seconds=settings.database_timeout_seconds,
+        pool_size=settings.database_pool_size,
+    )
+    graphql = PatchbayGraphQL(
+        build_schema(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            introspection=settings.introspection,
+        ),
+        db=db,
+        authenticator=Authenticator(settings, db),
+        prompts_url=settings.prompts_url.rstrip("/"),
+        graphiql=settings.graphiql,
+    )
+
+    async def healthz(_: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> JSONResponse:
+        try:
+            await asyncio.wait_for(db.ping(), timeout=settings.database_timeout_seconds)
+        except Exception:  # any failure means "not ready"; details go to the log only
+            log.warning("readiness check failed: database unreachable")
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        await db.dispose()
+
+    if settings.development_keys:
+        log.warning(DEVELOPMENT_WARNING)
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    return app
+
+
+def app_from_environment() -> Starlette:
+    """uvicorn's factory: settings are read once, here."""
+    return create_app(Settings())

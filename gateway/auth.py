@@ -1,0 +1,141 @@
+"""Turns an Authorization header into a Principal, or None for any failure."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from db.api_keys import find_active_key
+from db.database import Database
+from gateway import api_keys
+from gateway.jwks import JwksCache
+from gateway.settings import SYMMETRIC_ALGORITHMS, Settings
+from resolvers.principal import Principal, PrincipalKind
+
+log = logging.getLogger("patchbay.auth")
+MAX_CREDENTIAL_LENGTH = 8192
+
+
+class Authenticator:
+    """Built once from settings; keys are parsed here, not per request."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.db = db
+        self.org_claim = settings.jwt_org_claim
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self.leeway = settings.jwt_leeway_seconds
+        self.algorithms = settings.algorithms
+        self.secret = settings.hmac_secret
+        self.public_key = (
+            load_pem_public_key(settings.jwt_public_key.encode())
+            if settings.jwt_public_key
+            else None
+        )
+        self.jwks = (
+            JwksCache(
+                settings.jwks_url,
+                refresh=settings.jwks_refresh_seconds,
+                min_refetch=settings.jwks_min_refetch_seconds,
+            )
+            if settings.jwks_url
+            else None
+        )
+
+    async def authenticate(self, authorization: str | None) -> Principal | None:
+        credential = _bearer(authorization)
+        if credential is None:
+            return None
+        if credential.startswith(api_keys.KEY_MARK):
+            return await self._api_key(credential)
+        return await self._jwt(credential)
+
+    async def _api_key(self, credential: str) -> Principal | None:
+        if not api_keys.looks_like_key(credential):
+            return None
+        async with self.db.read() as conn:
+            row = await find_active_key(conn, prefix=api_keys.prefix_of(credential))
+        if row is None or not api_keys.matches(credential, row.secret_hash):
+            return None
+        return Principal(
+            subject=row.prefix,
+            org_id=row.org_id,
+            scopes=frozenset(row.scopes),
+            name=row.name,
+            kind=PrincipalKind.API_KEY,
+        )
+
+    async def _jwt(self, token: str) -> Principal | None:
+        try:
+            header = jwt.get_unverified_header(token)
+            algorithm = header.get("alg")
+            if not isinstance(algorithm, str) or algorithm not in self.algorithms:
+                return None  # never "none", never an algorithm that is not configured
+            key = await self._key_for(algorithm, header.get("kid"))
+            if key is None:
+                return None
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.leeway,
+                options={
+                    "require": ["exp", "sub", self.org_claim],
+                    "verify_aud": self.audience is not None,
+                },
+            )
+            return _principal_from_claims(claims, self.org_claim)
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
+            log.debug("token refused: %s", type(error).__name__)
+            return None
+
+    async def _key_for(self, algorithm: str, kid: Any) -> Any:
+        if algorithm in SYMMETRIC_ALGORITHMS:
+            return self.secret
+        if self.public_key is not None:
+            return self.public_key
+        if self.jwks is not None:
+            jwk = await self.jwks.key(kid if isinstance(kid, str) else None)
+            return jwk.key if jwk is not None and jwk.algorithm_name in (None, algorithm) else None
+        return None
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if not authorization or len(authorization) > MAX_CREDENTIAL_LENGTH:
+        return None
+    scheme, _, credential = authorization.partition(" ")
+    credential = credential.strip()
+    return credential if scheme.lower() == "bearer" and credential else None
+
+
+def _principal_from_claims(claims: dict[str, Any], org_claim: str) -> Principal | None:
+    subject, org, name = claims.get("sub"), claims.get(org_claim), claims.get("name")
+    if not isinstance(subject, str) or not subject or not isinstance(org, str):
+        return None
+    if name is not None and not isinstance(name, str):
+        return None
+    return Principal(
+        subject=subject,
+        org_id=uuid.UUID(org),
+        scopes=_scopes(claims),
+        name=name,
+        kind=PrincipalKind.USER,
+    )
+
+
+def _scopes(claims: dict[str, Any]) -> frozenset[str]:
+    scope, scp = claims.get("scope"), claims.get("scp")
+    found: set[str] = set()
+    if isinstance(scope, str):
+        found.update(scope.split())
+    if isinstance(scp, str):
+        found.update(scp.split())
+    elif isinstance(scp, list):
+        found.update(s for s in scp if isinstance(s, str))
+    return frozenset(found)

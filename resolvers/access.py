@@ -1,0 +1,20 @@
+"""Authentication and scope checks, first in every operation's order of errors."""
+
+from __future__ import annotations
+
+from resolvers.errors import Forbidden, Unauthorized
+from resolvers.principal import Principal
+
+PROMPTS_READ = "prompts:read"
+PROMPTS_WRITE = "prompts:write"
+ADMIN_READ = "org:admin:read"
+ADMIN_WRITE = "org:admin:write"
+
+
+def authorize(principal: Principal | None, *any_of: str) -> Principal:
+    """The principal, if it exists and holds one of the scopes (the first is reported)."""
+    if principal is None:
+        raise Unauthorized()
+    if any_of and principal.scopes.isdisjoint(any_of):
+        raise Forbidden("missing required scope", required_scope=any_of[0])
+    return principal

@@ -1,0 +1,67 @@
+"""The domain errors: every documented failure, as plain exceptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    field: str
+    message: str
+    code: str
+
+
+class DomainError(Exception):
+    """A documented failure; the GraphQL layer turns it into a union member."""
+
+    message = "request failed"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+
+
+class Unauthorized(DomainError):
+    """Missing, malformed, expired, revoked or badly signed credential."""
+
+    message = "authentication failed"
+
+
+class Forbidden(DomainError):
+    """Authenticated, but not allowed: a missing scope or someone else's object."""
+
+    message = "forbidden"
+
+    def __init__(self, message: str | None = None, *, required_scope: str | None = None) -> None:
+        super().__init__(message)
+        self.required_scope = required_scope
+
+
+class NotFound(DomainError):
+    """No such object in the caller's organization."""
+
+    def __init__(self, resource: str, object_id: str) -> None:
+        super().__init__(f"{resource} not found")
+        self.resource = resource
+        self.object_id = object_id
+
+
+class ValidationFailed(DomainError):
+    """One or more input fields break a rule; all of them are listed."""
+
+    def __init__(self, issues: list[FieldIssue]) -> None:
+        super().__init__("validation failed")
+        self.issues = issues
+
+
+class Conflict(DomainError):
+    """The write collides with another object or with a newer version."""
+
+    def __init__(self, message: str, issues: list[FieldIssue]) -> None:
+        super().__init__(message)
+        self.issues = issues
+
+
+class InvalidArgument(ValueError):
+    """A query argument (cursor, page size) that cannot be used; not a union member."""

@@ -1,0 +1,42 @@
+"""Reading guardrail pools: own organization only, with an admin read or write scope."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Row
+
+from db import guardrail_pools as store
+from db.database import Database
+from resolvers import ids
+from resolvers.access import ADMIN_READ, ADMIN_WRITE, authorize
+from resolvers.errors import InvalidArgument, NotFound
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
+from resolvers.principal import Principal
+
+
+async def get_pool(*, db: Database, principal: Principal | None, raw_id: str) -> Row[Any]:
+    caller = authorize(principal, ADMIN_READ, ADMIN_WRITE)
+    pool_id = ids.pool_id(raw_id)
+    if pool_id is not None:
+        async with db.read() as conn:
+            row = await store.fetch_pool(conn, org_id=caller.org_id, pool_id=pool_id)
+        if row is not None:
+            return row
+    raise NotFound("guardrailPool", raw_id)
+
+
+async def list_pools(
+    *, db: Database, principal: Principal | None, first: int, after: str | None
+) -> Page[Row[Any]]:
+    caller = authorize(principal, ADMIN_READ, ADMIN_WRITE)
+    size = page_size(first)
+    start = decode_cursor(after)
+    try:
+        start_id = uuid.UUID(start) if start is not None else None
+    except ValueError:
+        raise InvalidArgument("`after` is not a cursor from this API") from None
+    async with db.read() as conn:
+        rows = await store.page_of_pools(conn, org_id=caller.org_id, after=start_id, limit=size + 1)
+    return make_page(rows, size, key=lambda row: str(row.id))

@@ -1,0 +1,24 @@
+"""Ids from callers: a malformed id is simply an id that matches nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+from resolvers.checks import has_control_characters, is_storable
+
+MAX_PROMPT_ID_LENGTH = 128
+
+
+def prompt_id(raw: str) -> str | None:
+    if not raw or len(raw) > MAX_PROMPT_ID_LENGTH:
+        return None
+    if not is_storable(raw) or has_control_characters(raw):
+        return None
+    return raw
+
+
+def pool_id(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw) if is_storable(raw) else None
+    except ValueError:
+        return None

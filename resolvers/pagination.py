@@ -1,0 +1,52 @@
+"""Opaque keyset cursors and page sizes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from resolvers.errors import InvalidArgument
+
+MAX_PAGE_SIZE = 100
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: Sequence[tuple[str, T]]  # (cursor, item)
+    has_next_page: bool
+
+    @property
+    def end_cursor(self) -> str | None:
+        return self.items[-1][0] if self.items else None
+
+
+def page_size(first: int) -> int:
+    if first < 0:
+        raise InvalidArgument("`first` must not be negative")
+    return min(first, MAX_PAGE_SIZE)
+
+
+def encode_cursor(key: str) -> str:
+    return base64.urlsafe_b64encode(f"k:{key}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    if not raw.startswith("k:") or "\x00" in raw:
+        raise InvalidArgument("`after` is not a cursor from this API")
+    return raw[2:]
+
+
+def make_page(rows: Sequence[T], size: int, key: Callable[[T], str]) -> Page[T]:
+    """`rows` was fetched with size + 1 rows so the extra one tells if there is more."""
+    visible = rows[:size]
+    return Page([(encode_cursor(key(row)), row) for row in visible], len(rows) > size)

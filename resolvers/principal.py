@@ -1,0 +1,25 @@
+"""Who is calling: the one shape both JWTs and API keys authenticate to."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class PrincipalKind(StrEnum):
+    USER = "USER"
+    API_KEY = "API_KEY"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    org_id: uuid.UUID
+    scopes: frozenset[str]
+    name: str | None
+    kind: PrincipalKind
+
+    @property
+    def acts_for_whole_org(self) -> bool:
+        return self.kind is PrincipalKind.API_KEY

@@ -1,0 +1,105 @@
+"""Rules on an updatePrompt input alone, before any row is read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from resolvers.checks import (
+    check_expected_updated_at,
+    check_name,
+    has_control_characters,
+    is_storable,
+)
+from resolvers.errors import FieldIssue
+
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg")
+MAX_TAGS = 20
+MAX_REQUEST_ID_LENGTH = 128
+# field -> (min length, max length) for the clearable text fields
+TEXT_LIMITS = {
+    "title": (1, 200),
+    "description": (0, 1000),
+    "content": (0, 20000),
+    "model": (1, 100),
+}
+
+
+def check_prompt_changes(changes: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldIssue]]:
+    """Normalised values by API field name, and every rule the input breaks."""
+    values: dict[str, Any] = {}
+    issues: list[FieldIssue] = []
+    for field, value in changes.items():
+        if field == "name":
+            values[field] = check_name(value, issues)
+        elif field in TEXT_LIMITS:
+            values[field] = _text(field, value, issues)
+        elif field == "tags":
+            values[field] = _tags(value, issues)
+        elif field == "fileName":
+            values[field] = _file_name(value, issues)
+        elif field == "requestId":
+            values[field] = _request_id(value, issues)
+        elif field == "expectedUpdatedAt":
+            check_expected_updated_at(value, issues)
+    return values, issues
+
+
+def _text(field: str, value: str | None, issues: list[FieldIssue]) -> str | None:
+    if value is None:
+        return None  # null clears
+    shortest, longest = TEXT_LIMITS[field]
+    if not is_storable(value):
+        issues.append(FieldIssue(field, "must not contain NUL or unpaired surrogates", "INVALID"))
+    elif len(value) < shortest:
+        issues.append(FieldIssue(field, "must not be empty", "TOO_SHORT"))
+    elif len(value) > longest:
+        issues.append(FieldIssue(field, f"must be at most {longest} characters", "TOO_LONG"))
+    return value
+
+
+def _tags(value: list[str] | None, issues: list[FieldIssue]) -> list[str]:
+    if value is None:
+        return []  # null clears
+    kept: list[str] = []
+    for index, raw in enumerate(value):
+        tag = raw.strip()
+        field = f"tags.{index}"
+        if not is_storable(tag) or has_control_characters(tag):
+            issues.append(FieldIssue(field, "must not contain control characters", "INVALID"))
+        elif not tag:
+            issues.append(FieldIssue(field, "must not be empty", "TOO_SHORT"))
+        elif len(tag) > 50:
+            issues.append(FieldIssue(field, "must be at most 50 characters", "TOO_LONG"))
+        elif tag not in kept:
+            kept.append(tag)
+    if len(kept) > MAX_TAGS:
+        issues.append(FieldIssue("tags", f"at most {MAX_TAGS} distinct tags", "TOO_MANY"))
+    return kept
+
+
+def _file_name(value: str | None, issues: list[FieldIssue]) -> str | None:
+    if value is None:
+        issues.append(FieldIssue("fileName", "a file name cannot be cleared", "REQUIRED"))
+    elif len(value) > 255:
+        issues.append(FieldIssue("fileName", "must be at most 255 characters", "TOO_LONG"))
+    elif (
+        not value.strip()
+        or "/" in value
+        or "\\" in value
+        or not is_storable(value)
+        or has_control_characters(value)
+        or not value.lower().endswith(AUDIO_EXTENSIONS)
+    ):
+        issues.append(
+            FieldIssue("fileName", "must be a file name ending in .mp3, .wav or .ogg", "INVALID")
+        )
+    return value
+
+
+def _request_id(value: str | None, issues: list[FieldIssue]) -> str | None:
+    if value is None:
+        issues.append(FieldIssue("requestId", "a request id cannot be null", "REQUIRED"))
+    elif not value or len(value) > MAX_REQUEST_ID_LENGTH or not is_storable(value):
+        issues.append(FieldIssue("requestId", "no upload has this request id", "UNKNOWN"))
+    return value

@@ -1,0 +1,37 @@
+"""Reading prompts: own organization only, with a read or write scope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row
+
+from db import prompts as store
+from db.database import Database
+from resolvers import ids
+from resolvers.access import PROMPTS_READ, PROMPTS_WRITE, authorize
+from resolvers.errors import NotFound
+from resolvers.pagination import Page, decode_cursor, make_page, page_size
+from resolvers.principal import Principal
+
+
+async def get_prompt(*, db: Database, principal: Principal | None, raw_id: str) -> Row[Any]:
+    caller = authorize(principal, PROMPTS_READ, PROMPTS_WRITE)
+    prompt_id = ids.prompt_id(raw_id)
+    if prompt_id is not None:
+        async with db.read() as conn:
+            row = await store.fetch_prompt(conn, org_id=caller.org_id, prompt_id=prompt_id)
+        if row is not None:
+            return row
+    raise NotFound("prompt", raw_id)
+
+
+async def list_prompts(
+    *, db: Database, principal: Principal | None, first: int, after: str | None
+) -> Page[Row[Any]]:
+    caller = authorize(principal, PROMPTS_READ, PROMPTS_WRITE)
+    size = page_size(first)
+    start = decode_cursor(after)
+    async with db.read() as conn:
+        rows = await store.page_of_prompts(conn, org_id=caller.org_id, after=start, limit=size + 1)
+    return make_page(rows, size, key=lambda row: str(row.id))

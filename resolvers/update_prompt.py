@@ -1,0 +1,114 @@
+"""updatePrompt: PATCH a prompt with one UPDATE … RETURNING on the common path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db import prompts as store
+from db.database import Database
+from db.errors import UniqueViolation
+from resolvers import ids
+from resolvers.access import PROMPTS_WRITE, authorize
+from resolvers.errors import Conflict, FieldIssue, Forbidden, NotFound, ValidationFailed
+from resolvers.principal import Principal
+from resolvers.prompt_rules import check_prompt_changes
+
+COLUMNS = {
+    "name": "name",
+    "title": "title",
+    "description": "description",
+    "content": "content",
+    "model": "model",
+    "tags": "tags",
+    "fileName": "file_name",
+}
+NAME_TAKEN = FieldIssue("name", "another prompt of the organization has this name", "TAKEN")
+STALE = FieldIssue("expectedUpdatedAt", "the prompt changed since this time", "STALE")
+
+
+async def update_prompt(
+    *, db: Database, principal: Principal | None, raw_id: str, changes: Mapping[str, Any]
+) -> Row[Any]:
+    """Checks in the contract's order: auth, scope, input, id, owner, upload, version."""
+    caller = authorize(principal, PROMPTS_WRITE)
+    values, issues = check_prompt_changes(changes)
+    if issues:
+        raise ValidationFailed(issues)
+    prompt_id = ids.prompt_id(raw_id)
+    if prompt_id is None:
+        raise NotFound("prompt", raw_id)
+    write = store.PromptWrite(
+        values={COLUMNS[field]: value for field, value in values.items() if field in COLUMNS},
+        owner_id=None if caller.acts_for_whole_org else caller.subject,
+        expected_updated_at=changes.get("expectedUpdatedAt"),
+        attach_upload=values.get("requestId"),
+        needs_asset="fileName" in values and "requestId" not in values,
+    )
+    if not write.values and write.attach_upload is None:
+        async with db.read() as conn:  # an empty input writes nothing
+            return await _current(conn, caller, prompt_id, write)
+    audited = replace(write, values={**write.values, **_audit(caller)})
+    async with db.write() as conn:
+        try:
+            row = await store.update_prompt(
+                conn, org_id=caller.org_id, prompt_id=prompt_id, write=audited
+            )
+        except UniqueViolation:
+            raise Conflict("a prompt with this name already exists", [NAME_TAKEN]) from None
+        if row is None:
+            await _explain_miss(conn, caller, prompt_id, write)
+        return row
+
+
+def _audit(caller: Principal) -> dict[str, Any]:
+    return {
+        "updated_at": datetime.now(UTC),
+        "updated_by": caller.subject,
+        "updated_user_name": caller.name,
+    }
+
+
+async def _current(
+    conn: AsyncConnection, caller: Principal, prompt_id: str, write: store.PromptWrite
+) -> Row[Any]:
+    row = await store.fetch_prompt(conn, org_id=caller.org_id, prompt_id=prompt_id)
+    _check_row(row, prompt_id, write)
+    assert row is not None
+    return row
+
+
+async def _explain_miss(
+    conn: AsyncConnection, caller: Principal, prompt_id: str, write: store.PromptWrite
+) -> NoReturn:
+    """The UPDATE matched nothing: a second query tells the caller why."""
+    row = await store.fetch_prompt(conn, org_id=caller.org_id, prompt_id=prompt_id)
+    upload_missing = write.attach_upload is not None and not await store.upload_exists(
+        conn, org_id=caller.org_id, request_id=write.attach_upload
+    )
+    _check_row(row, prompt_id, write, upload_missing=upload_missing)
+    raise RuntimeError("prompt update matched no row, and no rule explains why")
+
+
+def _check_row(
+    row: Row[Any] | None, prompt_id: str, write: store.PromptWrite, *, upload_missing: bool = False
+) -> None:
+    if row is None:
+        raise NotFound("prompt", prompt_id)
+    if write.owner_id is not None and row.owner_id != write.owner_id:
+        raise Forbidden("only the prompt's owner may update it")
+    if upload_missing:
+        raise ValidationFailed(
+            [FieldIssue("requestId", "no upload has this request id", "UNKNOWN")]
+        )
+    if write.needs_asset and row.asset_id is None:
+        raise ValidationFailed(
+            [FieldIssue("fileName", "the prompt has no audio file; send a requestId", "INVALID")]
+        )
+    if write.expected_updated_at is not None and row.updated_at != write.expected_updated_at:
+        raise Conflict("the prompt was changed by someone else", [STALE])

@@ -1,0 +1,1 @@
+"""Strawberry types and the schema object: Patchbay's public GraphQL interface."""

@@ -1,0 +1,39 @@
+"""Cursor connections, generic over the node type (PromptConnection, …)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import strawberry
+
+from resolvers.pagination import Page
+
+Node = TypeVar("Node")
+
+
+@strawberry.type(description="Where a page ends and whether another follows.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="True when more items follow this page.")
+    end_cursor: str | None = strawberry.field(
+        description="Pass as `after` to fetch the next page; null on an empty page."
+    )
+
+
+@strawberry.type(description="One item of a page and its cursor.")
+class Edge(Generic[Node]):
+    cursor: str = strawberry.field(description="Opaque position of this item.")
+    node: Node = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of items, oldest id first.")
+class Connection(Generic[Node]):
+    edges: list[Edge[Node]] = strawberry.field(description="The items of this page.")
+    page_info: PageInfo = strawberry.field(description="How to fetch the next page.")
+
+    @classmethod
+    def from_page(cls, page: Page[Any], node: Callable[[Any], Node]) -> Connection[Node]:
+        return cls(
+            edges=[Edge(cursor=cursor, node=node(row)) for cursor, row in page.items],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )

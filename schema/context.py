@@ -1,0 +1,26 @@
+"""What every resolver gets from the HTTP layer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from db.database import Database
+from resolvers.principal import Principal
+
+
+@dataclass(slots=True)
+class Context:
+    request_id: str
+    db: Database
+    prompts_url: str
+    authenticate: Callable[[], Awaitable[Principal | None]]
+    _principal: Principal | None = field(default=None, init=False)
+    _authenticated: bool = field(default=False, init=False)
+
+    async def principal(self) -> Principal | None:
+        """Authenticate once per request, however many fields ask."""
+        if not self._authenticated:
+            self._principal = await self.authenticate()
+            self._authenticated = True
+        return self._principal

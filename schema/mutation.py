@@ -1,0 +1,21 @@
+"""The Mutation root."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.update_guardrail_pool import update_guardrail_pool
+from schema.update_prompt import update_prompt
+
+
+@strawberry.type(description="Updates. Every documented failure is a member of the result union.")
+class Mutation:
+    update_prompt = strawberry.mutation(
+        resolver=update_prompt,
+        description="Change some fields of a prompt (PATCH). Needs prompts:write; a user may "
+        "update only prompts they own, an API key any prompt of its organization.",
+    )
+    update_guardrail_pool = strawberry.mutation(
+        resolver=update_guardrail_pool,
+        description="Rename a guardrail pool or change its slug. Needs org:admin:write.",
+    )

@@ -1,0 +1,86 @@
+"""The Prompt object type, built from a database row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from db.models import PromptState as PromptStateValue
+from db.models import PromptType as PromptTypeValue
+
+PromptType = strawberry.enum(
+    PromptTypeValue, name="PromptType", description="How a prompt is played."
+)
+PromptState = strawberry.enum(
+    PromptStateValue, name="PromptState", description="Where a prompt is in its lifecycle."
+)
+
+DOWNLOADABLE = frozenset({PromptStateValue.PUBLISHED, PromptStateValue.ARCHIVED})
+
+
+@strawberry.type(description="A link to a related resource.")
+class Link:
+    href: str = strawberry.field(description="Address of the resource.")
+
+
+@strawberry.type(description="HAL-style links of a prompt.")
+class PromptLinks:
+    self: Link = strawberry.field(description="Where to fetch this prompt's details.")
+    download_link: Link | None = strawberry.field(
+        description="Where to generate a download link; null unless PUBLISHED or ARCHIVED."
+    )
+
+
+@strawberry.type(description="An audio, text-to-speech or URL prompt played to callers.")
+class Prompt:
+    id: strawberry.ID = strawberry.field(description="Unique id of the prompt.")
+    org_id: strawberry.ID = strawberry.field(description="Organization that owns the prompt.")
+    owner_id: str = strawberry.field(description="User who owns the prompt.")
+    name: str = strawberry.field(description="Name, unique within the organization.")
+    title: str | None = strawberry.field(description="Display title.")
+    description: str | None = strawberry.field(description="Free-text description.")
+    type: PromptTypeValue = strawberry.field(description="ASSET, TTS or URL.")
+    state: PromptStateValue = strawberry.field(description="DRAFT, PUBLISHED or ARCHIVED.")
+    asset_id: str | None = strawberry.field(description="Audio asset played, for ASSET prompts.")
+    file_name: str | None = strawberry.field(description="File name of the audio asset.")
+    content: str | None = strawberry.field(description="Text content, e.g. for TTS prompts.")
+    model: str | None = strawberry.field(description="Model that renders the content.")
+    tags: list[str] = strawberry.field(description="Tags, without duplicates.")
+    created_at: datetime = strawberry.field(description="When the prompt was created (UTC).")
+    created_by: str = strawberry.field(description="Subject that created the prompt.")
+    created_user_name: str | None = strawberry.field(description="Display name of the creator.")
+    updated_at: datetime = strawberry.field(description="When the prompt last changed (UTC).")
+    updated_by: str = strawberry.field(description="Subject that last changed the prompt.")
+    updated_user_name: str | None = strawberry.field(
+        description="Display name of whoever last changed the prompt."
+    )
+    links: PromptLinks = strawberry.field(description="Related resources.")
+
+    @classmethod
+    def from_row(cls, row: Any, prompts_url: str) -> Prompt:
+        href = f"{prompts_url}/{row.id}"
+        download = Link(href=f"{href}/download-link") if row.state in DOWNLOADABLE else None
+        return cls(
+            id=strawberry.ID(row.id),
+            org_id=strawberry.ID(str(row.org_id)),
+            owner_id=row.owner_id,
+            name=row.name,
+            title=row.title,
+            description=row.description,
+            type=row.type,
+            state=row.state,
+            asset_id=row.asset_id,
+            file_name=row.file_name,
+            content=row.content,
+            model=row.model,
+            tags=list(row.tags),
+            created_at=row.created_at,
+            created_by=row.created_by,
+            created_user_name=row.created_user_name,
+            updated_at=row.updated_at,
+            updated_by=row.updated_by,
+            updated_user_name=row.updated_user_name,
+            links=PromptLinks(self=Link(href=href), download_link=download),
+        )

@@ -1,0 +1,78 @@
+"""Builds the schema object from limits chosen by settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from db.errors import is_unavailable
+from resolvers.errors import InvalidArgument
+from schema.mutation import Mutation
+from schema.query import Query
+
+PARSED_DOCUMENTS_KEPT = 512  # bounded: clients that inline literals cannot grow memory
+log = logging.getLogger("patchbay.graphql")
+
+
+class PatchbaySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log failures of ours only; a client's bad document is not a server event."""
+        for error in errors:
+            if error.path is None or error.original_error is None:
+                continue
+            if isinstance(error.original_error, InvalidArgument):
+                continue
+            request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
+            if is_unavailable(error.original_error):
+                log.warning(
+                    "database unavailable request_id=%s: %s",
+                    request_id,
+                    type(error.original_error).__name__,
+                )
+            else:
+                log.error(
+                    "unexpected error request_id=%s", request_id, exc_info=error.original_error
+                )
+
+
+def build_schema(
+    *,
+    max_depth: int = 10,
+    max_aliases: int = 30,
+    max_tokens: int = 5000,
+    introspection: bool = True,
+) -> strawberry.Schema:
+    # Factories, not instances: Strawberry builds extensions per request; the parse and
+    # validation caches behind ParserCache/ValidationCache are shared module-wide.
+    extensions: list[Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=max_tokens),
+        lambda: ParserCache(maxsize=PARSED_DOCUMENTS_KEPT),
+        lambda: QueryDepthLimiter(max_depth=max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_KEPT),
+    ]
+    if not introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return PatchbaySchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(),
+    )
