@@ -110,7 +110,11 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         f"  GraphiQL:  http://{args.host}:{args.port}/graphql\n"
         "  In GraphiQL's Headers tab, paste (alice of acme, all scopes, valid 24 h):\n\n"
         f'  {{"Authorization": "Bearer {token}"}}\n\n'
-        "  Then try:  query { viewer { ... on Viewer { subject organization { slug } } } }\n",
+        "  Then try:  query { viewer { ... on Viewer { subject organization { slug } } } }\n"
+        "  Or with curl:\n\n"
+        f"  curl -s http://{args.host}:{args.port}/graphql -H 'Authorization: Bearer {token}' "
+        "-H 'Content-Type: application/json' "
+        """-d '{"query": "{ viewer { ... on Viewer { subject name } } }"}'\n""",
         flush=True,
     )
     return _serve(settings, argparse.Namespace(host=args.host, port=args.port, workers=1))

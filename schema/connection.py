@@ -26,7 +26,7 @@ class Edge(Generic[Node]):
     node: Node = strawberry.field(description="The item.")
 
 
-@strawberry.type(description="A page of items, oldest id first.")
+@strawberry.type(description="A page of items, in id order.")
 class Connection(Generic[Node]):
     edges: list[Edge[Node]] = strawberry.field(description="The items of this page.")
     page_info: PageInfo = strawberry.field(description="How to fetch the next page.")

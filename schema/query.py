@@ -16,21 +16,32 @@ from schema.viewer import Viewer
 
 Info = strawberry.Info[Context, None]
 
-ViewerResult = Annotated[Viewer | UnauthorizedError, strawberry.union("ViewerResult")]
+ViewerResult = Annotated[
+    Viewer | UnauthorizedError,
+    strawberry.union("ViewerResult", description="The caller, or why the credential was refused."),
+]
 PromptResult = Annotated[
-    Prompt | UnauthorizedError | ForbiddenError | NotFoundError, strawberry.union("PromptResult")
+    Prompt | UnauthorizedError | ForbiddenError | NotFoundError,
+    strawberry.union("PromptResult", description="A prompt, or why it cannot be read."),
 ]
 PromptConnectionResult = Annotated[
     Connection[Prompt] | UnauthorizedError | ForbiddenError,
-    strawberry.union("PromptConnectionResult"),
+    strawberry.union(
+        "PromptConnectionResult", description="A page of prompts, or why they cannot be listed."
+    ),
 ]
 GuardrailPoolResult = Annotated[
     GuardrailPool | UnauthorizedError | ForbiddenError | NotFoundError,
-    strawberry.union("GuardrailPoolResult"),
+    strawberry.union(
+        "GuardrailPoolResult", description="A guardrail pool, or why it cannot be read."
+    ),
 ]
 GuardrailPoolConnectionResult = Annotated[
     Connection[GuardrailPool] | UnauthorizedError | ForbiddenError,
-    strawberry.union("GuardrailPoolConnectionResult"),
+    strawberry.union(
+        "GuardrailPoolConnectionResult",
+        description="A page of guardrail pools, or why they cannot be listed.",
+    ),
 ]
 
 FIRST = "Page size; at most 100."

@@ -53,7 +53,9 @@ UpdateGuardrailPoolResult = Annotated[
     | ForbiddenError
     | NotFoundError
     | ConflictError,
-    strawberry.union("UpdateGuardrailPoolResult"),
+    strawberry.union(
+        "UpdateGuardrailPoolResult", description="The updated pool, or the documented failure."
+    ),
 ]
 
 

@@ -86,7 +86,9 @@ UpdatePromptResult = Annotated[
     | ForbiddenError
     | NotFoundError
     | ConflictError,
-    strawberry.union("UpdatePromptResult"),
+    strawberry.union(
+        "UpdatePromptResult", description="The updated prompt, or the documented failure."
+    ),
 ]
 
 

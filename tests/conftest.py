@@ -1,0 +1,100 @@
+"""One suite, two databases: every test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from PATCHBAY_TEST_POSTGRES_URL (an admin URL; a throwaway database
+is created per run). Without a server its tests skip, unless PATCHBAY_REQUIRE_POSTGRES=1
+(set by CI), which makes them fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+
+from db.database import Database
+from db.migrate import upgrade_async
+from db.models import api_keys, brands, guardrail_pools, organizations, prompts, uploads
+from db.seed import seed_demo
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.factories import TEST_SECRET
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "PATCHBAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("PATCHBAY_REQUIRE_POSTGRES") == "1"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'patchbay.db'}"
+        await upgrade_async(url)
+        yield url
+        return
+    admin = make_url(POSTGRES_ADMIN_URL)
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        conn = await asyncpg.connect(dsn, timeout=5)
+    except (OSError, asyncpg.PostgresError) as error:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"PostgreSQL is required but unreachable: {error}")
+        pytest.skip(f"PostgreSQL unreachable ({error}); set PATCHBAY_TEST_POSTGRES_URL")
+    name = f"patchbay_test_{uuid.uuid4().hex[:12]}"
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    url = admin.set(database=name).render_as_string(hide_password=False)
+    try:
+        await upgrade_async(url)
+        yield url
+    finally:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+
+def settings_for(database_url: str, **overrides: object) -> Settings:
+    return Settings(database_url=database_url, jwt_secret=TEST_SECRET, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[Starlette]:
+    app = create_app(settings_for(database_url))
+    yield app
+    await app.state.db.dispose()
+
+
+@pytest.fixture
+async def db(app: Starlette) -> Database:
+    """The app's database, reset to the demo data before each test."""
+    database: Database = app.state.db
+    async with database.write() as conn:
+        for table in (api_keys, prompts, uploads, guardrail_pools, brands, organizations):
+            await conn.execute(delete(table))
+        await seed_demo(conn)
+    return database
+
+
+@pytest.fixture
+async def client(app: Starlette, db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as client:
+        yield client
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,80 @@
+"""Plain functions that make what tests need: tokens, keys, requests."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+import jwt
+
+from db.api_keys import insert_key
+from db.database import Database
+from db.seed import ACME, GLOBEX
+from gateway.api_keys import generate_key
+
+TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
+ALL_SCOPES = "prompts:read prompts:write org:admin:read org:admin:write"
+ORGS = {"acme": str(ACME), "globex": str(GLOBEX)}
+USERS = {"alice": "acme", "bob": "acme", "carol": "globex"}
+
+
+def token(
+    user: str = "alice",
+    *,
+    scope: str = ALL_SCOPES,
+    ttl: int = 600,
+    name: str | None = None,
+    secret: str = TEST_SECRET,
+    algorithm: str = "HS256",
+    **claims: Any,
+) -> str:
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "sub": user,
+        "org_id": ORGS[USERS.get(user, "acme")],
+        "scope": scope,
+        "iat": now,
+        "exp": now + ttl,
+        "name": name or user.title(),
+    }
+    payload.update(claims)
+    payload = {k: v for k, v in payload.items() if v is not None}
+    return jwt.encode(payload, secret, algorithm=algorithm)
+
+
+async def api_key(
+    db: Database, *, org: str = "acme", scope: str = ALL_SCOPES, name: str = "ci-bot"
+) -> str:
+    key = generate_key()
+    async with db.write() as conn:
+        await insert_key(
+            conn,
+            org_id=uuid.UUID(ORGS[org]),
+            name=name,
+            prefix=key.prefix,
+            secret_hash=key.secret_hash,
+            scopes=scope.split(),
+        )
+    return key.secret
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    auth: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST a GraphQL document; `auth` is a bearer credential (token or API key)."""
+    sent = dict(headers or {})
+    if auth is not None:
+        sent["Authorization"] = f"Bearer {auth}"
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=sent
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
