@@ -7,9 +7,11 @@ is created per run). Without a server its tests skip, unless PATCHBAY_REQUIRE_PO
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -26,6 +28,8 @@ from db.seed import seed_demo
 from gateway.app import create_app
 from gateway.settings import Settings
 from tests.factories import TEST_SECRET
+
+SQL_TEXT = re.compile(r"\b(SELECT|UPDATE|INSERT|DELETE)\b .*\b(FROM|SET|INTO|WHERE)\b", re.I)
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "PATCHBAY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -98,3 +102,20 @@ def is_postgres(database_url: str) -> bool:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def no_leaks_in_logs(
+    caplog: pytest.LogCaptureFixture, request: pytest.FixtureRequest
+) -> Iterator[None]:
+    """Every test: no stack trace, SQL text or secret in any log line it caused."""
+    caplog.set_level(logging.INFO)
+    yield
+    if request.node.get_closest_marker("logs_a_failure"):
+        return
+    for record in caplog.get_records("call"):
+        text = record.getMessage()
+        assert record.exc_info is None, f"stack trace logged: {text}"
+        assert "Traceback" not in text
+        assert not SQL_TEXT.search(text), f"SQL in a log line: {text}"
+        assert TEST_SECRET not in text
