@@ -14,10 +14,12 @@ from db.database import Database
 from gateway import api_keys
 from gateway.jwks import JwksCache
 from gateway.settings import SYMMETRIC_ALGORITHMS, Settings
+from resolvers.checks import is_storable
 from resolvers.principal import Principal, PrincipalKind
 
 log = logging.getLogger("patchbay.auth")
 MAX_CREDENTIAL_LENGTH = 8192
+MAX_CLAIM_LENGTH = 255  # the audit columns' width
 
 
 class Authenticator:
@@ -116,9 +118,9 @@ def _bearer(authorization: str | None) -> str | None:
 
 def _principal_from_claims(claims: dict[str, Any], org_claim: str) -> Principal | None:
     subject, org, name = claims.get("sub"), claims.get(org_claim), claims.get("name")
-    if not isinstance(subject, str) or not subject or not isinstance(org, str):
+    if not isinstance(subject, str) or not _storable_text(subject) or not isinstance(org, str):
         return None
-    if name is not None and not isinstance(name, str):
+    if name is not None and not _storable_text(name):
         return None
     return Principal(
         subject=subject,
@@ -139,3 +141,8 @@ def _scopes(claims: dict[str, Any]) -> frozenset[str]:
     elif isinstance(scp, list):
         found.update(s for s in scp if isinstance(s, str))
     return frozenset(found)
+
+
+def _storable_text(value: Any) -> bool:
+    """Claims end up in audit columns: refuse what the database could not store."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_LENGTH and is_storable(value)
