@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 
 from resolvers.errors import FieldIssue
 
@@ -39,7 +39,16 @@ def check_name(value: str | None, issues: list[FieldIssue], *, longest: int = 10
 
 
 def check_expected_updated_at(value: datetime | None, issues: list[FieldIssue]) -> None:
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return
+    if value.tzinfo is None:
         issues.append(
             FieldIssue("expectedUpdatedAt", "must include a UTC offset, e.g. Z", "INVALID")
+        )
+        return
+    try:  # e.g. 0001-01-01T00:00+14:00 has no UTC equivalent; comparing it would crash
+        value.astimezone(UTC)
+    except OverflowError:
+        issues.append(
+            FieldIssue("expectedUpdatedAt", "must be a time that exists in UTC", "INVALID")
         )
