@@ -61,7 +61,7 @@ def _text(field: str, value: str | None, issues: list[FieldIssue]) -> str | None
 def _tags(value: list[str] | None, issues: list[FieldIssue]) -> list[str]:
     if value is None:
         return []  # null clears
-    kept: list[str] = []
+    kept: dict[str, None] = {}  # ordered, and O(1) per duplicate check: ~100k tags fit in 1 MiB
     for index, raw in enumerate(value):
         tag = raw.strip()
         field = f"tags.{index}"
@@ -71,11 +71,11 @@ def _tags(value: list[str] | None, issues: list[FieldIssue]) -> list[str]:
             issues.append(FieldIssue(field, "must not be empty", "TOO_SHORT"))
         elif len(tag) > 50:
             issues.append(FieldIssue(field, "must be at most 50 characters", "TOO_LONG"))
-        elif tag not in kept:
-            kept.append(tag)
+        else:
+            kept.setdefault(tag)
     if len(kept) > MAX_TAGS:
         issues.append(FieldIssue("tags", f"at most {MAX_TAGS} distinct tags", "TOO_MANY"))
-    return kept
+    return list(kept)
 
 
 def _file_name(value: str | None, issues: list[FieldIssue]) -> str | None:

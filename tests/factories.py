@@ -25,7 +25,7 @@ def token(
     *,
     scope: str = ALL_SCOPES,
     ttl: int = 600,
-    name: str | None = None,
+    name: str | None = "",  # "" = the user's name; None = no name claim
     secret: str = TEST_SECRET,
     algorithm: str = "HS256",
     **claims: Any,
@@ -37,7 +37,7 @@ def token(
         "scope": scope,
         "iat": now,
         "exp": now + ttl,
-        "name": name or user.title(),
+        "name": user.title() if name == "" else name,
     }
     payload.update(claims)
     payload = {k: v for k, v in payload.items() if v is not None}

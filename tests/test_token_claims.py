@@ -7,6 +7,10 @@ import pytest
 
 from tests.factories import gql, token
 
+AUDIT = """
+mutation { updatePrompt(id: "prm_acme_welcome", input: {title: "Hi"}) {
+  ... on UpdatePromptSuccess { prompt { updatedBy updatedUserName createdUserName } } } }
+"""
 UPDATE = """
 mutation { updatePrompt(id: "prm_acme_welcome", input: {title: "Hi"}) {
   __typename ... on Error { code message } } }
@@ -36,4 +40,23 @@ async def test_unstorable_claims_are_unauthorized(
         "__typename": "UnauthorizedError",
         "code": "UNAUTHORIZED",
         "message": "authentication failed",
+    }
+
+
+async def test_a_token_without_a_name_leaves_the_updater_nameless(
+    client: httpx.AsyncClient,
+) -> None:
+    # given: alice's token has no `name` claim
+    credential = token("alice", name=None)
+    # when
+    body = await gql(
+        client,
+        AUDIT,
+        auth=credential,
+    )
+    # then: nobody else's name is written, and the creator's stays
+    assert body["data"]["updatePrompt"]["prompt"] == {
+        "updatedBy": "alice",
+        "updatedUserName": None,
+        "createdUserName": "Alice Archer",
     }
