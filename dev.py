@@ -3,6 +3,7 @@
 
     python3 dev.py demo   # venv + install + migrate + seed, print a token, serve on SQLite
     python3 dev.py test   # venv + install + ruff + mypy + the whole suite (SQLite and PostgreSQL)
+    python3 dev.py install  # only the venv and the install (used by bench/compare.sh)
 
 Extra arguments after `test` go to pytest.
 """
@@ -53,9 +54,11 @@ def run(*command: str) -> None:
 
 def main() -> None:
     action = sys.argv[1] if len(sys.argv) > 1 else ""
-    if action not in ("demo", "test"):
+    if action not in ("demo", "test", "install"):
         sys.exit(__doc__)
     ensure_environment()
+    if action == "install":
+        return
     if action == "demo":
         os.execv(BIN / "patchbay", [str(BIN / "patchbay"), "demo", *sys.argv[2:]])
     run(str(BIN / "ruff"), "check", ".")

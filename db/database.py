@@ -23,16 +23,35 @@ class Database:
         )
         if self.is_sqlite:
             _take_over_sqlite_transactions(self.engine)
+        # One statement is atomic by itself: on PostgreSQL it runs without BEGIN/COMMIT,
+        # two round trips fewer per request. (SQLite keeps its BEGIN IMMEDIATE.)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
+        """Reads; each statement sees committed data."""
+        if not self.is_sqlite:
+            async with self._autocommit.connect() as conn:
+                yield conn
+            return
         async with self.engine.connect() as conn:
             await conn.execution_options(**{_READ_ONLY: True})
             async with conn.begin():
                 yield conn
 
     @asynccontextmanager
+    async def single_write(self) -> AsyncIterator[AsyncConnection]:
+        """One write statement (plus reads that only explain its outcome)."""
+        if self.is_sqlite:
+            async with self.write() as conn:
+                yield conn
+            return
+        async with self._autocommit.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction of several statements."""
         async with self.engine.begin() as conn:
             yield conn
 
@@ -51,7 +70,8 @@ def _engine_options(is_sqlite: bool, timeout: float, pool_size: int) -> dict[str
         "pool_size": pool_size,
         "max_overflow": 0,
         "pool_timeout": timeout,
-        "pool_pre_ping": True,  # a restarted server's dead connections are replaced, not served
+        # No pre-ping: it costs a round trip per request. After a server restart the first
+        # failing statement invalidates the whole pool, and the next request reconnects.
         "connect_args": {"timeout": timeout, "command_timeout": timeout},
     }
 

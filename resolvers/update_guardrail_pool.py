@@ -34,7 +34,7 @@ async def update_guardrail_pool(
     expected = changes.get("expectedUpdatedAt")
     row: Row[Any] | None = None
     if values:
-        async with db.write() as conn:
+        async with db.single_write() as conn:
             try:
                 row = await store.update_pool(
                     conn,

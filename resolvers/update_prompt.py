@@ -54,7 +54,7 @@ async def update_prompt(
         async with db.read() as conn:  # an empty input writes nothing
             return await _current(conn, caller, prompt_id, write)
     audited = replace(write, values={**write.values, **_audit(caller)})
-    async with db.write() as conn:
+    async with db.single_write() as conn:
         try:
             row = await store.update_prompt(
                 conn, org_id=caller.org_id, prompt_id=prompt_id, write=audited

@@ -1,0 +1,85 @@
+"""Prepares a Patchbay database for a benchmark: migrate, seed N prompts, write ids + token.
+
+    python bench/prepare.py --url URL --rows N --ids FILE --token FILE --secret SECRET
+
+The prompts belong to acme and are owned by `bench-user`, whose token (prompts:write) is
+written to --token; their ids, one per line, to --ids. Existing bench rows are replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jwt
+from sqlalchemy import delete, insert
+
+from db.database import Database
+from db.migrate import upgrade_async
+from db.models import prompts
+from db.seed import ACME, seed_demo
+
+USER = "bench-user"
+BATCH = 10_000
+
+
+async def prepare(url: str, rows: int) -> list[str]:
+    await upgrade_async(url)
+    db = Database(url)
+    try:
+        async with db.write() as conn:
+            await seed_demo(conn)
+            await conn.execute(delete(prompts).where(prompts.c.owner_id == USER))
+        now = datetime.now(UTC)
+        ids = [f"prm_bench_{i:07d}" for i in range(rows)]
+        for start in range(0, rows, BATCH):
+            batch = [
+                {
+                    "id": pid,
+                    "org_id": ACME,
+                    "owner_id": USER,
+                    "name": f"bench-{pid}",
+                    "type": "TTS",
+                    "state": "DRAFT",
+                    "tags": [],
+                    "created_at": now,
+                    "created_by": USER,
+                    "updated_at": now,
+                    "updated_by": USER,
+                }
+                for pid in ids[start : start + BATCH]
+            ]
+            async with db.write() as conn:
+                await conn.execute(insert(prompts), batch)
+        return ids
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--ids", type=Path, required=True)
+    parser.add_argument("--token", type=Path, required=True)
+    parser.add_argument("--secret", required=True)
+    args = parser.parse_args()
+    started = time.monotonic()
+    ids = asyncio.run(prepare(args.url, args.rows))
+    args.ids.write_text("".join(f"{pid}\n" for pid in ids))
+    claims = {
+        "sub": USER,
+        "org_id": str(ACME),
+        "scope": "prompts:write",
+        "name": "Bench User",
+        "exp": int(time.time()) + 24 * 3600,
+    }
+    args.token.write_text(jwt.encode(claims, args.secret, algorithm="HS256"))
+    print(f"prepared {args.rows} prompts in {time.monotonic() - started:.1f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
