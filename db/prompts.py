@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, exists, select, update
+from sqlalchemy import Row, Update, bindparam, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,29 +51,54 @@ async def update_prompt(
     conn: AsyncConnection, *, org_id: uuid.UUID, prompt_id: str, write: PromptWrite
 ) -> Row[Any] | None:
     """UPDATE … RETURNING; None when a condition of `write` (or the id) matched no row."""
-    values = dict(write.values)
-    conditions = [prompts.c.id == prompt_id, prompts.c.org_id == org_id]
-    if write.owner_id is not None:
-        conditions.append(prompts.c.owner_id == write.owner_id)
-    if write.expected_updated_at is not None:
-        conditions.append(prompts.c.updated_at == write.expected_updated_at)
-    if write.needs_asset:
+    statement = _update_statement(
+        tuple(sorted(write.values)),
+        owner=write.owner_id is not None,
+        expected=write.expected_updated_at is not None,
+        needs_asset=write.needs_asset,
+        attach=write.attach_upload is not None,
+    )
+    params = {f"v_{column}": value for column, value in write.values.items()}
+    params |= {
+        "w_id": prompt_id,
+        "w_org": org_id,
+        "w_owner": write.owner_id,
+        "w_expected": write.expected_updated_at,
+        "w_upload": write.attach_upload,
+    }
+    try:
+        return (await conn.execute(statement, params)).first()
+    except IntegrityError as error:
+        if is_unique_violation(error):
+            raise UniqueViolation(str(error.orig)) from error
+        raise
+
+
+@lru_cache(maxsize=256)  # one per shape of change: at most 2^7 column sets x 16 flags
+def _update_statement(
+    columns: tuple[str, ...], *, owner: bool, expected: bool, needs_asset: bool, attach: bool
+) -> Update:
+    """Built once per shape, with bind parameters: no statement construction per request."""
+    org = bindparam("w_org", type_=prompts.c.org_id.type)
+    values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=prompts.c[c].type) for c in columns}
+    conditions = [prompts.c.id == bindparam("w_id"), prompts.c.org_id == org]
+    if owner:
+        conditions.append(prompts.c.owner_id == bindparam("w_owner"))
+    if expected:
+        conditions.append(prompts.c.updated_at == bindparam("w_expected"))
+    if needs_asset:
         conditions.append(prompts.c.asset_id.is_not(None))
-    if write.attach_upload is not None:
-        upload = _upload_of(org_id, write.attach_upload)
+    if attach:
+        upload = select(uploads.c.id).where(
+            uploads.c.org_id == org, uploads.c.request_id == bindparam("w_upload")
+        )
         conditions.append(exists(upload))
         values["asset_id"] = upload.with_only_columns(uploads.c.asset_id).scalar_subquery()
         values.setdefault(
             "file_name", upload.with_only_columns(uploads.c.file_name).scalar_subquery()
         )
         values["type"] = PromptType.ASSET
-    statement = update(prompts).where(*conditions).values(values).returning(*prompts.c)
-    try:
-        return (await conn.execute(statement)).first()
-    except IntegrityError as error:
-        if is_unique_violation(error):
-            raise UniqueViolation(str(error.orig)) from error
-        raise
+    return update(prompts).where(*conditions).values(values).returning(*prompts.c)
 
 
 def _upload_of(org_id: uuid.UUID, request_id: str) -> Any:

@@ -14,6 +14,7 @@ from db.database import Database
 from gateway import api_keys
 from gateway.jwks import JwksCache
 from gateway.settings import SYMMETRIC_ALGORITHMS, Settings
+from gateway.token_cache import TokenCache
 from resolvers.checks import is_storable
 from resolvers.principal import Principal, PrincipalKind
 
@@ -32,6 +33,7 @@ class Authenticator:
         self.audience = settings.jwt_audience
         self.leeway = settings.jwt_leeway_seconds
         self.algorithms = settings.algorithms
+        self.verified = TokenCache()
         self.secret = settings.hmac_secret
         self.public_key = (
             load_pem_public_key(settings.jwt_public_key.encode())
@@ -72,6 +74,9 @@ class Authenticator:
         )
 
     async def _jwt(self, token: str) -> Principal | None:
+        cached = self.verified.get(token)
+        if cached is not None:
+            return cached
         try:
             header = jwt.get_unverified_header(token)
             algorithm = header.get("alg")
@@ -92,7 +97,10 @@ class Authenticator:
                     "verify_aud": self.audience is not None,
                 },
             )
-            return _principal_from_claims(claims, self.org_claim)
+            principal = _principal_from_claims(claims, self.org_claim)
+            if principal is not None:
+                self.verified.put(token, principal, float(claims["exp"]) + self.leeway)
+            return principal
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             log.debug("token refused: %s", type(error).__name__)
             return None

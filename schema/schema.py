@@ -7,16 +7,16 @@ from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as alias_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
@@ -59,17 +59,22 @@ def build_schema(
     max_tokens: int = 5000,
     introspection: bool = True,
 ) -> strawberry.Schema:
+    # The limit rules are built once: Strawberry's limiter extensions make a new rule class
+    # per instance, which would change the validation cache's key on every request.
+    rules: list[type[ASTValidationRule]] = [
+        depth_rule(max_depth, None, None),
+        alias_rule(max_aliases),
+    ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, not instances: Strawberry builds extensions per request; the parse and
     # validation caches behind ParserCache/ValidationCache are shared module-wide.
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=max_tokens),
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_KEPT),
-        lambda: QueryDepthLimiter(max_depth=max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_KEPT),
     ]
-    if not introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return PatchbaySchema(
         query=Query,
         mutation=Mutation,
