@@ -11,8 +11,9 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
-PEERS="${PEERS_BENCH:-$ROOT/../shared/bench}"
+SHARED="${PEERS_BENCH:-$ROOT/../shared/bench}"
 RUN="$HERE/.run"
+PEERS="$RUN/peers"  # a writable copy: the harness installs its venv and node_modules beside it
 mode=postgres rows=1000 only="" rounds=3 extra=()
 while (($#)); do
   case "$1" in
@@ -26,7 +27,9 @@ while (($#)); do
   shift
 done
 log() { printf '[compare] %s\n' "$*" >&2; }
-mkdir -p "$RUN"
+mkdir -p "$PEERS"
+(cd "$SHARED" && tar --exclude=.venv --exclude=node_modules --exclude=.run --exclude=results -cf - .) \
+  | (cd "$PEERS" && tar -xf - && chmod -R u+w .)
 
 [ -x "$ROOT/.venv/bin/patchbay" ] || python3 "$ROOT/dev.py" install
 PY="$ROOT/.venv/bin/python"
