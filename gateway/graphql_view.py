@@ -69,7 +69,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        return Context(
+        context = Context(
             request_id=_request_id(request),
             db=self.db,
             prompts_url=self.prompts_url,
@@ -77,6 +77,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                 self.authenticator.authenticate, request.headers.get("authorization")
             ),
         )
+        # The access log reads it after the response: operation, results, principal.
+        request.scope.setdefault("state", {})["graphql"] = context
+        return context
 
     async def process_result(
         self, request: Request, result: ExecutionResult

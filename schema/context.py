@@ -15,6 +15,8 @@ class Context:
     db: Database
     prompts_url: str
     authenticate: Callable[[], Awaitable[Principal | None]]
+    operation: str | None = None  # the operation's name, for the request's log line
+    results: list[str] = field(default_factory=list)  # result type of each root field
     _principal: Principal | None = field(default=None, init=False)
     _authenticated: bool = field(default=False, init=False)
 
@@ -23,4 +25,9 @@ class Context:
         if not self._authenticated:
             self._principal = await self.authenticate()
             self._authenticated = True
+        return self._principal
+
+    @property
+    def authenticated_principal(self) -> Principal | None:
+        """The principal if some field authenticated; never triggers authentication."""
         return self._principal

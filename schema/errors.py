@@ -9,6 +9,7 @@ from typing import TypeVar
 import strawberry
 
 from resolvers import errors as domain
+from schema.context import Context
 
 
 @strawberry.enum(description="Machine-readable kind of a documented failure.")
@@ -101,10 +102,20 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-async def answer(request_id: str, work: Awaitable[T], present: Callable[[T], R]) -> R | ErrorMember:
-    """Run a resolver call; a domain error becomes data, anything else stays an error."""
+async def answer(
+    ctx: Context, work: Awaitable[T], present: Callable[[T], R], *, success: str | None = None
+) -> R | ErrorMember:
+    """Run a resolver call; a domain error becomes data, anything else stays an error.
+
+    The result's GraphQL type name is noted on the context for the request's log line
+    (`success` names it where the Python class is generic, e.g. PromptConnection).
+    """
     try:
         value = await work
     except domain.DomainError as error:
-        return error_member(error, request_id)
-    return present(value)
+        member = error_member(error, ctx.request_id)
+        ctx.results.append(type(member).__name__)
+        return member
+    result = present(value)
+    ctx.results.append(success or type(result).__name__)
+    return result

@@ -59,7 +59,7 @@ class Query:
         ctx = info.context
         work = viewer.get_viewer(db=ctx.db, principal=await ctx.principal())
         return await answer(  # type: ignore[return-value]
-            ctx.request_id, work, lambda found: Viewer.from_principal(*found)
+            ctx, work, lambda found: Viewer.from_principal(*found)
         )
 
     @strawberry.field(description="One prompt by id. Needs prompts:read or prompts:write.")
@@ -67,7 +67,7 @@ class Query:
         ctx = info.context
         work = prompts.get_prompt(db=ctx.db, principal=await ctx.principal(), raw_id=id)
         return await answer(  # type: ignore[return-value]
-            ctx.request_id, work, lambda row: Prompt.from_row(row, ctx.prompts_url)
+            ctx, work, lambda row: Prompt.from_row(row, ctx.prompts_url)
         )
 
     @strawberry.field(description="Prompts, a page at a time. Needs prompts:read or prompts:write.")
@@ -82,11 +82,12 @@ class Query:
             db=ctx.db, principal=await ctx.principal(), first=first, after=after
         )
         return await answer(  # type: ignore[return-value]
-            ctx.request_id,
+            ctx,
             work,
             lambda page: Connection[Prompt].from_page(
                 page, lambda row: Prompt.from_row(row, ctx.prompts_url)
             ),
+            success="PromptConnection",
         )
 
     @strawberry.field(
@@ -96,7 +97,7 @@ class Query:
         ctx = info.context
         work = guardrail_pools.get_pool(db=ctx.db, principal=await ctx.principal(), raw_id=id)
         return await answer(  # type: ignore[return-value]
-            ctx.request_id, work, GuardrailPool.from_row
+            ctx, work, GuardrailPool.from_row
         )
 
     @strawberry.field(
@@ -113,7 +114,8 @@ class Query:
             db=ctx.db, principal=await ctx.principal(), first=first, after=after
         )
         return await answer(  # type: ignore[return-value]
-            ctx.request_id,
+            ctx,
             work,
             lambda page: Connection[GuardrailPool].from_page(page, GuardrailPool.from_row),
+            success="GuardrailPoolConnection",
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import strawberry
 from graphql import GraphQLError
@@ -22,11 +22,22 @@ from strawberry.types import ExecutionContext
 
 from db.errors import is_unavailable
 from resolvers.errors import InvalidArgument
+from schema.context import Context
 from schema.mutation import Mutation
 from schema.query import Query
 
 PARSED_DOCUMENTS_KEPT = 512  # bounded: clients that inline literals cannot grow memory
 log = logging.getLogger("patchbay.graphql")
+
+
+class OperationName(SchemaExtension):
+    """Notes the operation's name on the context, for the request's log line."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            context.operation = self.execution_context.operation_name
+        yield
 
 
 class PatchbaySchema(strawberry.Schema):
@@ -74,6 +85,7 @@ def build_schema(
         lambda: ParserCache(maxsize=PARSED_DOCUMENTS_KEPT),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=PARSED_DOCUMENTS_KEPT),
+        OperationName,
     ]
     return PatchbaySchema(
         query=Query,

@@ -69,7 +69,7 @@ async def update_guardrail_pool(
         db=ctx.db, principal=await ctx.principal(), raw_id=id, changes=input.changes()
     )
     return await answer(
-        ctx.request_id,
+        ctx,
         work,
         lambda row: UpdateGuardrailPoolSuccess(guardrail_pool=GuardrailPool.from_row(row)),
     )

@@ -102,7 +102,7 @@ async def update_prompt(
         db=ctx.db, principal=await ctx.principal(), raw_id=id, changes=input.changes()
     )
     return await answer(
-        ctx.request_id,
+        ctx,
         work,
         lambda row: UpdatePromptSuccess(prompt=Prompt.from_row(row, ctx.prompts_url)),
     )
