@@ -8,7 +8,8 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
@@ -18,6 +19,8 @@ from strawberry.types import ExecutionResult
 from db.database import Database
 from gateway.auth import Authenticator
 from gateway.errors import format_error
+from gateway.fast_path import FastPath
+from gateway.persisted_queries import PersistedQueries, PersistedQueryError
 from schema.context import Context
 
 
@@ -30,11 +33,94 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         authenticator: Authenticator,
         prompts_url: str,
         graphiql: bool,
+        graphiql_page: str | None = None,
+        fast_path: FastPath | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        self.fast_path = fast_path
+        self.persisted = PersistedQueries()
+        self.graphiql_page = graphiql_page  # None: Strawberry's page, its files from a CDN
         self.db = db
         self.authenticator = authenticator
         self.prompts_url = prompts_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        body = await request.body()
+        response = await self._answer_directly(request, body)
+        if isinstance(response, Response):
+            await response(scope, receive, send)
+            return
+        body = response or body
+        replayed = False
+
+        async def replay() -> Message:  # Strawberry reads the body again
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await super().__call__(scope, replay, send)
+
+    async def _answer_directly(self, request: Request, body: bytes) -> Response | bytes | None:
+        """Answers persisted-query errors and planned documents itself. Otherwise leaves the
+        request to Strawberry: as it came (None), or with the document a persisted-query
+        hash stands for written into the body (bytes)."""
+        if "application/json" not in request.headers.get("content-type", ""):
+            return None
+        try:
+            data = self.decode_json(body)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        query, variables, operation = (
+            data.get("query"),
+            data.get("variables"),
+            data.get("operationName"),
+        )
+        extensions = data.get("extensions")
+        if isinstance(extensions, dict) and "persistedQuery" in extensions:
+            try:
+                query = self.persisted.resolve(query, extensions["persistedQuery"])
+            except PersistedQueryError as error:
+                return self._persisted_query_error(request, error)
+            rewritten: bytes | None = self.encode_json({**data, "query": query})
+        else:
+            rewritten = None
+        if not (
+            self.fast_path is not None
+            and isinstance(query, str)
+            and isinstance(variables, dict | None)
+            and isinstance(operation, str | None)
+            and "multipart" not in request.headers.get("accept", "")
+        ):
+            return rewritten
+        plan = self.fast_path.plan_for(query, operation)
+        if plan is None:
+            request.scope["state"]["fast_path_key"] = (query, operation)  # learn it if it runs
+            return rewritten
+        context = await self.get_context(request, _NO_SUB_RESPONSE)  # type: ignore[arg-type]
+        result = await self.fast_path.execute(plan, context, variables)
+        if result is None:
+            return rewritten
+        return Response(self.encode_json(result), media_type="application/json")
+
+    def _persisted_query_error(self, request: Request, error: PersistedQueryError) -> Response:
+        extensions = {"code": error.code, "requestId": _request_id(request)}
+        body = {"errors": [{"message": error.message, "extensions": extensions}]}
+        return Response(
+            self.encode_json(body), status_code=error.status, media_type="application/json"
+        )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        if self.graphiql_page is None:
+            return await super().render_graphql_ide(request)
+        return HTMLResponse(self.graphiql_page)
 
     def encode_json(self, data: object) -> bytes:
         try:
@@ -85,6 +171,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response: dict[str, Any] = {"data": result.data}
+        key = request.scope.get("state", {}).get("fast_path_key")
+        if key is not None and self.fast_path is not None and _document_was_valid(result):
+            self.fast_path.learn(*key)
         if result.errors:
             request_id = _request_id(request)
             response["errors"] = [format_error(error, request_id) for error in result.errors]
@@ -105,6 +194,11 @@ class _NoSubResponse:
 
 
 _NO_SUB_RESPONSE = _NoSubResponse()
+
+
+def _document_was_valid(result: ExecutionResult) -> bool:
+    # Request errors (parse, validation, variable coercion) have no path; field errors do.
+    return all(error.path is not None for error in result.errors or ())
 
 
 def _request_id(request: Request | WebSocket) -> str:

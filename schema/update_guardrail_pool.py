@@ -59,17 +59,21 @@ UpdateGuardrailPoolResult = Annotated[
 ]
 
 
-async def update_guardrail_pool(
-    info: strawberry.Info[Context, None],
-    id: Annotated[strawberry.ID, strawberry.argument(description="Id of the pool to update.")],
-    input: Annotated[UpdateGuardrailPoolInput, strawberry.argument(description="What to change.")],
+async def update_guardrail_pool_result(
+    ctx: Context, raw_id: str, changes: dict[str, Any]
 ) -> UpdateGuardrailPoolResult:
-    ctx = info.context
-    work = run_update(
-        db=ctx.db, principal=await ctx.principal(), raw_id=id, changes=input.changes()
-    )
+    """The mutation's body; `changes` maps sent input fields (API names) to values."""
+    work = run_update(db=ctx.db, principal=await ctx.principal(), raw_id=raw_id, changes=changes)
     return await answer(
         ctx,
         work,
         lambda row: UpdateGuardrailPoolSuccess(guardrail_pool=GuardrailPool.from_row(row)),
     )
+
+
+async def update_guardrail_pool(
+    info: strawberry.Info[Context, None],
+    id: Annotated[strawberry.ID, strawberry.argument(description="Id of the pool to update.")],
+    input: Annotated[UpdateGuardrailPoolInput, strawberry.argument(description="What to change.")],
+) -> UpdateGuardrailPoolResult:
+    return await update_guardrail_pool_result(info.context, id, input.changes())

@@ -92,17 +92,21 @@ UpdatePromptResult = Annotated[
 ]
 
 
-async def update_prompt(
-    info: strawberry.Info[Context, None],
-    id: Annotated[strawberry.ID, strawberry.argument(description="Id of the prompt to update.")],
-    input: Annotated[UpdatePromptInput, strawberry.argument(description="What to change.")],
+async def update_prompt_result(
+    ctx: Context, raw_id: str, changes: dict[str, Any]
 ) -> UpdatePromptResult:
-    ctx = info.context
-    work = run_update(
-        db=ctx.db, principal=await ctx.principal(), raw_id=id, changes=input.changes()
-    )
+    """The mutation's body; `changes` maps sent input fields (API names) to values."""
+    work = run_update(db=ctx.db, principal=await ctx.principal(), raw_id=raw_id, changes=changes)
     return await answer(
         ctx,
         work,
         lambda row: UpdatePromptSuccess(prompt=Prompt.from_row(row, ctx.prompts_url)),
     )
+
+
+async def update_prompt(
+    info: strawberry.Info[Context, None],
+    id: Annotated[strawberry.ID, strawberry.argument(description="Id of the prompt to update.")],
+    input: Annotated[UpdatePromptInput, strawberry.argument(description="What to change.")],
+) -> UpdatePromptResult:
+    return await update_prompt_result(info.context, id, input.changes())

@@ -76,14 +76,18 @@ async def app(database_url: str) -> AsyncIterator[Starlette]:
     await app.state.db.dispose()
 
 
-@pytest.fixture
-async def db(app: Starlette) -> Database:
-    """The app's database, reset to the demo data before each test."""
-    database: Database = app.state.db
+async def reset_demo_data(database: Database) -> None:
     async with database.write() as conn:
         for table in (api_keys, prompts, uploads, guardrail_pools, brands, organizations):
             await conn.execute(delete(table))
         await seed_demo(conn)
+
+
+@pytest.fixture
+async def db(app: Starlette) -> Database:
+    """The app's database, reset to the demo data before each test."""
+    database: Database = app.state.db
+    await reset_demo_data(database)
     return database
 
 

@@ -1,0 +1,66 @@
+"""Automatic persisted queries, in Apollo's protocol.
+
+A client sends `extensions.persistedQuery.sha256Hash` instead of the document; the first
+time, the server answers PersistedQueryNotFound and the client sends both, which the
+server checks and keeps. The store is bounded by entries and by bytes, and is per
+process: a replica that lacks a document simply asks for it once (see the README).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+NOT_FOUND = "PersistedQueryNotFound"
+
+
+@dataclass(frozen=True)
+class PersistedQueryError(Exception):
+    message: str
+    code: str
+    status: int
+
+
+class PersistedQueries:
+    def __init__(self, *, max_entries: int = 2000, max_bytes: int = 16 * 1024 * 1024) -> None:
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._documents: OrderedDict[str, str] = OrderedDict()
+        self._bytes = 0
+
+    def resolve(self, query: Any, persisted: Any) -> str:
+        """The document to run for a request carrying `extensions.persistedQuery`."""
+        if not isinstance(persisted, dict) or persisted.get("version") != 1:
+            raise PersistedQueryError(
+                "Unsupported persisted query version", "PERSISTED_QUERY_NOT_SUPPORTED", 400
+            )
+        digest = persisted.get("sha256Hash")
+        if not isinstance(digest, str):
+            raise PersistedQueryError("sha256Hash is missing", "BAD_REQUEST", 400)
+        if not isinstance(query, str):
+            known = self._documents.get(digest)
+            if known is None:
+                raise PersistedQueryError(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
+            self._documents.move_to_end(digest)
+            return known
+        if hashlib.sha256(query.encode()).hexdigest() != digest.lower():
+            raise PersistedQueryError(
+                "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH", 400
+            )
+        self._keep(digest.lower(), query)
+        return query
+
+    def _keep(self, digest: str, query: str) -> None:
+        if digest in self._documents:
+            self._documents.move_to_end(digest)
+            return
+        self._documents[digest] = query
+        self._bytes += len(query)
+        while len(self._documents) > self.max_entries or self._bytes > self.max_bytes:
+            _, dropped = self._documents.popitem(last=False)
+            self._bytes -= len(dropped)
+
+    def __len__(self) -> int:
+        return len(self._documents)
