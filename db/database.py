@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,19 +11,26 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
 _READ_ONLY = "patchbay_read_only"
 
 
 class Database:
     def __init__(self, url: str, *, timeout_seconds: float = 5.0, pool_size: int = 10) -> None:
         self.url = url
+        self.timeout_seconds = timeout_seconds
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        # SQLite has one writer at a time. Writers of this process queue here, in order,
+        # instead of polling the file lock in SQLite's busy handler (which backs off up to
+        # 100 ms per try); the busy timeout still covers writers of other processes.
+        self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
         self.engine: AsyncEngine = create_async_engine(
-            url, **_engine_options(self.is_sqlite, timeout_seconds, pool_size)
+            url,
+            # An autocommit connection has nothing to roll back when it returns to the pool.
+            skip_autocommit_rollback=True,
+            **_engine_options(url, self.is_sqlite, timeout_seconds, pool_size),
         )
         if self.is_sqlite:
-            _take_over_sqlite_transactions(self.engine)
+            _take_over_sqlite_transactions(self.engine, busy_timeout_seconds=timeout_seconds)
         # One statement is atomic by itself: on PostgreSQL it runs without BEGIN/COMMIT,
         # two round trips fewer per request. (SQLite keeps its BEGIN IMMEDIATE.)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -41,19 +49,30 @@ class Database:
 
     @asynccontextmanager
     async def single_write(self) -> AsyncIterator[AsyncConnection]:
-        """One write statement (plus reads that only explain its outcome)."""
-        if self.is_sqlite:
-            async with self.write() as conn:
-                yield conn
-            return
-        async with self._autocommit.connect() as conn:
+        """One write statement (plus reads that only explain its outcome), in autocommit:
+        the statement is its own transaction, without BEGIN and COMMIT round trips."""
+        async with self._writer_turn(), self._autocommit.connect() as conn:
             yield conn
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction of several statements."""
-        async with self.engine.begin() as conn:
+        async with self._writer_turn(), self.engine.begin() as conn:
             yield conn
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        if self._sqlite_writer is None:
+            yield
+            return
+        try:
+            await asyncio.wait_for(self._sqlite_writer.acquire(), self.timeout_seconds)
+        except TimeoutError:
+            raise TimeoutError("no turn to write to SQLite within the timeout") from None
+        try:
+            yield
+        finally:
+            self._sqlite_writer.release()
 
     async def ping(self) -> None:
         async with self.read() as conn:
@@ -63,9 +82,14 @@ class Database:
         await self.engine.dispose()
 
 
-def _engine_options(is_sqlite: bool, timeout: float, pool_size: int) -> dict[str, Any]:
+def _engine_options(url: str, is_sqlite: bool, timeout: float, pool_size: int) -> dict[str, Any]:
     if is_sqlite:
-        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        options: dict[str, Any] = {"connect_args": {"timeout": timeout}}
+        if make_url(url).database not in (None, "", ":memory:"):  # in memory: a StaticPool
+            # A writer waits for a pooled connection no longer than for SQLite's lock
+            # (SQLAlchemy's default is 30 s): a locked file answers within bounds.
+            options["pool_timeout"] = timeout
+        return options
     return {
         "pool_size": pool_size,
         "max_overflow": 0,
@@ -76,25 +100,28 @@ def _engine_options(is_sqlite: bool, timeout: float, pool_size: int) -> dict[str
     }
 
 
-def _take_over_sqlite_transactions(engine: AsyncEngine) -> None:
+def _take_over_sqlite_transactions(engine: AsyncEngine, *, busy_timeout_seconds: float) -> None:
     """WAL, a busy timeout, and BEGIN IMMEDIATE for writes.
 
     A deferred transaction that reads first and writes later can fail with "database is
     locked" without waiting; taking the write lock up front makes writers queue on the
     busy timeout instead (SQLAlchemy's documented recipe, plus IMMEDIATE).
     """
+    busy_timeout_ms = max(1, round(busy_timeout_seconds * 1000))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        read_only = conn.get_execution_options().get(_READ_ONLY, False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # one statement, its own transaction (single_write)
+        conn.exec_driver_sql("BEGIN" if options.get(_READ_ONLY, False) else "BEGIN IMMEDIATE")

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import exc as sa_exc
 
+# PostgreSQL saying "not now": connection exceptions (class 08), insufficient resources
+# (class 53, e.g. too many connections), and a server shutting down, crashed or still
+# starting up (57P01-57P03). asyncpg raises the last ones at connect, where SQLAlchemy wraps
+# them in a plain DBAPIError without marking the connection invalidated.
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+
 
 class UniqueViolation(Exception):
     """A write collided with a unique constraint."""
@@ -22,6 +28,9 @@ def is_unavailable(error: BaseException) -> bool:
         return True
     if isinstance(error, sa_exc.DBAPIError):
         if error.connection_invalidated:
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES):
             return True
         if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
             # SQLite reports a missing table as OperationalError too: that one is a bug.

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -16,9 +17,13 @@ from starlette.routing import Route
 from db.database import Database
 from gateway.auth import Authenticator
 from gateway.body_limit import BodyLimitMiddleware
+from gateway.fast_path import FastPath
+from gateway.graphiql import self_hosted_graphiql
 from gateway.graphql_view import PatchbayGraphQL
+from gateway.metrics import build_metrics
 from gateway.request_id import RequestIdMiddleware
 from gateway.settings import Settings
+from schema.mutation import FAST_ROOT_FIELDS
 from schema.schema import build_schema
 
 log = logging.getLogger("patchbay")
@@ -37,17 +42,29 @@ def create_app(settings: Settings) -> Starlette:
         timeout_seconds=settings.database_timeout_seconds,
         pool_size=settings.database_pool_size,
     )
+    # Strawberry's CDN page, or the same page with npm's files when PATCHBAY_GRAPHIQL_ASSETS is set
+    graphiql = self_hosted_graphiql(settings.graphiql_assets) if settings.graphiql else None
+    schema = build_schema(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_tokens=settings.max_tokens,
+        introspection=settings.introspection,
+        suggestions=settings.suggestions,
+    )
     graphql = PatchbayGraphQL(
-        build_schema(
-            max_depth=settings.max_depth,
-            max_aliases=settings.max_aliases,
-            max_tokens=settings.max_tokens,
-            introspection=settings.introspection,
-        ),
+        schema,
         db=db,
         authenticator=Authenticator(settings, db),
         prompts_url=settings.prompts_url.rstrip("/"),
         graphiql=settings.graphiql,
+        graphiql_page=graphiql.page if graphiql else None,
+        fast_path=FastPath(schema, FAST_ROOT_FIELDS) if settings.fast_path else None,
+    )
+
+    request_metrics, metrics_endpoint = (
+        build_metrics(db, _secret(settings.metrics_token))
+        if settings.metrics_enabled
+        else (None, None)
     )
 
     async def healthz(_: Request) -> JSONResponse:
@@ -73,9 +90,11 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *([Route("/metrics", metrics_endpoint, methods=["GET"])] if metrics_endpoint else []),
+            *(graphiql.routes if graphiql else ()),
         ],
         middleware=[
-            Middleware(RequestIdMiddleware),
+            Middleware(RequestIdMiddleware, metrics=request_metrics),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,
@@ -83,6 +102,10 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.db = db
     return app
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def app_from_environment() -> Starlette:

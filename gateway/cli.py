@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import logging
+import os
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import jwt
 import uvicorn
+import uvicorn.config
 
 from db import api_keys as key_store
 from db.database import Database
@@ -19,6 +26,7 @@ from db.migrate import upgrade
 from db.organizations import find_organization
 from db.seed import USER_NAMES, seed_demo
 from gateway import api_keys
+from gateway.metrics import MULTIPROCESS_ENV
 from gateway.settings import Settings
 
 ALL_SCOPES = "prompts:read prompts:write org:admin:read org:admin:write"
@@ -80,16 +88,61 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    uvicorn.run(
-        "gateway.app:app_from_environment",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        access_log=False,  # our own access line carries the request id
-        log_level=settings.log_level.lower(),
-    )
+    made = _multiprocess_metrics_dir(settings, args.workers)
+    try:
+        uvicorn.run(
+            "gateway.app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=False,  # our own access line carries the request id
+            log_level=settings.log_level.lower(),
+            log_config=_log_config(settings.log_level.upper()),  # configures every worker
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def _multiprocess_metrics_dir(settings: Settings, workers: int) -> str | None:
+    """Several workers sum their metrics through files in PROMETHEUS_MULTIPROC_DIR.
+
+    The variable must be set before the workers import prometheus_client. A directory the
+    operator chose is emptied of the last run's files; else one is made, and removed at exit.
+    Returns the directory made here, if any.
+    """
+    chosen = os.environ.get(MULTIPROCESS_ENV)
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        for stale in Path(chosen).glob("*.db"):
+            stale.unlink()
+        return None
+    if workers <= 1 or not settings.metrics_enabled:
+        return None
+    made = tempfile.mkdtemp(prefix="patchbay-metrics-")
+    os.environ[MULTIPROCESS_ENV] = made
+    return made
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging plus ours; uvicorn applies it in each worker process too.
+
+    The access log (`patchbay.access`) goes to stdout as bare JSON lines, one per request;
+    other messages of ours go to stderr like uvicorn's.
+    """
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["patchbay"] = {"format": "%(levelname)s %(name)s: %(message)s"}
+    config["formatters"]["patchbay.access"] = {"format": "%(message)s"}
+    for name, stream in (("patchbay", "stderr"), ("patchbay.access", "stdout")):
+        config["handlers"][name] = {
+            "class": "logging.StreamHandler",
+            "formatter": name,
+            "stream": f"ext://sys.{stream}",
+        }
+        config["loggers"][name] = {"handlers": [name], "level": level, "propagate": False}
+    return config
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

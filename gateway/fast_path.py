@@ -47,6 +47,7 @@ from graphql.language import FragmentDefinitionNode, Visitor
 
 from gateway.errors import format_error
 from schema.context import Context
+from schema.schema import CACHED_DOCUMENT_CHARS
 
 RootResolver = Callable[[Context, dict[str, Any]], Awaitable[object]]
 Serializer = Callable[[Any], Any]
@@ -74,7 +75,7 @@ class Plan:
 
 class FastPath:
     def __init__(
-        self, schema: strawberry.Schema, roots: Mapping[str, RootResolver], *, size: int = 512
+        self, schema: strawberry.Schema, roots: Mapping[str, RootResolver], *, size: int = 256
     ) -> None:
         self.schema = schema
         self.graphql_schema = schema._schema
@@ -93,7 +94,7 @@ class FastPath:
     def learn(self, query: str, operation_name: str | None) -> None:
         """Compile a document that Strawberry just executed without request errors."""
         key = (query, operation_name)
-        if key in self._plans:
+        if key in self._plans or len(query) > CACHED_DOCUMENT_CHARS:
             return
         try:
             plan: Plan | None = self._compile(query, operation_name)

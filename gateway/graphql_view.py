@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import partial
 from typing import Any
+from urllib.parse import parse_qs, urlencode
 
 import orjson
 from starlette.requests import Request
@@ -45,6 +46,12 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.prompts_url = prompts_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            scope = self._resolve_persisted_get(scope)
+            refusal = scope["state"].pop("persisted_query_error", None)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
         if scope["type"] != "http" or scope["method"] != "POST":
             await super().__call__(scope, receive, send)
             return
@@ -109,6 +116,28 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if result is None:
             return rewritten
         return Response(self.encode_json(result), media_type="application/json")
+
+    def _resolve_persisted_get(self, scope: Scope) -> Scope:
+        """A GET with a persisted-query hash runs the document the hash stands for."""
+        scope.setdefault("state", {})
+        params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        raw = params.get("extensions", [None])[0]
+        if raw is None or "persistedQuery" not in raw:
+            return scope
+        try:
+            extensions = json.loads(raw)
+            persisted = extensions["persistedQuery"]
+        except (ValueError, TypeError, KeyError):
+            return scope  # Strawberry answers a malformed `extensions` itself
+        try:
+            query = self.persisted.resolve(params.get("query", [None])[0], persisted)
+        except PersistedQueryError as error:
+            scope["state"]["persisted_query_error"] = self._persisted_query_error(
+                Request(scope), error
+            )
+            return scope
+        params["query"] = [query]
+        return {**scope, "query_string": urlencode(params, doseq=True).encode()}
 
     def _persisted_query_error(self, request: Request, error: PersistedQueryError) -> Response:
         extensions = {"code": error.code, "requestId": _request_id(request)}

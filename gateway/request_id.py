@@ -1,31 +1,40 @@
-"""X-Request-ID on every response, and one access log line per request."""
+"""X-Request-ID on every response; then the request's access log line and metrics."""
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import access_log
+from gateway.metrics import RequestMetrics
+
 HEADER = b"x-request-id"
 VALID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
-access_log = logging.getLogger("patchbay.access")
+GRAPHQL_PATH = "/graphql"
 
 
 class RequestIdMiddleware:
-    """Keeps a caller's well-formed id, else makes one; exposes it as scope['state']."""
+    """Keeps a caller's well-formed id, else makes one; exposes it as scope['state'].
 
-    def __init__(self, app: ASGIApp) -> None:
+    After the response it writes the access log line and, when metrics are on, counts a
+    `/graphql` request by operation and result type (both read from the GraphQL context
+    the view leaves in scope['state']['graphql']).
+    """
+
+    def __init__(self, app: ASGIApp, metrics: RequestMetrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
         started = time.perf_counter()
         status = 500
 
@@ -40,14 +49,21 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "%s %s %d %.1fms request_id=%s",
-                    scope["method"],
-                    scope["path"],
-                    status,
-                    (time.perf_counter() - started) * 1000,
-                    request_id,
+            seconds = time.perf_counter() - started
+            context = state.get("graphql")
+            if self.metrics is not None and scope["path"] == GRAPHQL_PATH:
+                if context is None:
+                    self.metrics.observe(None, None, status, seconds)
+                else:
+                    self.metrics.observe(context.operation, context.results, status, seconds)
+            if access_log.enabled():
+                access_log.write(
+                    request_id=request_id,
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    seconds=seconds,
+                    context=context,
                 )
 
 

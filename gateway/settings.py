@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,10 +12,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # refuses to start with it (see `_refuse_weak_keys`).
 DEVELOPMENT_JWT_SECRET = "patchbay-development-secret-not-for-production"
 MIN_HS_SECRET_BYTES = 32
+MIN_METRICS_TOKEN_BYTES = 16
 SYMMETRIC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
+
+
+# What shows a caller the schema: off by default when PATCHBAY_ENV=production.
+SCHEMA_REVEALING = ("introspection", "graphiql", "suggestions")
 
 
 class Settings(BaseSettings):
@@ -38,18 +44,32 @@ class Settings(BaseSettings):
 
     introspection: bool = True
     graphiql: bool = True
+    suggestions: bool = True  # "Did you mean …?" in GraphQL errors: names schema fields
+    graphiql_assets: Path | None = None  # npm files for GraphiQL: see gateway/graphiql.py
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 5000
     max_body_bytes: int = 1024 * 1024
 
+    fast_path: bool = True  # run documents seen before without the generic executor
     prompts_url: str = "/v1/prompts"
     log_level: str = "INFO"
+
+    # /metrics: on by default in development; in production only with a token, which
+    # scrapers send as `Authorization: Bearer <token>` (see README: Running in production).
+    metrics: bool | None = None
+    metrics_token: SecretStr | None = None
 
     @property
     def development_keys(self) -> bool:
         """No key material configured: tokens are signed with the built-in secret."""
         return self.jwt_secret is None and not self.jwt_public_key and not self.jwks_url
+
+    @property
+    def metrics_enabled(self) -> bool:
+        if self.metrics is not None:
+            return self.metrics
+        return self.env == "development" or self.metrics_token is not None
 
     @property
     def hmac_secret(self) -> str | None:
@@ -69,6 +89,14 @@ class Settings(BaseSettings):
             derived += ["RS256", "ES256"]
         return tuple(derived)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _production_hides_the_schema(cls, data: Any) -> Any:
+        """In production, introspection, GraphiQL and suggestions are off unless set."""
+        if isinstance(data, dict) and data.get("env") == "production":
+            return dict.fromkeys(SCHEMA_REVEALING, False) | data
+        return data
+
     @model_validator(mode="after")
     def _refuse_weak_keys(self) -> Settings:
         unknown = set(self.algorithms) - SYMMETRIC_ALGORITHMS - ASYMMETRIC_ALGORITHMS
@@ -85,4 +113,11 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"PATCHBAY_JWT_SECRET needs {MIN_HS_SECRET_BYTES}+ bytes in production"
                 )
+            if self.metrics_enabled:
+                token = self.metrics_token.get_secret_value() if self.metrics_token else ""
+                if len(token.encode()) < MIN_METRICS_TOKEN_BYTES:
+                    raise ValueError(
+                        "PATCHBAY_METRICS in production needs PATCHBAY_METRICS_TOKEN "
+                        f"({MIN_METRICS_TOKEN_BYTES}+ bytes), or PATCHBAY_METRICS=false"
+                    )
         return self

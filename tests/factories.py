@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -13,6 +15,8 @@ from db.api_keys import insert_key
 from db.database import Database
 from db.seed import ACME, GLOBEX
 from gateway.api_keys import generate_key
+from gateway.app import create_app
+from gateway.settings import Settings
 
 TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!"
 ALL_SCOPES = "prompts:read prompts:write org:admin:read org:admin:write"
@@ -58,6 +62,18 @@ async def api_key(
             scopes=scope.split(),
         )
     return key.secret
+
+
+@asynccontextmanager
+async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a fresh app built from these settings; its engine is disposed after."""
+    app = create_app(settings)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as c:
+            yield c
+    finally:
+        await app.state.db.dispose()
 
 
 async def gql(

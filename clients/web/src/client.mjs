@@ -1,0 +1,38 @@
+// An Apollo Client for Patchbay: possibleTypes generated from schema.graphql, so that the
+// cache matches fragments on a union's members and on the `Error` interface; optionally
+// Apollo's automatic persisted queries, hashing with node's own sha256.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+
+import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
+import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
+
+const GENERATED = new URL("./generated/possible-types.json", import.meta.url);
+
+/** `npm run codegen` writes them; without them `... on Error` matches nothing in the cache. */
+export const possibleTypes = JSON.parse(readFileSync(GENERATED, "utf8")).possibleTypes;
+
+export function sha256(text) {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export function createClient({
+  url,
+  token,
+  persistedQueries = false,
+  useGETForHashedQueries = false,
+  possibleTypes: types = possibleTypes,
+  fetch = globalThis.fetch,
+}) {
+  const http = new HttpLink({
+    uri: url,
+    fetch,
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
+  return new ApolloClient({
+    link: persistedQueries
+      ? new PersistedQueryLink({ sha256, useGETForHashedQueries }).concat(http)
+      : http,
+    cache: new InMemoryCache({ possibleTypes: types }),
+  });
+}

@@ -1,0 +1,131 @@
+"""Depth and alias caps that cost one pass over a document, however its fragments are spread.
+
+Strawberry's own depth and alias rules expand a fragment at every spread. A fragment that
+spreads the next one twice, twenty times over, is ~200 tokens but 2^20 expansions: seconds
+of CPU on the event loop per request. They also fail with a KeyError (shown to the caller as
+the message `'Name'`) on a spread of a fragment the document does not define. Here each
+fragment is measured once and its totals reused at every spread, without recursion; what a
+caller sees is unchanged (same counting, same messages).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+)
+from graphql.validation import ASTValidationRule, ValidationContext
+
+
+@dataclass(frozen=True)
+class Totals:
+    depth: int  # levels of fields below the root fields (introspection fields end a branch)
+    aliases: int  # aliased fields, a fragment's counted once per spread
+
+
+@dataclass(frozen=True)
+class _Shape:
+    own: Totals  # of the definition's own selections
+    spreads: tuple[tuple[str, int], ...]  # (fragment name, level of the spread)
+
+
+def _shape(selection_set: SelectionSetNode) -> _Shape:
+    depth = aliases = 0
+    spreads: list[tuple[str, int]] = []
+    pending = [(selection_set, 0)]
+    while pending:
+        selections, level = pending.pop()
+        for selection in selections.selections:
+            if isinstance(selection, FieldNode):
+                depth = max(depth, level)
+                aliases += selection.alias is not None
+                if selection.selection_set and not selection.name.value.startswith("__"):
+                    pending.append((selection.selection_set, level + 1))
+            elif isinstance(selection, InlineFragmentNode):
+                pending.append((selection.selection_set, level))
+            elif isinstance(selection, FragmentSpreadNode):
+                spreads.append((selection.name.value, level))
+    return _Shape(Totals(depth, aliases), tuple(spreads))
+
+
+def _with_spreads(shape: _Shape, fragments: Mapping[str, Totals]) -> Totals:
+    """Unknown fragments and spreads that close a cycle add nothing: the specified rules
+    (KnownFragmentNames, NoFragmentCycles) report those documents."""
+    depth, aliases = shape.own.depth, shape.own.aliases
+    for name, level in shape.spreads:
+        spread = fragments.get(name)
+        if spread is not None:
+            depth = max(depth, level + spread.depth)
+            aliases += spread.aliases
+    return Totals(depth, aliases)
+
+
+def _fragment_totals(shapes: Mapping[str, _Shape]) -> dict[str, Totals]:
+    """Each fragment's totals, every fragment after those it spreads (depth-first, no
+    recursion, so a long chain of fragments cannot exhaust the stack)."""
+    done: dict[str, Totals] = {}
+    for root in shapes:
+        if root in done:
+            continue
+        path: list[tuple[str, Iterator[tuple[str, int]]]] = [(root, iter(shapes[root].spreads))]
+        on_path = {root}
+        while path:
+            name, spreads = path[-1]
+            for spread, _level in spreads:
+                if spread in shapes and spread not in done and spread not in on_path:
+                    path.append((spread, iter(shapes[spread].spreads)))
+                    on_path.add(spread)
+                    break
+            else:
+                path.pop()
+                on_path.discard(name)
+                done[name] = _with_spreads(shapes[name], done)
+    return done
+
+
+def operation_totals(document: DocumentNode) -> list[tuple[OperationDefinitionNode, Totals]]:
+    """Depth and alias count of each operation of the document, fragments included."""
+    shapes = {
+        definition.name.value: _shape(definition.selection_set)
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    fragments = _fragment_totals(shapes)
+    return [
+        (definition, _with_spreads(_shape(definition.selection_set), fragments))
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+    ]
+
+
+def limits_rule(*, max_depth: int, max_aliases: int) -> type[ASTValidationRule]:
+    """One validation rule for both caps; build it once so validation caches keep hitting."""
+
+    class DocumentLimits(ASTValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            operations = operation_totals(context.document)
+            for operation, totals in operations:
+                if totals.depth > max_depth:
+                    name = operation.name.value if operation.name else "anonymous"
+                    context.report_error(
+                        GraphQLError(
+                            f"'{name}' exceeds maximum operation depth of {max_depth}", operation
+                        )
+                    )
+            aliases = sum(totals.aliases for _, totals in operations)
+            if aliases > max_aliases:
+                context.report_error(
+                    GraphQLError(f"{aliases} aliases found. Allowed: {max_aliases}")
+                )
+
+    return DocumentLimits

@@ -1,0 +1,330 @@
+"""The fast path answers exactly what Strawberry answers, for every shape it plans.
+
+Each case runs on an app with the fast path (twice: the first request teaches it the
+document, the second is planned) and on an app without it, each time on fresh demo data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from strawberry.extensions.parser_cache import _get_parse_cache
+
+from db.database import Database
+from gateway.app import create_app
+from gateway.graphql_view import PatchbayGraphQL
+from schema.schema import PARSED_DOCUMENTS_KEPT, _validate
+from tests.conftest import reset_demo_data, settings_for
+from tests.factories import token
+
+UPDATE = """
+mutation Update($id: ID!, $input: UpdatePromptInput!) {
+  updatePrompt(id: $id, input: $input) {
+    __typename
+    ... on UpdatePromptSuccess { prompt { id name updatedAt } }
+    ... on NotFoundError { message }
+  }
+}
+"""
+EVERYTHING = """
+mutation Everything($id: ID!, $input: UpdatePromptInput!) {
+  result: updatePrompt(id: $id, input: $input) {
+    __typename
+    ...Failure
+    ... on ValidationError { fields { field code message } }
+    ... on ConflictError { fields { field code } }
+    ... on ForbiddenError { requiredScope }
+    ... on NotFoundError { resource id }
+    ... on UpdatePromptSuccess {
+      prompt {
+        id orgId ownerId name title description type state assetId fileName content model
+        tags createdAt createdBy createdUserName updatedAt updatedBy updatedUserName
+        links { self { href } downloadLink { href } }
+        again: name
+        links { self { kind: __typename } }
+      }
+    }
+  }
+}
+fragment Failure on Error { code message requestId }
+"""
+LITERALS = """
+mutation { updatePrompt(id: "prm_acme_welcome", input: {title: "Hello", tags: ["a", " a ", "b"]}) {
+  ... on UpdatePromptSuccess { prompt { title tags } } ... on Error { code } } }
+"""
+TWO_OPERATIONS = """
+query Read { viewer { __typename } }
+mutation Write($id: ID!) {
+  updatePrompt(id: $id, input: {description: "two"}) {
+    __typename ... on UpdatePromptSuccess { prompt { description } } } }
+"""
+WITH_DIRECTIVE = """
+mutation Skip($id: ID!, $full: Boolean!) {
+  updatePrompt(id: $id, input: {description: "d"}) {
+    __typename ... on UpdatePromptSuccess { prompt { id description @include(if: $full) } } } }
+"""
+TWO_ROOT_FIELDS = """
+mutation Both($id: ID!) {
+  a: updatePrompt(id: $id, input: {title: "A"}) { __typename }
+  b: updatePrompt(id: $id, input: {title: "B"}) {
+    __typename ... on UpdatePromptSuccess { prompt { title } } }
+}
+"""
+POOL = """
+mutation Pool($id: ID!, $input: UpdateGuardrailPoolInput!) {
+  updateGuardrailPool(id: $id, input: $input) {
+    __typename
+    ... on UpdateGuardrailPoolSuccess { guardrailPool { id orgId brandId name slug createdAt } }
+    ... on Error { code message }
+    ... on ConflictError { fields { field code } }
+  }
+}
+"""
+MARKETING = "a1000000-0000-4000-8000-000000000002"
+WELCOME = "prm_acme_welcome"
+CASES: list[tuple[str, str, dict[str, Any] | None, str | None, str | None]] = [
+    # (case, document, variables, credential user, operationName)
+    ("success", UPDATE, {"id": WELCOME, "input": {"description": "x"}}, "alice", None),
+    (
+        "everything",
+        EVERYTHING,
+        {"id": WELCOME, "input": {"title": "T", "tags": ["x"]}},
+        "alice",
+        None,
+    ),
+    (
+        "clear fields",
+        EVERYTHING,
+        {"id": WELCOME, "input": {"title": None, "tags": None}},
+        "alice",
+        None,
+    ),
+    (
+        "upload",
+        EVERYTHING,
+        {"id": "prm_acme_after_hours", "input": {"requestId": "req-welcome-v2"}},
+        "alice",
+        None,
+    ),
+    (
+        "validation",
+        EVERYTHING,
+        {"id": WELCOME, "input": {"name": None, "title": ""}},
+        "alice",
+        None,
+    ),
+    ("unauthorized", EVERYTHING, {"id": WELCOME, "input": {"title": "x"}}, None, None),
+    ("no scope", EVERYTHING, {"id": WELCOME, "input": {"title": "x"}}, "reader", None),
+    ("not owner", EVERYTHING, {"id": WELCOME, "input": {"title": "x"}}, "bob", None),
+    ("other org", EVERYTHING, {"id": WELCOME, "input": {"title": "x"}}, "carol", None),
+    ("name taken", EVERYTHING, {"id": WELCOME, "input": {"name": "hold-music"}}, "alice", None),
+    (
+        "stale",
+        EVERYTHING,
+        {"id": WELCOME, "input": {"expectedUpdatedAt": "2020-01-01T00:00:00Z"}},
+        "alice",
+        None,
+    ),
+    (
+        "bad datetime",
+        EVERYTHING,
+        {"id": WELCOME, "input": {"expectedUpdatedAt": "nope"}},
+        "alice",
+        None,
+    ),
+    ("missing variable", UPDATE, {"input": {"title": "x"}}, "alice", None),
+    ("unknown input field", UPDATE, {"id": WELCOME, "input": {"bogus": 1}}, "alice", None),
+    ("literals", LITERALS, None, "alice", None),
+    ("operation name", TWO_OPERATIONS, {"id": WELCOME}, "alice", "Write"),
+    ("directive", WITH_DIRECTIVE, {"id": WELCOME, "full": False}, "alice", None),
+    ("two root fields", TWO_ROOT_FIELDS, {"id": WELCOME}, "alice", None),
+    (
+        "pool",
+        POOL,
+        {"id": MARKETING, "input": {"name": "Campaigns", "slug": "campaigns"}},
+        "alice",
+        None,
+    ),
+    ("pool conflict", POOL, {"id": MARKETING, "input": {"slug": "default"}}, "alice", None),
+    ("pool null", POOL, {"id": MARKETING, "input": {"slug": None}}, "alice", None),
+]
+UNPLANNABLE = {WITH_DIRECTIVE, TWO_ROOT_FIELDS}
+PRIMERS: dict[str, dict[str, Any] | None] = {  # variables that run each document cleanly
+    UPDATE: {"id": WELCOME, "input": {"description": "p"}},
+    EVERYTHING: {"id": WELCOME, "input": {"description": "p"}},
+    LITERALS: None,
+    TWO_OPERATIONS: {"id": WELCOME},
+    WITH_DIRECTIVE: {"id": WELCOME, "full": True},
+    TWO_ROOT_FIELDS: {"id": WELCOME},
+    POOL: {"id": MARKETING, "input": {"name": "p"}},
+}
+VOLATILE = {"updatedAt", "requestId"}
+
+
+def _credential(user: str | None) -> dict[str, str]:
+    if user is None:
+        return {}
+    if user == "reader":
+        return {"Authorization": f"Bearer {token('alice', scope='prompts:read')}"}
+    return {"Authorization": f"Bearer {token(user)}"}
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: "…" if k in VOLATILE else _stable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def _view(app: Starlette) -> PatchbayGraphQL:
+    return next(r.app for r in app.routes if isinstance(getattr(r, "app", None), PatchbayGraphQL))
+
+
+@pytest.fixture(scope="module")
+async def apps(database_url: str) -> AsyncIterator[tuple[Starlette, Starlette]]:
+    fast = create_app(settings_for(database_url))
+    slow = create_app(settings_for(database_url, fast_path=False))
+    yield fast, slow
+    await fast.state.db.dispose()
+    await slow.state.db.dispose()
+
+
+async def _post(app: Starlette, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as client:
+        return await client.post("/graphql", json=body, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("case", "document", "variables", "user", "operation"), CASES, ids=[c[0] for c in CASES]
+)
+async def test_fast_path_answers_like_strawberry(
+    apps: tuple[Starlette, Starlette],
+    db: Database,
+    case: str,
+    document: str,
+    variables: dict[str, Any] | None,
+    user: str | None,
+    operation: str | None,
+) -> None:
+    fast, slow = apps
+    body = {"query": document, "variables": variables, "operationName": operation}
+    headers = _credential(user)
+    # given: the fast app has run the document once, cleanly
+    await _post(fast, {**body, "variables": PRIMERS[document]}, _credential("alice"))
+    await reset_demo_data(db)
+    # when
+    planned = await _post(fast, body, headers)
+    await reset_demo_data(db)
+    reference = await _post(slow, body, headers)
+    # then
+    assert planned.status_code == reference.status_code
+    assert _stable(planned.json()) == _stable(reference.json())
+    was_planned = _view(fast).fast_path.plan_for(document, operation) is not None  # type: ignore[union-attr]
+    assert was_planned == (document not in UNPLANNABLE)
+
+
+async def test_a_persisted_query_round_trip(
+    apps: tuple[Starlette, Starlette], db: Database
+) -> None:
+    fast, _ = apps
+    digest = hashlib.sha256(UPDATE.encode()).hexdigest()
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": digest}}
+    variables = {"id": WELCOME, "input": {"description": "apq"}}
+    headers = _credential("alice")
+    # when: the hash alone, before the server knows it
+    unknown = await _post(fast, {"variables": variables, "extensions": persisted}, headers)
+    # then
+    assert unknown.status_code == 200
+    assert unknown.json()["errors"][0]["message"] == "PersistedQueryNotFound"
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+    # when: the client sends document and hash, then the hash alone (twice: learnt, planned)
+    full = await _post(
+        fast, {"query": UPDATE, "variables": variables, "extensions": persisted}, headers
+    )
+    by_hash = [
+        await _post(fast, {"variables": variables, "extensions": persisted}, headers)
+        for _ in range(2)
+    ]
+    # then
+    for response in (full, *by_hash):
+        assert response.json()["data"]["updatePrompt"]["__typename"] == "UpdatePromptSuccess"
+
+
+async def test_a_persisted_query_with_the_wrong_hash_is_refused(
+    apps: tuple[Starlette, Starlette], db: Database
+) -> None:
+    fast, _ = apps
+    persisted = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    response = await _post(fast, {"query": UPDATE, "extensions": persisted}, _credential("alice"))
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_HASH_MISMATCH"
+    # and the wrong hash was not stored
+    again = await _post(fast, {"extensions": persisted}, _credential("alice"))
+    assert again.json()["errors"][0]["message"] == "PersistedQueryNotFound"
+
+
+async def test_a_persisted_query_over_get(apps: tuple[Starlette, Starlette], db: Database) -> None:
+    # given: Apollo's link with useGETForHashedQueries sends reads as GET
+    fast, _ = apps
+    query = "query Me { viewer { __typename ... on Viewer { subject } } }"
+    extensions = json.dumps(
+        {"persistedQuery": {"version": 1, "sha256Hash": hashlib.sha256(query.encode()).hexdigest()}}
+    )
+    transport = httpx.ASGITransport(app=fast)
+    async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as client:
+        # when
+        unknown = await client.get(
+            "/graphql", params={"extensions": extensions}, headers=_credential("alice")
+        )
+        full = await client.get(
+            "/graphql",
+            params={"query": query, "extensions": extensions},
+            headers=_credential("alice"),
+        )
+        by_hash = await client.get(
+            "/graphql", params={"extensions": extensions}, headers=_credential("alice")
+        )
+    # then
+    assert unknown.json()["errors"][0]["message"] == "PersistedQueryNotFound"
+    assert (
+        full.json()
+        == by_hash.json()
+        == {"data": {"viewer": {"__typename": "Viewer", "subject": "alice"}}}
+    )
+
+
+async def test_long_documents_are_neither_planned_nor_cached(
+    apps: tuple[Starlette, Starlette], db: Database
+) -> None:
+    # given: a valid mutation made long by an inline literal (one token, ~20 KiB)
+    fast, _ = apps
+    long_text = "x" * 900
+    document = (
+        'mutation { updatePrompt(id: "prm_acme_welcome", input: {description: "'
+        + long_text
+        + '"}) { __typename } }'
+        + " " * (20 * 1024)
+    )
+    parse_cache = _get_parse_cache(PARSED_DOCUMENTS_KEPT)
+
+    def lookups() -> tuple[int, int, int, int]:  # exact, however full the caches are
+        parsed, validated = parse_cache.cache_info(), _validate.cache_info()
+        return parsed.hits, parsed.misses, validated.hits, validated.misses
+
+    before = lookups()
+    # when: it runs twice
+    answers = [await _post(fast, {"query": document}, _credential("alice")) for _ in range(2)]
+    # then: served, but nothing of it was kept
+    assert [a.json()["data"]["updatePrompt"]["__typename"] for a in answers] == [
+        "UpdatePromptSuccess"
+    ] * 2
+    assert _view(fast).fast_path.plan_for(document, None) is None  # type: ignore[union-attr]
+    assert lookups() == before
