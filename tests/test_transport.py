@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import tracemalloc
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -842,3 +843,31 @@ async def test_hostile_authorization_headers_are_just_unauthorized(
     # then
     assert response.status_code == 200
     assert response.json()["data"]["viewer"]["code"] == "UNAUTHORIZED"
+
+
+async def test_a_ten_mib_streamed_body_is_refused_with_flat_memory(
+    client: httpx.AsyncClient,
+) -> None:
+    # given: 10 MiB sent in 64 KiB chunks, with no Content-Length to refuse it up front
+    chunk = b" " * (64 * 1024)
+    sent = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal sent
+        for _ in range(160):
+            sent += len(chunk)
+            yield chunk
+
+    # when
+    tracemalloc.start()
+    try:
+        response = await client.post(
+            "/graphql", content=body(), headers={"Content-Type": "application/json"}
+        )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # then: refused after the first MiB, and the whole process never held much more
+    assert response.status_code == 413
+    assert peak < 3 * MIB, f"peak {peak / MIB:.1f} MiB"
+    assert sent <= 2 * MIB, f"read {sent / MIB:.1f} MiB of the body"
