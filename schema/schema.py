@@ -8,7 +8,14 @@ from functools import lru_cache
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
@@ -27,14 +34,33 @@ PARSED_DOCUMENTS_KEPT = 512  # bounded: clients that inline literals cannot grow
 log = logging.getLogger("patchbay.graphql")
 
 
+MISSING_OPERATION_NAME = "Must provide operation name if query contains multiple operations."
+
+
 class OperationName(SchemaExtension):
-    """Notes the operation's name on the context, for the request's log line."""
+    """Requires an operation name where the document has several operations (the GraphQL
+    spec; Strawberry would run the first), and notes it on the context for the log line."""
+
+    def on_validate(self) -> Iterator[None]:
+        # Runs after CachedValidation (listed before it) has set the validation errors,
+        # and before Strawberry checks them.
+        execution = self.execution_context
+        provided = getattr(execution, "_provided_operation_name", "")  # Strawberry keeps it private
+        document = execution.graphql_document
+        if provided is None and document is not None and _operation_count(document) > 1:
+            error = GraphQLError(MISSING_OPERATION_NAME)
+            execution.pre_execution_errors = [*(execution.pre_execution_errors or []), error]
+        yield
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context.context
         if isinstance(context, Context):
             context.operation = self.execution_context.operation_name
         yield
+
+
+def _operation_count(document: DocumentNode) -> int:
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
 def is_request_error(error: GraphQLError) -> bool:

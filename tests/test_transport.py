@@ -871,3 +871,34 @@ async def test_a_ten_mib_streamed_body_is_refused_with_flat_memory(
     assert response.status_code == 413
     assert peak < 3 * MIB, f"peak {peak / MIB:.1f} MiB"
     assert sent <= 2 * MIB, f"read {sent / MIB:.1f} MiB of the body"
+
+
+TWO_OPERATIONS = "query A { viewer { __typename } } query B { viewer { __typename } }"
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+async def test_several_operations_without_an_operation_name_are_refused(
+    client: httpx.AsyncClient, method: str
+) -> None:
+    # given: a document with two operations, and no operationName
+    # when
+    if method == "POST":
+        response = await client.post("/graphql", json={"query": TWO_OPERATIONS})
+    else:
+        response = await client.get("/graphql", params={"query": TWO_OPERATIONS})
+    # then: the GraphQL spec's request error, not the first operation run silently
+    body = response.json()
+    assert body["data"] is None
+    assert body["errors"][0]["message"] == (
+        "Must provide operation name if query contains multiple operations."
+    )
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_several_operations_with_an_operation_name_run_that_one(
+    client: httpx.AsyncClient,
+) -> None:
+    body = (
+        await client.post("/graphql", json={"query": TWO_OPERATIONS, "operationName": "B"})
+    ).json()
+    assert body == {"data": {"viewer": {"__typename": "UnauthorizedError"}}}
