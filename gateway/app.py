@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -98,8 +99,9 @@ def create_app(settings: Settings) -> Starlette:
             *([Route("/metrics", metrics_endpoint, methods=["GET"])] if metrics_endpoint else []),
             *(graphiql.routes if graphiql else ()),
         ],
-        middleware=[
+        middleware=[  # outermost first: every response, preflights too, carries the request id
             Middleware(RequestIdMiddleware, metrics=request_metrics),
+            *_cors(settings),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,
@@ -107,6 +109,24 @@ def create_app(settings: Settings) -> Starlette:
     app.state.settings = settings
     app.state.db = db
     return app
+
+
+def _cors(settings: Settings) -> list[Middleware]:
+    """CORS for PATCHBAY_CORS_ORIGINS; none at all when it is empty."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=("GET", "POST"),
+            allow_headers=("authorization", "content-type", "x-request-id"),
+            expose_headers=("x-request-id",),
+            allow_credentials=False,
+            max_age=600,
+        )
+    ]
 
 
 def _secret(value: SecretStr | None) -> str | None:

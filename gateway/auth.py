@@ -101,7 +101,7 @@ class Authenticator:
             if principal is not None:
                 self.verified.put(token, principal, float(claims["exp"]) + self.leeway)
             return principal
-        except (jwt.PyJWTError, ValueError, TypeError) as error:
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as error:
             log.debug("token refused: %s", type(error).__name__)
             return None
 

@@ -8,7 +8,7 @@ from graphql import GraphQLError, GraphQLSyntaxError
 
 from db.errors import is_unavailable
 from resolvers.errors import InvalidArgument
-from schema.schema import is_request_error
+from schema.schema import is_caller_error
 
 MASKED_MESSAGES = {
     "INTERNAL_SERVER_ERROR": "Internal server error",
@@ -19,7 +19,7 @@ MASKED_MESSAGES = {
 def error_code(error: GraphQLError) -> str:
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED"
-    if is_request_error(error):  # validation and variable coercion, before any field runs
+    if is_caller_error(error):  # validation, variable and argument coercion
         return "GRAPHQL_VALIDATION_FAILED"
     original = error.original_error
     if isinstance(original, InvalidArgument):

@@ -14,6 +14,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
@@ -22,6 +23,7 @@ from gateway.auth import Authenticator
 from gateway.errors import format_error
 from gateway.fast_path import FastPath
 from gateway.persisted_queries import PersistedQueries, PersistedQueryError
+from resolvers.checks import is_storable
 from schema.context import Context
 
 
@@ -77,7 +79,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         """Answers persisted-query errors and planned documents itself. Otherwise leaves the
         request to Strawberry: as it came (None), or with the document a persisted-query
         hash stands for written into the body (bytes)."""
-        if "application/json" not in request.headers.get("content-type", ""):
+        content_type, _ = parse_content_type(request.headers.get("content-type", ""))
+        if "application/json" not in content_type:  # the test Strawberry applies
             return None
         try:
             data = self.decode_json(body)
@@ -91,6 +94,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             data.get("operationName"),
         )
         extensions = data.get("extensions")
+        if not isinstance(operation, str | None) or (
+            isinstance(operation, str) and not is_storable(operation)
+        ):
+            return self._refusal(request, "operationName must be a string of valid UTF-8")
         if isinstance(extensions, dict) and "persistedQuery" in extensions:
             try:
                 query = self.persisted.resolve(query, extensions["persistedQuery"])
@@ -103,7 +110,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             self.fast_path is not None
             and isinstance(query, str)
             and isinstance(variables, dict | None)
-            and isinstance(operation, str | None)
+            and isinstance(extensions, dict | None)
             and "multipart" not in request.headers.get("accept", "")
         ):
             return rewritten
@@ -138,6 +145,11 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             return scope
         params["query"] = [query]
         return {**scope, "query_string": urlencode(params, doseq=True).encode()}
+
+    def _refusal(self, request: Request, message: str) -> Response:
+        return self._persisted_query_error(
+            request, PersistedQueryError(message, "BAD_REQUEST", 400)
+        )
 
     def _persisted_query_error(self, request: Request, error: PersistedQueryError) -> Response:
         extensions = {"code": error.code, "requestId": _request_id(request)}

@@ -2,6 +2,8 @@
 
 Keys fetched before stay usable while the endpoint is down; an unknown `kid` triggers at
 most one refetch per `min_refetch` seconds, so random kids cannot flood the endpoint.
+A known `kid` never waits: once the set is older than `refresh`, one background task
+refreshes it while requests go on with the keys they have.
 """
 
 from __future__ import annotations
@@ -30,17 +32,39 @@ class JwksCache:
         self._fetched_at = 0.0
         self._tried_at = -float("inf")
         self._lock = asyncio.Lock()
+        self._refreshing: asyncio.Task[None] | None = None  # referenced: not collected
 
     async def key(self, kid: str | None) -> PyJWK | None:
-        stale = time.monotonic() - self._fetched_at > self.refresh
-        if kid not in self._keys or stale:
+        known = self._known(kid)
+        if known is None:  # only an unknown kid waits for a fetch (bounded by `timeout`)
             await self._refetch()
-        if kid is None and len(self._keys) == 1:
-            return next(iter(self._keys.values()))
-        return self._keys.get(kid) if kid is not None else None
+            return self._known(kid)
+        if time.monotonic() - self._fetched_at > self.refresh:
+            self._refresh_in_background()
+        return known
+
+    def _known(self, kid: str | None) -> PyJWK | None:
+        if kid is None:
+            return next(iter(self._keys.values())) if len(self._keys) == 1 else None
+        return self._keys.get(kid)
+
+    def _refresh_in_background(self) -> None:
+        """Starts one refresh task, unless one runs or `min_refetch` has not passed."""
+        if self._refreshing is not None or time.monotonic() - self._tried_at < self.min_refetch:
+            return
+        self._refreshing = asyncio.create_task(self._refetch())
+        self._refreshing.add_done_callback(self._refreshed)
+
+    def _refreshed(self, task: asyncio.Task[None]) -> None:
+        self._refreshing = None
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning("JWKS refresh failed, keeping %d known keys: %r", len(self._keys), error)
 
     async def _refetch(self) -> None:
+        fetched_at = self._fetched_at
         async with self._lock:
+            if self._fetched_at != fetched_at:  # a fetch finished while this one waited
+                return
             if time.monotonic() - self._tried_at < self.min_refetch:
                 return
             self._tried_at = time.monotonic()

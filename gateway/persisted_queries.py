@@ -28,6 +28,7 @@ class PersistedQueries:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._documents: OrderedDict[str, str] = OrderedDict()
+        self._sizes: dict[str, int] = {}  # UTF-8 bytes of each document
         self._bytes = 0
 
     def resolve(self, query: Any, persisted: Any) -> str:
@@ -39,28 +40,34 @@ class PersistedQueries:
         digest = persisted.get("sha256Hash")
         if not isinstance(digest, str):
             raise PersistedQueryError("sha256Hash is missing", "BAD_REQUEST", 400)
+        digest = digest.lower()
         if not isinstance(query, str):
             known = self._documents.get(digest)
             if known is None:
                 raise PersistedQueryError(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
             self._documents.move_to_end(digest)
             return known
-        if hashlib.sha256(query.encode()).hexdigest() != digest.lower():
+        try:
+            encoded = query.encode()
+        except UnicodeEncodeError:  # a lone surrogate: no document has that hash
+            raise PersistedQueryError("the query is not valid UTF-8", "BAD_REQUEST", 400) from None
+        if hashlib.sha256(encoded).hexdigest() != digest:
             raise PersistedQueryError(
                 "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH", 400
             )
-        self._keep(digest.lower(), query)
+        self._keep(digest, query, len(encoded))
         return query
 
-    def _keep(self, digest: str, query: str) -> None:
+    def _keep(self, digest: str, query: str, size: int) -> None:
         if digest in self._documents:
             self._documents.move_to_end(digest)
             return
         self._documents[digest] = query
-        self._bytes += len(query)
+        self._sizes[digest] = size
+        self._bytes += size
         while len(self._documents) > self.max_entries or self._bytes > self.max_bytes:
-            _, dropped = self._documents.popitem(last=False)
-            self._bytes -= len(dropped)
+            dropped, _ = self._documents.popitem(last=False)
+            self._bytes -= self._sizes.pop(dropped)
 
     def __len__(self) -> int:
         return len(self._documents)

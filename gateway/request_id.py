@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
 
+import orjson
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import access_log
@@ -14,6 +17,7 @@ from gateway.metrics import RequestMetrics
 HEADER = b"x-request-id"
 VALID = re.compile(rb"[A-Za-z0-9._-]{1,128}")
 GRAPHQL_PATH = "/graphql"
+log = logging.getLogger("patchbay")
 
 
 class RequestIdMiddleware:
@@ -37,17 +41,26 @@ class RequestIdMiddleware:
         state["request_id"] = request_id
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != HEADER]
                 message["headers"] = [*headers, (HEADER, request_id.encode())]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # A bug of ours escaped every handler: log it under the request id and answer a
+            # masked 500 that still carries the id (Starlette's own 500 page would not).
+            log.exception("unhandled error request_id=%s", request_id)
+            if response_started:
+                raise
+            await _internal_error(request_id)(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
             context = state.get("graphql")
@@ -65,6 +78,14 @@ class RequestIdMiddleware:
                     seconds=seconds,
                     context=context,
                 )
+
+
+def _internal_error(request_id: str) -> Response:
+    error = {
+        "message": "Internal server error",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }
+    return Response(orjson.dumps({"errors": [error]}), 500, media_type="application/json")
 
 
 def _request_id(scope: Scope) -> str:

@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     fast_path: bool = True  # run documents seen before without the generic executor
     prompts_url: str = "/v1/prompts"
     log_level: str = "INFO"
+    # Browser origins allowed to call the gateway (CORS): exact origins such as
+    # "https://app.example.com", comma- or space-separated; "*" allows any origin.
+    # Empty = no CORS headers at all.
+    cors_origins: str = ""
 
     # /metrics: on by default in development; in production only with a token, which
     # scrapers send as `Authorization: Bearer <token>` (see README: Running in production).
@@ -70,6 +74,10 @@ class Settings(BaseSettings):
         if self.metrics is not None:
             return self.metrics
         return self.env == "development" or self.metrics_token is not None
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(o for o in self.cors_origins.replace(",", " ").split() if o)
 
     @property
     def hmac_secret(self) -> str | None:

@@ -28,7 +28,7 @@ async def get_pool(*, db: Database, principal: Principal | None, raw_id: str) ->
 
 
 async def list_pools(
-    *, db: Database, principal: Principal | None, first: int, after: str | None
+    *, db: Database, principal: Principal | None, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
     caller = authorize(principal, ADMIN_READ, ADMIN_WRITE)
     size = page_size(first)

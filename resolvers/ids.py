@@ -22,3 +22,13 @@ def pool_id(raw: str) -> uuid.UUID | None:
         return uuid.UUID(raw) if is_storable(raw) else None
     except ValueError:
         return None
+
+
+MAX_REQUEST_ID_LENGTH = 128
+
+
+def request_id(raw: str) -> str | None:
+    """An upload's request id, or None for one that cannot name any upload."""
+    if not raw or len(raw) > MAX_REQUEST_ID_LENGTH or not is_storable(raw):
+        return None
+    return raw

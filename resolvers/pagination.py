@@ -24,7 +24,12 @@ class Page(Generic[T]):
         return self.items[-1][0] if self.items else None
 
 
-def page_size(first: int) -> int:
+DEFAULT_PAGE_SIZE = 20
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_PAGE_SIZE
     if first < 0:
         raise InvalidArgument("`first` must not be negative")
     return min(first, MAX_PAGE_SIZE)

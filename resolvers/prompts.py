@@ -27,7 +27,7 @@ async def get_prompt(*, db: Database, principal: Principal | None, raw_id: str) 
 
 
 async def list_prompts(
-    *, db: Database, principal: Principal | None, first: int, after: str | None
+    *, db: Database, principal: Principal | None, first: int | None, after: str | None
 ) -> Page[Row[Any]]:
     caller = authorize(principal, PROMPTS_READ, PROMPTS_WRITE)
     size = page_size(first)

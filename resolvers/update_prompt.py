@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +30,7 @@ COLUMNS = {
 }
 NAME_TAKEN = FieldIssue("name", "another prompt of the organization has this name", "TAKEN")
 STALE = FieldIssue("expectedUpdatedAt", "the prompt changed since this time", "STALE")
+ATTEMPTS = 3  # an unexplained miss means a concurrent write moved the row: try again
 
 
 async def update_prompt(
@@ -54,16 +55,26 @@ async def update_prompt(
         async with db.read() as conn:  # an empty input writes nothing
             return await _current(conn, caller, prompt_id, write)
     audited = replace(write, values={**write.values, **_audit(caller)})
+    # A request id that cannot name an upload matches none: no UPDATE, but the row's own
+    # checks (not found, not the owner) still come first in the contract's order.
+    unusable_upload = (
+        write.attach_upload is not None and ids.request_id(write.attach_upload) is None
+    )
     async with db.single_write() as conn:
-        try:
-            row = await store.update_prompt(
-                conn, org_id=caller.org_id, prompt_id=prompt_id, write=audited
-            )
-        except UniqueViolation:
-            raise Conflict("a prompt with this name already exists", [NAME_TAKEN]) from None
-        if row is None:
-            await _explain_miss(conn, caller, prompt_id, write)
-        return row
+        for _ in range(ATTEMPTS):
+            if not unusable_upload:
+                try:
+                    row = await store.update_prompt(
+                        conn, org_id=caller.org_id, prompt_id=prompt_id, write=audited
+                    )
+                except UniqueViolation:
+                    raise Conflict("a prompt with this name already exists", [NAME_TAKEN]) from None
+                if row is not None:
+                    return row
+            await _explain_miss(conn, caller, prompt_id, write, unusable_upload=unusable_upload)
+            # No rule explains the miss: a concurrent write changed the row in between
+            # (e.g. attached the asset a rename needs). Try again on the row as it is now.
+    raise RuntimeError("prompt update kept missing, and no rule explains why")
 
 
 def _audit(caller: Principal) -> dict[str, Any]:
@@ -84,15 +95,21 @@ async def _current(
 
 
 async def _explain_miss(
-    conn: AsyncConnection, caller: Principal, prompt_id: str, write: store.PromptWrite
-) -> NoReturn:
-    """The UPDATE matched nothing: a second query tells the caller why."""
+    conn: AsyncConnection,
+    caller: Principal,
+    prompt_id: str,
+    write: store.PromptWrite,
+    *,
+    unusable_upload: bool,
+) -> None:
+    """The UPDATE matched nothing: a second query tells the caller why (a domain error),
+    or returns when nothing does any more."""
     row = await store.fetch_prompt(conn, org_id=caller.org_id, prompt_id=prompt_id)
-    upload_missing = write.attach_upload is not None and not await store.upload_exists(
-        conn, org_id=caller.org_id, request_id=write.attach_upload
+    upload_missing = write.attach_upload is not None and (
+        unusable_upload
+        or not await store.upload_exists(conn, org_id=caller.org_id, request_id=write.attach_upload)
     )
     _check_row(row, prompt_id, write, upload_missing=upload_missing)
-    raise RuntimeError("prompt update matched no row, and no rule explains why")
 
 
 def _check_row(

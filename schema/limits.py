@@ -6,6 +6,10 @@ of CPU on the event loop per request. They also fail with a KeyError (shown to t
 the message `'Name'`) on a spread of a fragment the document does not define. Here each
 fragment is measured once and its totals reused at every spread, without recursion; what a
 caller sees is unchanged (same counting, same messages).
+
+As in Strawberry's rules, introspection fields (`__schema`, `__type`) and everything below
+them add no depth, but every alias counts wherever it is, introspection included: otherwise
+300 aliased `types` under one `__schema` are served, the whole type list 300 times over.
 """
 
 from __future__ import annotations
@@ -29,26 +33,33 @@ from graphql.validation import ASTValidationRule, ValidationContext
 @dataclass(frozen=True)
 class Totals:
     depth: int  # levels of fields below the root fields (introspection fields end a branch)
-    aliases: int  # aliased fields, a fragment's counted once per spread
+    aliases: int  # aliased fields anywhere, introspection included; a fragment's once per spread
 
 
 @dataclass(frozen=True)
 class _Shape:
     own: Totals  # of the definition's own selections
-    spreads: tuple[tuple[str, int], ...]  # (fragment name, level of the spread)
+    # (fragment name, level of the spread; None below an introspection field: aliases only)
+    spreads: tuple[tuple[str, int | None], ...]
 
 
 def _shape(selection_set: SelectionSetNode) -> _Shape:
     depth = aliases = 0
-    spreads: list[tuple[str, int]] = []
-    pending = [(selection_set, 0)]
+    spreads: list[tuple[str, int | None]] = []
+    # level None: below an introspection field, where aliases count and depth does not
+    pending: list[tuple[SelectionSetNode, int | None]] = [(selection_set, 0)]
     while pending:
         selections, level = pending.pop()
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
-                depth = max(depth, level)
                 aliases += selection.alias is not None
-                if selection.selection_set and not selection.name.value.startswith("__"):
+                if level is not None:
+                    depth = max(depth, level)
+                if not selection.selection_set:
+                    continue
+                if level is None or selection.name.value.startswith("__"):
+                    pending.append((selection.selection_set, None))
+                else:
                     pending.append((selection.selection_set, level + 1))
             elif isinstance(selection, InlineFragmentNode):
                 pending.append((selection.selection_set, level))
@@ -64,7 +75,8 @@ def _with_spreads(shape: _Shape, fragments: Mapping[str, Totals]) -> Totals:
     for name, level in shape.spreads:
         spread = fragments.get(name)
         if spread is not None:
-            depth = max(depth, level + spread.depth)
+            if level is not None:
+                depth = max(depth, level + spread.depth)
             aliases += spread.aliases
     return Totals(depth, aliases)
 
@@ -76,7 +88,9 @@ def _fragment_totals(shapes: Mapping[str, _Shape]) -> dict[str, Totals]:
     for root in shapes:
         if root in done:
             continue
-        path: list[tuple[str, Iterator[tuple[str, int]]]] = [(root, iter(shapes[root].spreads))]
+        path: list[tuple[str, Iterator[tuple[str, int | None]]]] = [
+            (root, iter(shapes[root].spreads))
+        ]
         on_path = {root}
         while path:
             name, spreads = path[-1]

@@ -44,7 +44,7 @@ GuardrailPoolConnectionResult = Annotated[
     ),
 ]
 
-FIRST = "Page size; at most 100."
+FIRST = "Page size, at most 100; null means the default, 20."
 AFTER = "Cursor of the item to start after (`pageInfo.endCursor`)."
 
 
@@ -74,7 +74,7 @@ class Query:
     async def prompts(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description=FIRST)] = 20,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = 20,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> PromptConnectionResult:
         ctx = info.context
@@ -106,7 +106,7 @@ class Query:
     async def guardrail_pools(
         self,
         info: Info,
-        first: Annotated[int, strawberry.argument(description=FIRST)] = 20,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = 20,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> GuardrailPoolConnectionResult:
         ctx = info.context

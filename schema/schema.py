@@ -63,6 +63,12 @@ def _operation_count(document: DocumentNode) -> int:
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
+def is_caller_error(error: GraphQLError) -> bool:
+    """The caller's document or variables are at fault: a request error, or graphql-core
+    refusing a field's arguments (e.g. a null variable for a non-null argument)."""
+    return is_request_error(error) or isinstance(error.original_error, GraphQLError)
+
+
 def is_request_error(error: GraphQLError) -> bool:
     """Raised before any field ran because of the caller's document or variables: a parse or
     validation error, or a variable a scalar refused. Anything else raised that early (a crash
@@ -139,7 +145,7 @@ class PatchbaySchema(strawberry.Schema):
     ) -> None:
         """Log failures of ours only; a client's bad document is not a server event."""
         for error in errors:
-            if error.original_error is None or is_request_error(error):
+            if error.original_error is None or is_caller_error(error):
                 continue
             if isinstance(error.original_error, InvalidArgument):
                 continue

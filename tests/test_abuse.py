@@ -100,11 +100,15 @@ async def timed_post(
     variables: dict[str, Any] | None = None,
     *,
     measure: str | None = None,
+    anonymous: bool = False,
 ) -> tuple[dict[str, Any], float]:
-    """POST as alice with every scope: the body (HTTP 200 asserted) and the seconds from
-    sending the request to having the response (the JSON to send is encoded before)."""
+    """POST as alice with every scope (or with no credential at all): the body (HTTP 200
+    asserted) and the seconds from sending the request to having the response (the JSON to
+    send is encoded before)."""
     content = json.dumps({"query": query, "variables": variables}).encode()
-    headers = {"Authorization": f"Bearer {token()}", "Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json"}
+    if not anonymous:
+        headers["Authorization"] = f"Bearer {token()}"
     started = time.perf_counter()
     response = await client.post("/graphql", content=content, headers=headers)
     elapsed = time.perf_counter() - started
@@ -135,8 +139,8 @@ def assert_refused(body: dict[str, Any], code: str = "GRAPHQL_VALIDATION_FAILED"
     assert codes(body) == {code}, body
 
 
-def aliases(count: int, start: int = 0) -> str:
-    return " ".join(f"a{i}: __typename" for i in range(start, start + count))
+def aliases(count: int, start: int = 0, field: str = "__typename") -> str:
+    return " ".join(f"a{i}: {field}" for i in range(start, start + count))
 
 
 def fan_out(levels: int, leaf: str = "__typename") -> str:
@@ -322,6 +326,113 @@ async def test_depth_through_fragments_is_capped_by_settings(
     else:
         assert_refused(body)
         assert messages(body) == ["'anonymous' exceeds maximum operation depth of 4"]
+
+
+# --- aliases under introspection fields -----------------------------------------------------
+
+# 300 aliased `types` under one `__schema`, sent with no credential: before, the alias cap did
+# not look below `__` fields, and this was served: 3.7 MB and ~1.2 s of blocked event loop.
+THREE_HUNDRED_INTROSPECTION_ALIASES = (
+    "{ __schema { " + " ".join(f"t{i}: types{{name}}" for i in range(300)) + " } }"
+)
+# Twelve levels of fields below an introspection field: over the depth cap if they counted.
+OF_TYPE_8 = "ofType { " * 8 + "name" + " }" * 8
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f"{{ __schema {{ {aliases(31, field='queryType { name }')} }} }}",
+        f'{{ __type(name: "Query") {{ {aliases(31, field="name")} }} }}',
+        (  # split between both, and between an introspection field and a plain one
+            f"{{ __schema {{ {aliases(10, field='queryType { name }')} }} "
+            f'__type(name: "Query") {{ {aliases(10, 10, "name")} }} {aliases(11, 20)} }}'
+        ),
+        (  # deep inside an introspection field
+            f"{{ __schema {{ types {{ fields {{ type {{ {aliases(31, field='name')} }} }} }} }} }}"
+        ),
+        (
+            "{ __schema { ...S } } "
+            f"fragment S on __Schema {{ {aliases(31, field='queryType { name }')} }}"
+        ),
+        (  # a fragment on __Type spread below __schema, and again below __type
+            "{ __schema { types { ...T } } "
+            '__type(name: "Query") { ...T } a30: __typename } '
+            f"fragment T on __Type {{ {aliases(15, field='name')} }}"
+        ),
+    ],
+    ids=[
+        "__schema",
+        "__type",
+        "__schema-__type-and-query",
+        "nested-in-__schema",
+        "fragment-on-__Schema",
+        "fragment-on-__Type-spread-twice",
+    ],
+)
+async def test_aliases_under_introspection_fields_count(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    # when
+    body = await post(client, query)
+    # then
+    assert_refused(body)
+    assert messages(body) == ["31 aliases found. Allowed: 30"]
+
+
+async def test_thirty_aliases_under_introspection_fields_are_served(
+    client: httpx.AsyncClient,
+) -> None:
+    # when
+    body = await post(
+        client,
+        '{ __schema { ...S } __type(name: "Query") { ...T } } '
+        f"fragment S on __Schema {{ {aliases(15, field='queryType { name }')} }} "
+        f"fragment T on __Type {{ {aliases(15, 15, 'name')} }}",
+    )
+    # then
+    assert "errors" not in body
+    assert body["data"]["__schema"] == {f"a{i}": {"name": "Query"} for i in range(15)}
+    assert body["data"]["__type"] == {f"a{i}": "Query" for i in range(15, 30)}
+
+
+async def test_three_hundred_aliases_under_introspection_are_refused_fast(
+    client: httpx.AsyncClient,
+) -> None:
+    # given
+    await warm_up(client)
+    # when
+    body, elapsed = await timed_post(
+        client,
+        THREE_HUNDRED_INTROSPECTION_ALIASES,
+        measure="300 aliases under __schema, no credential",
+        anonymous=True,
+    )
+    # then
+    assert_refused(body)
+    assert messages(body) == ["300 aliases found. Allowed: 30"]
+    assert len(json.dumps(body)) < 1000
+    assert elapsed < FAST
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        f'{{ __type(name: "Query") {{ fields {{ type {{ {OF_TYPE_8} }} }} }} }}',
+        f"{{ __schema {{ ...S }} }} fragment S on __Schema "
+        f"{{ queryType {{ fields {{ type {{ {OF_TYPE_8} }} }} }} }}",
+    ],
+    ids=["__type", "fragment-on-__Schema"],
+)
+async def test_introspection_fields_still_add_no_depth(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    """Counting aliases below `__` fields leaves depth as it was: they end a branch."""
+    # when
+    body = await post(client, query)
+    # then
+    assert "errors" not in body, body
+    assert body["data"]
 
 
 # --- far over the token cap ------------------------------------------------------------------

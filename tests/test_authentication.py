@@ -468,12 +468,18 @@ async def test_es256_with_a_pem_public_key(database_url: str, db: Database) -> N
 
 @dataclass
 class JwksEndpoint:
-    """A real HTTP server on 127.0.0.1 serving {"keys": keys}; `hits` are its request times."""
+    """A real HTTP server on 127.0.0.1 serving {"keys": keys}; `hits` are its request times.
+
+    While `answering` is clear, requests hang (up to 10 s) until it is set again; `hung` is
+    set once one did.
+    """
 
     url: str
     keys: list[dict[str, Any]]
     stop: Callable[[], None]
     hits: list[float] = field(default_factory=list)
+    answering: threading.Event = field(default_factory=threading.Event)
+    hung: threading.Event = field(default_factory=threading.Event)
 
 
 def jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
@@ -487,6 +493,7 @@ def serve_jwks(*keys: dict[str, Any]) -> Iterator[JwksEndpoint]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
 
     def stop() -> None:
+        endpoint.answering.set()  # release requests left hanging
         if thread.is_alive():
             server.shutdown()
             thread.join(timeout=5)
@@ -494,6 +501,7 @@ def serve_jwks(*keys: dict[str, Any]) -> Iterator[JwksEndpoint]:
 
     port = server.server_address[1]
     endpoint = JwksEndpoint(f"http://127.0.0.1:{port}/.well-known/jwks.json", list(keys), stop)
+    endpoint.answering.set()
     server.endpoint = endpoint  # type: ignore[attr-defined]
     thread.start()
     try:
@@ -506,6 +514,9 @@ class _JwksHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         endpoint: JwksEndpoint = self.server.endpoint  # type: ignore[attr-defined]
         endpoint.hits.append(time.monotonic())
+        if not endpoint.answering.is_set():
+            endpoint.hung.set()
+            endpoint.answering.wait(timeout=10)
         body = json.dumps({"keys": endpoint.keys}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -623,6 +634,42 @@ async def test_a_key_added_to_the_jwks_is_picked_up_after_the_interval(
             rotated = await viewer_with(client, rs256("key-2", user="bob", key="other"))
     # then
     assert (rotated["__typename"], rotated["subject"]) == ("Viewer", "bob")
+    assert len(endpoint.hits) == 2
+
+
+async def test_a_known_kid_is_answered_at_once_while_a_stale_jwks_refreshes_in_the_background(
+    database_url: str, db: Database
+) -> None:
+    # given: keys fetched once, older than the refresh interval, and an endpoint that hangs
+    refresh = 1.0
+    with serve_jwks(jwk(rsa_key("main"), "key-1")) as endpoint:
+        settings = settings_for(
+            database_url,
+            jwks_url=endpoint.url,
+            jwks_refresh_seconds=refresh,
+            jwks_min_refetch_seconds=0,
+        )
+        async with client_for(settings) as client:
+            assert (await viewer_with(client, rs256("key-1")))["__typename"] == "Viewer"
+            endpoint.answering.clear()
+            endpoint.keys.append(jwk(rsa_key("other"), "key-2"))  # published once it answers
+            await asyncio.sleep(refresh + 0.2)
+            # when: a token not verified before, whose kid is known
+            started = time.monotonic()
+            answer = asyncio.ensure_future(viewer_with(client, rs256("key-1", user="bob")))
+            await asyncio.wait({answer}, timeout=1.0)
+            answered_at_once, elapsed = answer.done(), time.monotonic() - started
+            hung = await asyncio.to_thread(endpoint.hung.wait, 3)  # the refresh reached it
+            # and: the endpoint answers again
+            endpoint.answering.set()
+            known = await answer
+            rotated = await viewer_with(client, rs256("key-2", user="carol", key="other"))
+    # then: the known kid did not wait; the refresh ran once, in the background, and a
+    # token for the rotated-in key needed no fetch of its own
+    assert answered_at_once, f"waited {elapsed:.2f}s for the JWKS endpoint"
+    assert hung
+    assert (known["__typename"], known["subject"]) == ("Viewer", "bob")
+    assert (rotated["__typename"], rotated["subject"]) == ("Viewer", "carol")
     assert len(endpoint.hits) == 2
 
 
