@@ -17,10 +17,6 @@ HTTP 5xx always fail.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -42,6 +38,7 @@ from db.seed import ACME_DEFAULT_POOL, ACME_MARKETING_POOL, GLOBEX_DEFAULT_POOL,
 from resolvers.pagination import encode_cursor
 from schema.schema import build_schema
 from tests.factories import TEST_SECRET, token
+from tests.live_server import running_demo
 
 SDL = build_schema().as_str()
 MUTATIONS = ("updatePrompt", "updateGuardrailPool")
@@ -183,59 +180,12 @@ def database_backend(database_url: str) -> str:
     return database_url.split("+", 1)[0]
 
 
-def free_port() -> int:
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        port: int = listener.getsockname()[1]
-        return port
-
-
-def patchbay(*arguments: str) -> list[str]:
-    return [str(Path(sys.executable).with_name("patchbay")), *arguments]
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`patchbay demo` (migrate, seed, serve) on a SQLite file; stopped after the module."""
     directory = tmp_path_factory.mktemp("live-server")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PATCHBAY_")}
-    environment |= {
-        "PATCHBAY_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'patchbay.db'}",
-        "PATCHBAY_JWT_SECRET": TEST_SECRET,
-    }
-    port = free_port()
-    log = directory / "server.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            patchbay("demo", "--host", "127.0.0.1", "--port", str(port)),
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, server)
-        yield LiveServer(url=url, log=log, token=token(ttl=3600))
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the server did not become healthy in 30 s")
+    with running_demo(directory, PATCHBAY_JWT_SECRET=TEST_SECRET) as demo:
+        yield LiveServer(url=demo.url, log=demo.log, token=token(ttl=3600))
 
 
 TYPENAME = graphql.FieldNode(name=graphql.NameNode(value="__typename"))
