@@ -1,4 +1,4 @@
-"""The async engine and the two kinds of transaction Patchbay runs: read and write."""
+"""The async engine and the three ways Patchbay uses it: reads, single writes, transactions."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ class Database:
         )
         if self.is_sqlite:
             _take_over_sqlite_transactions(self.engine, busy_timeout_seconds=timeout_seconds)
-        # One statement is atomic by itself: on PostgreSQL it runs without BEGIN/COMMIT,
-        # two round trips fewer per request. (SQLite keeps its BEGIN IMMEDIATE.)
+        # One statement is atomic by itself: it runs without BEGIN/COMMIT, two round trips
+        # fewer per request. (SQLite's multi-statement transactions keep BEGIN IMMEDIATE.)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @asynccontextmanager

@@ -54,7 +54,7 @@ def write(
     if context is not None:
         operation = context.operation
         line["operation"] = operation[:MAX_OPERATION_CHARS] if operation else operation
-        line["results"] = context.results
+        line["results"] = sorted(context.results)  # root fields finish in any order
         principal = context.authenticated_principal
         if principal is not None:
             line["principal"] = {"subject": principal.subject, "kind": principal.kind.value}

@@ -49,11 +49,11 @@ class PatchbayGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            scope = self._resolve_persisted_get(scope)
-            refusal = scope["state"].pop("persisted_query_error", None)
-            if refusal is not None:
-                await refusal(scope, receive, send)
+            resolved = self._resolve_persisted_get(scope)
+            if isinstance(resolved, Response):
+                await resolved(scope, receive, send)
                 return
+            scope = resolved
         if scope["type"] != "http" or scope["method"] != "POST":
             await super().__call__(scope, receive, send)
             return
@@ -76,9 +76,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         await super().__call__(scope, replay, send)
 
     async def _answer_directly(self, request: Request, body: bytes) -> Response | bytes | None:
-        """Answers persisted-query errors and planned documents itself. Otherwise leaves the
-        request to Strawberry: as it came (None), or with the document a persisted-query
-        hash stands for written into the body (bytes)."""
+        """Answers refusals and planned documents itself. Otherwise leaves the request to
+        Strawberry: as it came (None), or with the document a persisted-query hash stands
+        for written into the body (bytes)."""
         content_type, _ = parse_content_type(request.headers.get("content-type", ""))
         if "application/json" not in content_type:  # the test Strawberry applies
             return None
@@ -88,24 +88,32 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             return None
         if not isinstance(data, dict):
             return None
-        query, variables, operation = (
+        query, operation, extensions = (
             data.get("query"),
-            data.get("variables"),
             data.get("operationName"),
+            data.get("extensions"),
         )
-        extensions = data.get("extensions")
         if not isinstance(operation, str | None) or (
             isinstance(operation, str) and not is_storable(operation)
         ):
-            return self._refusal(request, "operationName must be a string of valid UTF-8")
+            return self._refused(request, "operationName must be a string of valid UTF-8")
+        persisted = False
         if isinstance(extensions, dict) and "persistedQuery" in extensions:
+            persisted = True
             try:
                 query = self.persisted.resolve(query, extensions["persistedQuery"])
             except PersistedQueryError as error:
-                return self._persisted_query_error(request, error)
-            rewritten: bytes | None = self.encode_json({**data, "query": query})
-        else:
-            rewritten = None
+                return self._refused(request, error.message, code=error.code, status=error.status)
+        planned = await self._run_planned(request, data, query, operation)
+        if planned is not None:
+            return planned
+        return self.encode_json({**data, "query": query}) if persisted else None
+
+    async def _run_planned(
+        self, request: Request, data: dict[str, Any], query: Any, operation: str | None
+    ) -> Response | None:
+        """The response of a planned document; None when Strawberry must answer."""
+        variables, extensions = data.get("variables"), data.get("extensions")
         if not (
             self.fast_path is not None
             and isinstance(query, str)
@@ -113,18 +121,18 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             and isinstance(extensions, dict | None)
             and "multipart" not in request.headers.get("accept", "")
         ):
-            return rewritten
+            return None
         plan = self.fast_path.plan_for(query, operation)
         if plan is None:
             request.scope["state"]["fast_path_key"] = (query, operation)  # learn it if it runs
-            return rewritten
+            return None
         context = await self.get_context(request, _NO_SUB_RESPONSE)  # type: ignore[arg-type]
         result = await self.fast_path.execute(plan, context, variables)
         if result is None:
-            return rewritten
+            return None
         return Response(self.encode_json(result), media_type="application/json")
 
-    def _resolve_persisted_get(self, scope: Scope) -> Scope:
+    def _resolve_persisted_get(self, scope: Scope) -> Scope | Response:
         """A GET with a persisted-query hash runs the document the hash stands for."""
         scope.setdefault("state", {})
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -132,31 +140,24 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if raw is None or "persistedQuery" not in raw:
             return scope
         try:
-            extensions = json.loads(raw)
-            persisted = extensions["persistedQuery"]
+            persisted = json.loads(raw)["persistedQuery"]
         except (ValueError, TypeError, KeyError):
             return scope  # Strawberry answers a malformed `extensions` itself
         try:
             query = self.persisted.resolve(params.get("query", [None])[0], persisted)
         except PersistedQueryError as error:
-            scope["state"]["persisted_query_error"] = self._persisted_query_error(
-                Request(scope), error
+            return self._refused(
+                Request(scope), error.message, code=error.code, status=error.status
             )
-            return scope
         params["query"] = [query]
         return {**scope, "query_string": urlencode(params, doseq=True).encode()}
 
-    def _refusal(self, request: Request, message: str) -> Response:
-        return self._persisted_query_error(
-            request, PersistedQueryError(message, "BAD_REQUEST", 400)
-        )
-
-    def _persisted_query_error(self, request: Request, error: PersistedQueryError) -> Response:
-        extensions = {"code": error.code, "requestId": _request_id(request)}
-        body = {"errors": [{"message": error.message, "extensions": extensions}]}
-        return Response(
-            self.encode_json(body), status_code=error.status, media_type="application/json"
-        )
+    def _refused(
+        self, request: Request, message: str, *, code: str = "BAD_REQUEST", status: int = 400
+    ) -> Response:
+        extensions = {"code": code, "requestId": _request_id(request)}
+        body = {"errors": [{"message": message, "extensions": extensions}]}
+        return Response(self.encode_json(body), status_code=status, media_type="application/json")
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if self.graphiql_page is None:

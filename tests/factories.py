@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -94,3 +95,21 @@ async def gql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def alices_prompt(prompt_id: str) -> dict[str, Any]:
+    """A row for `insert(prompts)`: a TTS draft of alice in acme, named after its id."""
+    now = datetime.now(UTC)
+    return {
+        "id": prompt_id,
+        "org_id": ACME,
+        "owner_id": "alice",
+        "name": prompt_id.removeprefix("prm_"),
+        "type": "TTS",
+        "state": "DRAFT",
+        "tags": [],
+        "created_at": now,
+        "created_by": "alice",
+        "updated_at": now,
+        "updated_by": "alice",
+    }

@@ -153,7 +153,7 @@ async def test_every_request_has_exactly_one_line(
     assert sorted(line["request_id"] for line in access_lines(caplog)) == sorted(ids)
     read, two_fields, invalid, batch, health = (line_of(caplog, id_) for id_ in ids)
     assert (read["operation"], read["results"]) == ("Read", ["Prompt"])
-    assert (two_fields["operation"], two_fields["results"]) == (None, ["Viewer", "NotFoundError"])
+    assert (two_fields["operation"], two_fields["results"]) == (None, ["NotFoundError", "Viewer"])
     assert (invalid["results"], invalid["principal"]) == ([], None)
     assert batch["status"] == 400
     assert (health["path"], health["operation"], health["results"]) == ("/healthz", None, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -11,8 +10,8 @@ from sqlalchemy import insert, update
 
 from db.database import Database
 from db.models import PromptState, prompts
-from db.seed import ACME, ACME_DEFAULT_POOL, GLOBEX_DEFAULT_POOL
-from tests.factories import gql, token
+from db.seed import ACME_DEFAULT_POOL, GLOBEX_DEFAULT_POOL
+from tests.factories import alices_prompt, gql, token
 
 PROMPT = """
 query Prompt($id: ID!) {
@@ -223,23 +222,7 @@ async def test_pagination_walks_every_prompt_once(client: httpx.AsyncClient) -> 
 
 
 async def test_first_is_capped_at_100(client: httpx.AsyncClient, db: Database) -> None:
-    now = datetime.now(UTC)
-    rows = [
-        {
-            "id": f"prm_bulk_{i:03d}",
-            "org_id": ACME,
-            "owner_id": "alice",
-            "name": f"bulk-{i}",
-            "type": "TTS",
-            "state": "DRAFT",
-            "tags": [],
-            "created_at": now,
-            "created_by": "alice",
-            "updated_at": now,
-            "updated_by": "alice",
-        }
-        for i in range(120)
-    ]
+    rows = [alices_prompt(f"prm_bulk_{i:03d}") for i in range(120)]
     async with db.write() as conn:
         await conn.execute(insert(prompts), rows)
     body = await gql(client, PROMPTS, {"first": 500}, auth=token())

@@ -17,7 +17,7 @@ from db.database import Database
 from db.models import prompts
 from db.seed import ACME, SEEDED_AT
 from gateway.api_keys import prefix_of
-from tests.factories import api_key, gql, token
+from tests.factories import alices_prompt, api_key, gql, token
 
 PROMPT_FIELDS = """
 fragment PromptFields on Prompt {
@@ -161,24 +161,6 @@ async def stored(db: Database, prompt_id: str) -> dict[str, Any] | None:
     async with db.read() as conn:
         row = (await conn.execute(select(prompts).where(prompts.c.id == prompt_id))).first()
     return None if row is None else dict(row._mapping)
-
-
-def alices_prompt(prompt_id: str) -> dict[str, Any]:
-    """A row for `insert(prompts)`: a TTS draft of alice in acme, named after its id."""
-    now = datetime.now(UTC)
-    return {
-        "id": prompt_id,
-        "org_id": ACME,
-        "owner_id": "alice",
-        "name": prompt_id.removeprefix("prm_"),
-        "type": "TTS",
-        "state": "DRAFT",
-        "tags": [],
-        "created_at": now,
-        "created_by": "alice",
-        "updated_at": now,
-        "updated_by": "alice",
-    }
 
 
 def field_codes(result: dict[str, Any]) -> list[tuple[str, str]]:
