@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from db import direct
 
 _READ_ONLY = "patchbay_read_only"
 
@@ -34,6 +38,8 @@ class Database:
         # One statement is atomic by itself: it runs without BEGIN/COMMIT, two round trips
         # fewer per request. (SQLite's multi-statement transactions keep BEGIN IMMEDIATE.)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._stale_before = 0.0  # pooled connections made before this are dead
+        _discard_stale_connections(self)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -52,7 +58,15 @@ class Database:
         """One write statement (plus reads that only explain its outcome), in autocommit:
         the statement is its own transaction, without BEGIN and COMMIT round trips."""
         async with self._writer_turn(), self._autocommit.connect() as conn:
-            yield conn
+            try:
+                yield conn
+            except Exception as error:
+                # A direct statement (db/direct.py) bypassed SQLAlchemy's error handling: do
+                # what it does when a connection is gone, for this one and its pool-mates.
+                if direct.connection_is_gone(error):
+                    self._stale_before = time.monotonic()
+                    await conn.invalidate(error)
+                raise
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -80,6 +94,21 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _discard_stale_connections(db: Database) -> None:
+    """After a lost connection, every connection pooled before it is presumed dead (the
+    server restarted): the pool replaces each at its next checkout, before any statement
+    fails on it. SQLAlchemy's documented checkout-event recipe for disconnects."""
+
+    @event.listens_for(db.engine.sync_engine, "connect")
+    def _born(_dbapi_connection: Any, record: Any) -> None:
+        record.info["born"] = time.monotonic()
+
+    @event.listens_for(db.engine.sync_engine, "checkout")
+    def _still_alive(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("born", 0.0) < db._stale_before:
+            raise DisconnectionError("connection made before a lost connection")
 
 
 def _engine_options(url: str, is_sqlite: bool, timeout: float, pool_size: int) -> dict[str, Any]:

@@ -10,11 +10,14 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, Update, bindparam, exists, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.errors import UniqueViolation, is_unique_violation
+from db import direct
 from db.models import PromptType, prompts, uploads
+
+# A prompt as read (SQLAlchemy's Row) or as written (db.direct's named tuple): the columns
+# as attributes either way.
+PromptRow = Any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,7 +52,7 @@ async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id:
 
 async def update_prompt(
     conn: AsyncConnection, *, org_id: uuid.UUID, prompt_id: str, write: PromptWrite
-) -> Row[Any] | None:
+) -> PromptRow | None:
     """UPDATE … RETURNING; None when a condition of `write` (or the id) matched no row."""
     statement = _update_statement(
         tuple(sorted(write.values)),
@@ -66,12 +69,7 @@ async def update_prompt(
         "w_expected": write.expected_updated_at,
         "w_upload": write.attach_upload,
     }
-    try:
-        return (await conn.execute(statement, params)).first()
-    except IntegrityError as error:
-        if is_unique_violation(error):
-            raise UniqueViolation(str(error.orig)) from error
-        raise
+    return await direct.first(conn, statement, params)  # UniqueViolation on a taken name
 
 
 @lru_cache(maxsize=256)  # one per shape of change: at most 2^7 column sets x 16 flags

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -58,12 +59,22 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        body = await request.body()
-        response = await self._answer_directly(request, body)
-        if isinstance(response, Response):
-            await response(scope, receive, send)
+        body = await _read_body(receive)
+        answered = await self._answer_directly(request, body)
+        if isinstance(answered, Response):
+            await answered(scope, receive, send)
             return
-        body = response or body
+        if isinstance(answered, _Answer):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [*_JSON, (b"content-length", b"%d" % len(answered.body))],
+                }
+            )
+            await send({"type": "http.response.body", "body": answered.body})
+            return
+        body = answered or body
         replayed = False
 
         async def replay() -> Message:  # Strawberry reads the body again
@@ -75,7 +86,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
 
         await super().__call__(scope, replay, send)
 
-    async def _answer_directly(self, request: Request, body: bytes) -> Response | bytes | None:
+    async def _answer_directly(
+        self, request: Request, body: bytes
+    ) -> _Answer | Response | bytes | None:
         """Answers refusals and planned documents itself. Otherwise leaves the request to
         Strawberry: as it came (None), or with the document a persisted-query hash stands
         for written into the body (bytes)."""
@@ -111,7 +124,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
 
     async def _run_planned(
         self, request: Request, data: dict[str, Any], query: Any, operation: str | None
-    ) -> Response | None:
+    ) -> _Answer | None:
         """The response of a planned document; None when Strawberry must answer."""
         variables, extensions = data.get("variables"), data.get("extensions")
         if not (
@@ -130,7 +143,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         result = await self.fast_path.execute(plan, context, variables)
         if result is None:
             return None
-        return Response(self.encode_json(result), media_type="application/json")
+        return _Answer(self.encode_json(result))
 
     def _resolve_persisted_get(self, scope: Scope) -> Scope | Response:
         """A GET with a persisted-query hash runs the document the hash stands for."""
@@ -222,6 +235,28 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if result.extensions:
             response["extensions"] = result.extensions
         return response  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """A planned document's 200 JSON response body, sent without a Response object."""
+
+    body: bytes
+
+
+_JSON = ((b"content-type", b"application/json"),)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """The whole request body (what Request.body does, without its stream generator)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 class _NoSubResponse:

@@ -35,7 +35,7 @@ ATTEMPTS = 3  # an unexplained miss means a concurrent write moved the row: try 
 
 async def update_prompt(
     *, db: Database, principal: Principal | None, raw_id: str, changes: Mapping[str, Any]
-) -> Row[Any]:
+) -> store.PromptRow:
     """Checks in the contract's order: auth, scope, input, id, owner, upload, version."""
     caller = authorize(principal, PROMPTS_WRITE)
     values, issues = check_prompt_changes(changes)

@@ -1,0 +1,135 @@
+"""Patchbay's ASGI app driven in-process, without HTTP: CPU per request, and where it goes.
+
+    python bench/inprocess.py --url URL --token FILE --ids FILE [--requests N] [--profile]
+
+Runs the harness's mutation (`description` of a random prepared prompt, variables in the
+document) with 32 requests in flight, like wrk in bench/compare.sh, and prints the
+process CPU time per request. `--profile` prints cProfile's top functions as well. It
+leaves out uvicorn's HTTP work, which the floor contenders pay too: use it to see what
+a change of ours costs, and bench/compare.sh for figures against peers.
+The access log line is written (to /dev/null), as production writes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import logging
+import pstats
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from gateway.app import create_app
+from gateway.settings import Settings
+
+DOCUMENT = (
+    "mutation U($id: ID!, $input: UpdatePromptInput!) { updatePrompt(id: $id, input: $input) "
+    "{ __typename ... on UpdatePromptSuccess { prompt { id name updatedAt } } "
+    "... on NotFoundError { message } } }"
+)
+IN_FLIGHT = 32
+
+
+async def drive(app: Any, token: str, ids: list[str], requests: int) -> None:
+    headers = [
+        (b"host", b"127.0.0.1"),
+        (b"content-type", b"application/json"),
+        (b"accept", b"application/json"),
+        (b"authorization", f"Bearer {token}".encode()),
+    ]
+    counter = 0
+    failures = 0
+
+    async def one() -> None:
+        nonlocal counter, failures
+        counter += 1
+        body = orjson.dumps(
+            {
+                "query": DOCUMENT,
+                "variables": {
+                    "id": random.choice(ids),  # noqa: S311 (a load, not a secret)
+                    "input": {"description": f"d{counter}"},
+                },
+            }
+        )
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 8000),
+            "state": {},
+        }
+        sent: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                sent.append(message.get("body", b""))
+
+        await app(scope, receive, send)
+        if b"UpdatePromptSuccess" not in b"".join(sent):
+            failures += 1
+
+    async def worker(share: int) -> None:
+        for _ in range(share):
+            await one()
+
+    await asyncio.gather(*(worker(requests // IN_FLIGHT) for _ in range(IN_FLIGHT)))
+    if failures:
+        raise SystemExit(f"{failures} requests failed")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", type=Path, required=True)
+    parser.add_argument("--ids", type=Path, required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    access = logging.getLogger("patchbay.access")
+    access.addHandler(logging.FileHandler("/dev/null"))
+    access.setLevel(logging.INFO)
+    access.propagate = False
+    settings = Settings(
+        env="production", database_url=args.url, jwt_secret=args.secret, metrics=False
+    )
+    app = create_app(settings)
+    token = args.token.read_text().strip()
+    ids = args.ids.read_text().split()
+    async with app.router.lifespan_context(app):
+        await drive(app, token, ids, 2_000)  # warm: plans learnt, pool filled
+        profiler = cProfile.Profile() if args.profile else None
+        started, cpu = time.perf_counter(), time.process_time()
+        if profiler:
+            profiler.enable()
+        await drive(app, token, ids, args.requests)
+        if profiler:
+            profiler.disable()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        f"{args.requests} requests: {args.requests / wall:.0f} req/s, "
+        f"{cpu / args.requests * 1e6:.0f} us CPU per request"
+    )
+    if profiler:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(35)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

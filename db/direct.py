@@ -1,0 +1,101 @@
+"""One write statement run on the driver's own connection: compiled once, executed directly.
+
+SQLAlchemy compiles the statement (SQL text in the driver's parameter style, parameter
+order, the column types' bind and result processors) once per statement and dialect. Each
+call then hands the driver its SQL and positional values and builds the row itself,
+skipping SQLAlchemy's per-call execution machinery (execution context, cursor adapter,
+result object), which cost more CPU than everything else on the update path together.
+
+Only for autocommit connections (Database.single_write): the statement is its own
+transaction, so there is no transaction state of SQLAlchemy's to keep in step. A driver
+error that means the connection is gone invalidates the pool's connections, as SQLAlchemy
+would (Database.single_write, with `connection_is_gone`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import UpdateBase
+
+from db.errors import UniqueViolation, is_unavailable, is_unique_violation
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    sql: str
+    # (name, processor, value of a literal the statement carries), in the driver's order
+    parameters: tuple[tuple[str, Processor, Any], ...]
+    make_row: Callable[[Iterable[Any]], Any]  # a named tuple of the RETURNING columns
+    results: tuple[Processor, ...]
+    for_asyncpg: bool
+
+
+async def first(
+    conn: AsyncConnection, statement: UpdateBase, params: Mapping[str, Any]
+) -> Any | None:
+    """The first row the statement returns (a named tuple), or None."""
+    compiled = _compiled(statement, conn.dialect)
+    options = conn.sync_connection.get_execution_options() if conn.sync_connection else {}
+    if options.get("isolation_level") != "AUTOCOMMIT":
+        raise RuntimeError("direct statements run only on autocommit connections")
+    values = [
+        value if process is None else process(value)
+        for value, process in (
+            (params.get(name, literal), process) for name, process, literal in compiled.parameters
+        )
+    ]
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    try:
+        if compiled.for_asyncpg:
+            found = await driver.fetchrow(compiled.sql, *values)
+        else:  # aiosqlite: statement and fetch in one hop to its thread
+            rows = await driver.execute_fetchall(compiled.sql, values)
+            found = rows[0] if rows else None
+    except Exception as error:
+        if is_unique_violation(error):
+            raise UniqueViolation(str(error)) from error
+        raise  # Database.single_write invalidates a connection that is gone
+    if found is None:
+        return None
+    return compiled.make_row(
+        value if process is None else process(value)
+        for value, process in zip(found, compiled.results, strict=True)
+    )
+
+
+@lru_cache(maxsize=512)  # statements are themselves built once per shape (lru-cached)
+def _compiled(statement: UpdateBase, dialect: Dialect) -> Compiled:
+    compiled = statement.compile(dialect=dialect)
+    order = compiled.positiontup
+    if order is None:
+        raise ValueError(f"{dialect.name}: no positional parameter style")
+    parameters = tuple(
+        (name, bind.type.dialect_impl(dialect).bind_processor(dialect), bind.effective_value)
+        for name, bind in ((name, compiled.binds[name]) for name in order)
+    )
+    columns = statement.exported_columns  # what RETURNING yields, in order
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    )
+    row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
+    return Compiled(compiled.string, parameters, row._make, results, dialect.driver == "asyncpg")
+
+
+def connection_is_gone(error: Exception) -> bool:
+    """A connection-level failure, or a timeout that may have left a query running."""
+    if isinstance(error, sqlite3.Error | ValueError):
+        return False  # SQLite's are about the file (a lock, a full disk); a ValueError is ours
+    return isinstance(error, asyncpg.InterfaceError | OSError | TimeoutError) or is_unavailable(
+        error
+    )
