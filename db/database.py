@@ -14,6 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from db import direct
+from db.lane import BORN, ConnectionLane
 
 _READ_ONLY = "patchbay_read_only"
 
@@ -30,7 +31,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(
             url,
             # An autocommit connection has nothing to roll back when it returns to the pool.
-            skip_autocommit_rollback=True,
+            # Not on SQLite: every connection there looks autocommit to SQLAlchemy (its
+            # transactions are ours, see below), and a read's BEGIN must be rolled back.
+            skip_autocommit_rollback=not self.is_sqlite,
             **_engine_options(url, self.is_sqlite, timeout_seconds, pool_size),
         )
         if self.is_sqlite:
@@ -38,14 +41,22 @@ class Database:
         # One statement is atomic by itself: it runs without BEGIN/COMMIT, two round trips
         # fewer per request. (SQLite's multi-statement transactions keep BEGIN IMMEDIATE.)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._stale_before = 0.0  # pooled connections made before this are dead
-        _discard_stale_connections(self)
+        # Autocommit connections lent per request without a pool checkout each time: on
+        # PostgreSQL for reads and single writes (all of a server's traffic), on SQLite
+        # for single writes (one writer at a time: one connection).
+        self.lane = ConnectionLane(
+            self._autocommit,
+            size=1 if self.is_sqlite else pool_size,
+            timeout_seconds=timeout_seconds,
+            is_gone=direct.connection_is_gone,
+        )
+        _discard_stale_connections(self.engine, self.lane)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """Reads; each statement sees committed data."""
         if not self.is_sqlite:
-            async with self._autocommit.connect() as conn:
+            async with self.lane.connection() as conn:
                 yield conn
             return
         async with self.engine.connect() as conn:
@@ -57,16 +68,8 @@ class Database:
     async def single_write(self) -> AsyncIterator[AsyncConnection]:
         """One write statement (plus reads that only explain its outcome), in autocommit:
         the statement is its own transaction, without BEGIN and COMMIT round trips."""
-        async with self._writer_turn(), self._autocommit.connect() as conn:
-            try:
-                yield conn
-            except Exception as error:
-                # A direct statement (db/direct.py) bypassed SQLAlchemy's error handling: do
-                # what it does when a connection is gone, for this one and its pool-mates.
-                if direct.connection_is_gone(error):
-                    self._stale_before = time.monotonic()
-                    await conn.invalidate(error)
-                raise
+        async with self._writer_turn(), self.lane.connection() as conn:
+            yield conn
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -93,21 +96,22 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self.lane.close()
         await self.engine.dispose()
 
 
-def _discard_stale_connections(db: Database) -> None:
-    """After a lost connection, every connection pooled before it is presumed dead (the
-    server restarted): the pool replaces each at its next checkout, before any statement
-    fails on it. SQLAlchemy's documented checkout-event recipe for disconnects."""
+def _discard_stale_connections(engine: AsyncEngine, lane: ConnectionLane) -> None:
+    """After a lost connection, every connection made before it is presumed dead (the
+    server restarted): the lane and the pool replace each before any statement fails on
+    it. For the pool, SQLAlchemy's documented checkout-event recipe for disconnects."""
 
-    @event.listens_for(db.engine.sync_engine, "connect")
+    @event.listens_for(engine.sync_engine, "connect")
     def _born(_dbapi_connection: Any, record: Any) -> None:
-        record.info["born"] = time.monotonic()
+        record.info[BORN] = time.monotonic()
 
-    @event.listens_for(db.engine.sync_engine, "checkout")
+    @event.listens_for(engine.sync_engine, "checkout")
     def _still_alive(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        if record.info.get("born", 0.0) < db._stale_before:
+        if record.info.get(BORN, 0.0) < lane.stale_before:
             raise DisconnectionError("connection made before a lost connection")
 
 
@@ -121,7 +125,9 @@ def _engine_options(url: str, is_sqlite: bool, timeout: float, pool_size: int) -
         return options
     return {
         "pool_size": pool_size,
-        "max_overflow": 0,
+        # The lane (db/lane.py) may hold every pooled connection: a transaction (the CLI,
+        # seeding) can still open two more.
+        "max_overflow": 2,
         "pool_timeout": timeout,
         # No pre-ping: it costs a round trip per request. After a server restart the first
         # failing statement invalidates the whole pool, and the next request reconnects.

@@ -14,7 +14,6 @@ would (Database.single_write, with `connection_is_gone`).
 
 from __future__ import annotations
 
-import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -23,10 +22,11 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
-from db.errors import UniqueViolation, is_unavailable, is_unique_violation
+from db.errors import UniqueViolation, is_unique_violation, says_unavailable
 
 Processor = Callable[[Any], Any] | None
 
@@ -92,10 +92,12 @@ def _compiled(statement: UpdateBase, dialect: Dialect) -> Compiled:
     return Compiled(compiled.string, parameters, row._make, results, dialect.driver == "asyncpg")
 
 
-def connection_is_gone(error: Exception) -> bool:
-    """A connection-level failure, or a timeout that may have left a query running."""
-    if isinstance(error, sqlite3.Error | ValueError):
-        return False  # SQLite's are about the file (a lock, a full disk); a ValueError is ours
-    return isinstance(error, asyncpg.InterfaceError | OSError | TimeoutError) or is_unavailable(
-        error
-    )
+def connection_is_gone(error: BaseException) -> bool:
+    """The connection cannot be used again: lost, shut down, or left running a query."""
+    if isinstance(error, DBAPIError):  # raised through SQLAlchemy, which judged it
+        return error.connection_invalidated
+    if isinstance(error, asyncpg.PostgresError):
+        return says_unavailable(error)  # e.g. 57P01: the server is shutting down
+    if isinstance(error, asyncpg.InterfaceError):
+        return not isinstance(error, ValueError)  # its DataError: a value of ours
+    return isinstance(error, OSError | TimeoutError)  # a command timeout included

@@ -33,7 +33,7 @@ def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, (sa_exc.TimeoutError, ConnectionError, TimeoutError, OSError)):
         return True
     if isinstance(error, sa_exc.DBAPIError):
-        if error.connection_invalidated or _says_unavailable(error.orig or error):
+        if error.connection_invalidated or says_unavailable(error.orig or error):
             return True
         if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
             return _not_a_missing_object(error.orig or error)
@@ -42,10 +42,10 @@ def is_unavailable(error: BaseException) -> bool:
         return True  # e.g. "connection is closed" (its DataError, a ValueError, is a bug)
     if isinstance(error, sqlite3.OperationalError):
         return _not_a_missing_object(error)
-    return _says_unavailable(error)
+    return says_unavailable(error)
 
 
-def _says_unavailable(error: BaseException) -> bool:
+def says_unavailable(error: BaseException) -> bool:
     sqlstate = getattr(error, "sqlstate", None)
     return isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 

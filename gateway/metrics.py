@@ -152,17 +152,18 @@ class PoolCollector:
 
     def collect(self) -> Iterator[Metric]:
         pool: Any = self.db.engine.pool
+        lent = self.db.lane.idle  # out of the pool, idle in the lane (db/lane.py)
         readings = {
-            "patchbay_db_pool_size": ("Connections the pool keeps open", "size"),
-            "patchbay_db_pool_checked_out": ("Connections in use by requests", "checkedout"),
-            "patchbay_db_pool_idle": ("Open connections waiting in the pool", "checkedin"),
+            "patchbay_db_pool_size": ("Connections the pool keeps open", "size", 0),
+            "patchbay_db_pool_checked_out": ("Connections in use by requests", "checkedout", -lent),
+            "patchbay_db_pool_idle": ("Open connections waiting in the pool", "checkedin", lent),
         }
-        for name, (documentation, method) in readings.items():
+        for name, (documentation, method, correction) in readings.items():
             read = getattr(pool, method, None)
             if read is None:  # a pool class without this notion (e.g. NullPool)
                 continue
             family = GaugeMetricFamily(name, documentation, labels=list(self.labels))
-            family.add_metric(list(self.labels.values()), float(read()))
+            family.add_metric(list(self.labels.values()), float(read() + correction))
             yield family
 
 
