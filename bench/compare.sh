@@ -7,7 +7,8 @@
 #   bench/compare.sh -- --duration 20 # anything after -- goes to peers.sh
 #
 # Patchbay runs the way production would: `patchbay serve` (uvloop, httptools), production
-# settings, a real HS256 secret, one worker pinned to the server CPU by the harness.
+# settings, a real HS256 secret, one worker pinned to the server CPU by the harness, and its
+# access line written for every request (to the harness's server log), as production writes it.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -52,7 +53,7 @@ log "preparing $rows prompts on $mode"
   --token "$RUN/token" --secret "$SECRET")
 
 export OURS_CMD="cd '$ROOT' && PATCHBAY_ENV=production PATCHBAY_DATABASE_URL='$URL' \
-PATCHBAY_JWT_SECRET='$SECRET' PATCHBAY_LOG_LEVEL=warning exec .venv/bin/patchbay serve --port {port}"
+PATCHBAY_JWT_SECRET='$SECRET' PATCHBAY_LOG_LEVEL=info exec .venv/bin/patchbay serve --port {port}"
 export OURS_TOKEN="$(cat "$RUN/token")" OURS_IDS="$RUN/ids.txt" OURS_VERIFY=none
 
 contenders="$PEERS/contenders.toml"

@@ -68,6 +68,10 @@ class Database:
     async def single_write(self) -> AsyncIterator[AsyncConnection]:
         """One write statement (plus reads that only explain its outcome), in autocommit:
         the statement is its own transaction, without BEGIN and COMMIT round trips."""
+        if self._sqlite_writer is None:
+            async with self.lane.connection() as conn:
+                yield conn
+            return
         async with self._writer_turn(), self.lane.connection() as conn:
             yield conn
 

@@ -46,8 +46,8 @@ async def first(
 ) -> Any | None:
     """The first row the statement returns (a named tuple), or None."""
     compiled = _compiled(statement, conn.dialect)
-    options = conn.sync_connection.get_execution_options() if conn.sync_connection else {}
-    if options.get("isolation_level") != "AUTOCOMMIT":
+    sync = conn.sync_connection
+    if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         raise RuntimeError("direct statements run only on autocommit connections")
     values = [
         value if process is None else process(value)
@@ -55,7 +55,10 @@ async def first(
             (params.get(name, literal), process) for name, process, literal in compiled.parameters
         )
     ]
-    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if not sync.invalidated:  # no greenlet hop: nothing to reconnect
+        driver: Any = sync.connection.driver_connection
+    else:
+        driver = (await conn.get_raw_connection()).driver_connection
     try:
         if compiled.for_asyncpg:
             found = await driver.fetchrow(compiled.sql, *values)

@@ -67,7 +67,8 @@ class ConnectionLane:
             if self._idle.empty() and self._open < self.size:
                 return await self._open_one()
             if self._idle.empty():
-                conn = await asyncio.wait_for(self._idle.get(), self.timeout_seconds)
+                async with asyncio.timeout(self.timeout_seconds):  # no task, unlike wait_for
+                    conn = await self._idle.get()
             else:
                 conn = self._idle.get_nowait()
             if conn.info.get(BORN, 0.0) >= self.stale_before:
