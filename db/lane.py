@@ -5,6 +5,10 @@ events, a fresh Connection) cost ~80 µs of CPU per request here: more than the 
 own client-side work. The lane keeps up to `size` connections out of the pool and lends
 them to one request at a time, for statements that need no transaction of their own.
 
+Waiters are served first come, first served: a returned connection goes straight to the
+longest waiter, so a request that has just arrived cannot take it first (with a queue it
+could, again and again, until the waiter timed out).
+
 A connection that a failure left invalidated is closed and replaced. After a lost
 connection every connection opened before it is presumed dead (the server restarted) and
 replaced when next lent, before any statement fails on it.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 
@@ -36,12 +41,13 @@ class ConnectionLane:
         self.timeout_seconds = timeout_seconds
         self.is_gone = is_gone
         self.stale_before = 0.0  # connections made before this are presumed dead
-        self._idle: asyncio.Queue[AsyncConnection] = asyncio.Queue()
+        self._idle: list[AsyncConnection] = []  # the last returned is lent first: warm
+        self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
         self._open = 0
 
     @property
     def idle(self) -> int:
-        return self._idle.qsize()
+        return len(self._idle)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
@@ -59,21 +65,44 @@ class ConnectionLane:
         await self._give_back(conn)
 
     async def close(self) -> None:
-        while not self._idle.empty():
-            await self._drop(self._idle.get_nowait())
+        while self._idle:
+            await self._drop(self._idle.pop())
 
     async def _take(self) -> AsyncConnection:
         while True:
-            if self._idle.empty() and self._open < self.size:
+            if self._idle:
+                conn: AsyncConnection | None = self._idle.pop()
+            elif self._open < self.size:
                 return await self._open_one()
-            if self._idle.empty():
-                async with asyncio.timeout(self.timeout_seconds):  # no task, unlike wait_for
-                    conn = await self._idle.get()
             else:
-                conn = self._idle.get_nowait()
+                conn = await self._wait()
+                if conn is None:  # a connection was closed: open one in its place
+                    continue
+            assert conn is not None
             if conn.info.get(BORN, 0.0) >= self.stale_before:
                 return conn
             await self._drop(conn)  # opened before a lost connection: replace it
+
+    async def _wait(self) -> AsyncConnection | None:
+        waiter: asyncio.Future[AsyncConnection | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                return await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                self._hand(waiter.result())  # handed over as this request gave up
+            raise
+
+    def _hand(self, conn: AsyncConnection | None) -> None:
+        """A connection (None: room for one) to the longest waiter, else to the idle."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # skips waiters that timed out
+                waiter.set_result(conn)
+                return
+        if conn is not None:
+            self._idle.append(conn)
 
     async def _open_one(self) -> AsyncConnection:
         self._open += 1
@@ -81,15 +110,17 @@ class ConnectionLane:
             return await self.engine.connect().start()
         except BaseException:
             self._open -= 1
+            self._hand(None)  # a waiter may try in turn (and fail fast if the server is down)
             raise
 
     async def _give_back(self, conn: AsyncConnection) -> None:
         if conn.invalidated or conn.closed:
             await self._drop(conn)
         else:
-            self._idle.put_nowait(conn)
+            self._hand(conn)
 
     async def _drop(self, conn: AsyncConnection) -> None:
         self._open -= 1
         with suppress(Exception):  # a dead connection may fail to close: gone either way
             await conn.close()
+        self._hand(None)

@@ -135,12 +135,16 @@ def _log_config(level: str) -> dict[str, Any]:
     config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
     config["formatters"]["patchbay"] = {"format": "%(levelname)s %(name)s: %(message)s"}
     config["formatters"]["patchbay.access"] = {"format": "%(message)s"}
-    for name, stream in (("patchbay", "stderr"), ("patchbay.access", "stdout")):
-        config["handlers"][name] = {
-            "class": "logging.StreamHandler",
-            "formatter": name,
-            "stream": f"ext://sys.{stream}",
-        }
+    config["handlers"]["patchbay"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "patchbay",
+        "stream": "ext://sys.stderr",
+    }
+    config["handlers"]["patchbay.access"] = {  # to standard output, one write per loop pass
+        "class": "gateway.access_log.AccessLineWriter",
+        "formatter": "patchbay.access",
+    }
+    for name in ("patchbay", "patchbay.access"):
         config["loggers"][name] = {"handlers": [name], "level": level, "propagate": False}
     return config
 

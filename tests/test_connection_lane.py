@@ -1,0 +1,120 @@
+"""The connection lane (db/lane.py) under contention, on a real database: who waits gets
+served in turn, a lost connection does not strand a waiter, and a failing read leaves
+no transaction behind for the next request on its connection."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from db.database import Database
+from tests.conftest import settings_for
+from tests.factories import client_for, gql, token
+
+
+@pytest.fixture
+async def one_connection(database_url: str) -> AsyncIterator[Database]:
+    """A database whose lane lends a single connection (SQLite's lane always has one)."""
+    db = Database(database_url, pool_size=1, timeout_seconds=2.0)
+    yield db
+    await db.dispose()
+
+
+async def test_a_waiting_request_gets_the_connection_before_a_newcomer(
+    one_connection: Database,
+) -> None:
+    # given: the only connection is lent, and a second request waits for it
+    lane = one_connection.lane
+    served: list[str] = []
+
+    async def waiting() -> None:
+        async with lane.connection():
+            served.append("waiter")
+
+    async with lane.connection():
+        waiter = asyncio.create_task(waiting())
+        await asyncio.sleep(0.05)  # the waiter is queued
+    # when: a newcomer asks in the very pass the connection came back (before the
+    # waiter has run again: a queue would let it take the connection first)
+    async with lane.connection():
+        served.append("newcomer")
+    await waiter
+    # then
+    assert served == ["waiter", "newcomer"]
+
+
+async def test_a_waiter_gives_up_after_the_timeout_and_the_lane_still_serves(
+    database_url: str,
+) -> None:
+    db = Database(database_url, pool_size=1, timeout_seconds=0.2)
+    try:
+        # given: the only connection is lent
+        async with db.lane.connection():
+            # when: another request waits for it
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):
+                async with db.lane.connection():
+                    pass
+            waited = time.monotonic() - started
+        # then: it gave up after the timeout, and the connection serves the next one
+        assert 0.2 <= waited < 1.0
+        async with db.lane.connection() as conn:
+            assert conn.invalidated is False
+    finally:
+        await db.dispose()
+
+
+async def test_a_waiter_opens_a_connection_in_place_of_one_that_broke(
+    one_connection: Database,
+) -> None:
+    # given: a request waits for the only connection
+    lane = one_connection.lane
+    served: list[str] = []
+
+    async def waiting() -> None:
+        async with lane.connection() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+            served.append("waiter")
+
+    async with lane.connection() as broken:
+        waiter = asyncio.create_task(waiting())
+        await asyncio.sleep(0.05)
+        # when: the lent connection breaks (invalidated, as after a lost server)
+        await broken.invalidate()
+    # then: the waiter does not wait out its timeout: it opens a new connection at once
+    started = time.monotonic()
+    await waiter
+    assert served == ["waiter"]
+    assert time.monotonic() - started < 1.0
+
+
+EMPTY_STALE_UPDATE = """
+mutation Stale($id: ID!) {
+  updatePrompt(id: $id, input: {expectedUpdatedAt: "2020-01-01T00:00:00Z"}) {
+    __typename
+  }
+}
+"""
+VIEWER = "query { viewer { __typename } }"
+
+
+async def test_reads_that_fail_leave_no_transaction_open(database_url: str, db: Database) -> None:
+    del db  # the demo data, reset
+    # given: requests whose read fails with a domain error (an empty input with a stale
+    # expectedUpdatedAt reads the prompt, then refuses), more of them than the pool has
+    async with client_for(settings_for(database_url)) as fresh:
+        failed = await asyncio.gather(
+            *(
+                gql(fresh, EMPTY_STALE_UPDATE, {"id": "prm_acme_welcome"}, auth=token("alice"))
+                for _ in range(12)
+            )
+        )
+        # when: reads follow on the same connections
+        reads = [await gql(fresh, VIEWER, auth=token("alice")) for _ in range(12)]
+    # then: each refusal was the documented one and every read succeeded
+    assert {f["data"]["updatePrompt"]["__typename"] for f in failed} == {"ConflictError"}
+    assert all(r.get("errors") is None for r in reads), reads
+    assert {r["data"]["viewer"]["__typename"] for r in reads} == {"Viewer"}
