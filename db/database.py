@@ -87,7 +87,8 @@ class Database:
             yield
             return
         try:
-            await asyncio.wait_for(self._sqlite_writer.acquire(), self.timeout_seconds)
+            async with asyncio.timeout(self.timeout_seconds):  # no task per wait: wait_for's
+                await self._sqlite_writer.acquire()
         except TimeoutError:
             raise TimeoutError("no turn to write to SQLite within the timeout") from None
         try:

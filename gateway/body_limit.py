@@ -19,10 +19,15 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _refuse(scope, receive, send)
-            return
+        declared, chunked = _framing(scope)
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                await _refuse(scope, receive, send)
+                return
+            if not chunked:
+                # The server frames the body by its declared length: it cannot run over.
+                await self.app(scope, receive, send)
+                return
         received = 0
         started = False
 
@@ -45,6 +50,17 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if not started:
                 await _refuse(scope, receive, send)
+
+
+def _framing(scope: Scope) -> tuple[bytes | None, bool]:
+    """The declared Content-Length, and whether a Transfer-Encoding is declared too."""
+    length, chunked = None, False
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            length = bytes(value)
+        elif key == b"transfer-encoding":
+            chunked = True
+    return length, chunked
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:

@@ -130,8 +130,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if not (
             self.fast_path is not None
             and isinstance(query, str)
-            and isinstance(variables, dict | None)
-            and isinstance(extensions, dict | None)
+            and isinstance(variables, _DICT_OR_NONE)
+            and isinstance(extensions, _DICT_OR_NONE)
             and "multipart" not in request.headers.get("accept", "")
         ):
             return None
@@ -245,6 +245,7 @@ class _Answer:
 
 
 _JSON = ((b"content-type", b"application/json"),)
+_DICT_OR_NONE = (dict, type(None))
 
 
 @lru_cache(maxsize=64)
