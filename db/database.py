@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from db import direct
 from db.lane import BORN, ConnectionLane
+from db.single_write import SharedConnection, SharedSingleWrite, SingleWrite
 
 _READ_ONLY = "patchbay_read_only"
 
@@ -24,9 +25,10 @@ class Database:
         self.url = url
         self.timeout_seconds = timeout_seconds
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        # SQLite has one writer at a time. Writers of this process queue here, in order,
-        # instead of polling the file lock in SQLite's busy handler (which backs off up to
-        # 100 ms per try); the busy timeout still covers writers of other processes.
+        # SQLite has one writer at a time. Transactions of this process queue here, in
+        # order, instead of polling the file lock in SQLite's busy handler (which backs off
+        # up to 100 ms per try); single writes queue on their shared connection
+        # (db/single_write.py); the busy timeout covers writers of other processes.
         self._sqlite_writer = asyncio.Lock() if self.is_sqlite else None
         self.engine: AsyncEngine = create_async_engine(
             url,
@@ -41,16 +43,23 @@ class Database:
         # One statement is atomic by itself: it runs without BEGIN/COMMIT, two round trips
         # fewer per request. (SQLite's multi-statement transactions keep BEGIN IMMEDIATE.)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        # Autocommit connections lent per request without a pool checkout each time: on
-        # PostgreSQL for reads and single writes (all of a server's traffic), on SQLite
-        # for single writes (one writer at a time: one connection).
+        # PostgreSQL: autocommit connections lent per request without a pool checkout each
+        # time, for reads and single writes (all of a server's traffic). SQLite: one
+        # connection shared by the single writes.
         self.lane = ConnectionLane(
             self._autocommit,
-            size=1 if self.is_sqlite else pool_size,
+            size=pool_size,
             timeout_seconds=timeout_seconds,
             is_gone=direct.connection_is_gone,
         )
+        self._sqlite_statements = SharedConnection(self._autocommit) if self.is_sqlite else None
         _discard_stale_connections(self.engine, self.lane)
+
+    @property
+    def idle_outside_pool(self) -> int:
+        """Open connections kept out of the pool and idle: the lane's, SQLite's shared one."""
+        shared = self._sqlite_statements
+        return self.lane.idle + (1 if shared is not None and shared.conn is not None else 0)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -65,15 +74,18 @@ class Database:
                 yield conn
 
     @asynccontextmanager
-    async def single_write(self) -> AsyncIterator[AsyncConnection]:
+    async def single_write(self) -> AsyncIterator[SingleWrite]:
         """One write statement (plus reads that only explain its outcome), in autocommit:
         the statement is its own transaction, without BEGIN and COMMIT round trips."""
-        if self._sqlite_writer is None:
+        if self._sqlite_statements is None:
             async with self.lane.connection() as conn:
-                yield conn
+                yield SingleWrite(conn)
             return
-        async with self._writer_turn(), self.lane.connection() as conn:
-            yield conn
+        yield SharedSingleWrite(
+            await self._sqlite_statements.get(),
+            timeout_seconds=self.timeout_seconds,
+            read=self.read,
+        )
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -101,6 +113,8 @@ class Database:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        if self._sqlite_statements is not None:
+            await self._sqlite_statements.close()
         await self.lane.close()
         await self.engine.dispose()
 

@@ -14,6 +14,7 @@ would (Database.single_write, with `connection_is_gone`).
 
 from __future__ import annotations
 
+import time
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -42,9 +43,17 @@ class Compiled:
 
 
 async def first(
-    conn: AsyncConnection, statement: UpdateBase, params: Mapping[str, Any]
+    conn: AsyncConnection,
+    statement: UpdateBase,
+    params: Mapping[str, Any],
+    *,
+    deadline: float | None = None,
 ) -> Any | None:
-    """The first row the statement returns (a named tuple), or None."""
+    """The first row the statement returns (a named tuple), or None.
+
+    On SQLite, statements of concurrent requests may queue on one connection (see
+    db/single_write.py): one that has not started by `deadline` (time.monotonic) is not
+    run at all, and fails with TimeoutError."""
     compiled = _compiled(statement, conn.dialect)
     sync = conn.sync_connection
     if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
@@ -63,7 +72,9 @@ async def first(
         if compiled.for_asyncpg:
             found = await driver.fetchrow(compiled.sql, *values)
         else:  # aiosqlite: statement and fetch in one hop to its thread
-            rows = await driver.execute_fetchall(compiled.sql, values)
+            # aiosqlite's own queue (its _execute) with a function of ours: the deadline
+            # is checked in its thread, when the statement's turn comes.
+            rows = await driver._execute(_rows_unless_late, driver, compiled.sql, values, deadline)
             found = rows[0] if rows else None
     except Exception as error:
         if is_unique_violation(error):
@@ -75,6 +86,14 @@ async def first(
         value if process is None else process(value)
         for value, process in zip(found, compiled.results, strict=True)
     )
+
+
+def _rows_unless_late(
+    driver: Any, sql: str, values: list[Any], deadline: float | None
+) -> list[Any]:
+    if deadline is not None and time.monotonic() > deadline:
+        raise TimeoutError("the statement's turn on SQLite came after its deadline")
+    return list(driver._conn.execute(sql, values).fetchall())
 
 
 @lru_cache(maxsize=512)  # statements are themselves built once per shape (lru-cached)

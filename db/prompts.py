@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Row, Update, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import direct
 from db.models import PromptType, prompts, uploads
+from db.single_write import SingleWrite
 
 # A prompt as read (SQLAlchemy's Row) or as written (db.direct's named tuple): the columns
 # as attributes either way.
@@ -51,7 +51,7 @@ async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id:
 
 
 async def update_prompt(
-    conn: AsyncConnection, *, org_id: uuid.UUID, prompt_id: str, write: PromptWrite
+    single: SingleWrite, *, org_id: uuid.UUID, prompt_id: str, write: PromptWrite
 ) -> PromptRow | None:
     """UPDATE … RETURNING; None when a condition of `write` (or the id) matched no row."""
     statement = _update_statement(
@@ -69,7 +69,7 @@ async def update_prompt(
         "w_expected": write.expected_updated_at,
         "w_upload": write.attach_upload,
     }
-    return await direct.first(conn, statement, params)  # UniqueViolation on a taken name
+    return await single.first(statement, params)  # UniqueViolation on a taken name
 
 
 @lru_cache(maxsize=256)  # one per shape of change: at most 2^7 column sets x 16 flags

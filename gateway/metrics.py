@@ -152,7 +152,7 @@ class PoolCollector:
 
     def collect(self) -> Iterator[Metric]:
         pool: Any = self.db.engine.pool
-        lent = self.db.lane.idle  # out of the pool, idle in the lane (db/lane.py)
+        lent = self.db.idle_outside_pool  # checked out, but idle (db/lane.py)
         readings = {
             "patchbay_db_pool_size": ("Connections the pool keeps open", "size", 0),
             "patchbay_db_pool_checked_out": ("Connections in use by requests", "checkedout", -lent),

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
-
 from db import guardrail_pools as store
 from db.database import Database
 from db.errors import UniqueViolation
@@ -23,7 +21,7 @@ STALE = FieldIssue("expectedUpdatedAt", "the pool changed since this time", "STA
 
 async def update_guardrail_pool(
     *, db: Database, principal: Principal | None, raw_id: str, changes: Mapping[str, Any]
-) -> Row[Any]:
+) -> store.PoolRow:
     caller = authorize(principal, ADMIN_WRITE)
     values, issues = check_pool_changes(changes)
     if issues:
@@ -32,12 +30,12 @@ async def update_guardrail_pool(
     if pool_id is None:
         raise NotFound("guardrailPool", raw_id)
     expected = changes.get("expectedUpdatedAt")
-    row: Row[Any] | None = None
+    row: store.PoolRow | None = None
     if values:
-        async with db.single_write() as conn:
+        async with db.single_write() as single:
             try:
                 row = await store.update_pool(
-                    conn,
+                    single,
                     org_id=caller.org_id,
                     pool_id=pool_id,
                     values=values | {"updated_at": datetime.now(UTC)},

@@ -60,18 +60,19 @@ async def update_prompt(
     unusable_upload = (
         write.attach_upload is not None and ids.request_id(write.attach_upload) is None
     )
-    async with db.single_write() as conn:
+    async with db.single_write() as single:
         for _ in range(ATTEMPTS):
             if not unusable_upload:
                 try:
                     row = await store.update_prompt(
-                        conn, org_id=caller.org_id, prompt_id=prompt_id, write=audited
+                        single, org_id=caller.org_id, prompt_id=prompt_id, write=audited
                     )
                 except UniqueViolation:
                     raise Conflict("a prompt with this name already exists", [NAME_TAKEN]) from None
                 if row is not None:
                     return row
-            await _explain_miss(conn, caller, prompt_id, write, unusable_upload=unusable_upload)
+            async with single.reading() as conn:
+                await _explain_miss(conn, caller, prompt_id, write, unusable_upload=unusable_upload)
             # No rule explains the miss: a concurrent write changed the row in between
             # (e.g. attached the asset a rename needs). Try again on the row as it is now.
     raise RuntimeError("prompt update kept missing, and no rule explains why")
