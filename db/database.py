@@ -50,7 +50,8 @@ class Database:
             self._autocommit,
             size=pool_size,
             timeout_seconds=timeout_seconds,
-            is_gone=direct.connection_is_gone,
+            is_lost=direct.connection_lost,
+            is_unusable=direct.connection_unusable,
         )
         self._sqlite_statements = SharedConnection(self._autocommit) if self.is_sqlite else None
         _discard_stale_connections(self.engine, self.lane)

@@ -9,7 +9,7 @@ result object), which cost more CPU than everything else on the update path toge
 Only for autocommit connections (Database.single_write): the statement is its own
 transaction, so there is no transaction state of SQLAlchemy's to keep in step. A driver
 error that means the connection is gone invalidates the pool's connections, as SQLAlchemy
-would (Database.single_write, with `connection_is_gone`).
+would (db/lane.py, with `connection_lost`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
-from db.errors import UniqueViolation, is_unique_violation, says_unavailable
+from db.errors import UniqueViolation, is_unique_violation
 
+# Connection exceptions (class 08) and a server shutting down, crashed or starting up.
+LOST_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 Processor = Callable[[Any], Any] | None
 
 
@@ -114,12 +116,18 @@ def _compiled(statement: UpdateBase, dialect: Dialect) -> Compiled:
     return Compiled(compiled.string, parameters, row._make, results, dialect.driver == "asyncpg")
 
 
-def connection_is_gone(error: BaseException) -> bool:
-    """The connection cannot be used again: lost, shut down, or left running a query."""
+def connection_lost(error: BaseException) -> bool:
+    """The server is gone (a restart, a shutdown): connections made before are dead too."""
     if isinstance(error, DBAPIError):  # raised through SQLAlchemy, which judged it
         return error.connection_invalidated
     if isinstance(error, asyncpg.PostgresError):
-        return says_unavailable(error)  # e.g. 57P01: the server is shutting down
+        return str(getattr(error, "sqlstate", "")).startswith(LOST_SQLSTATES)
     if isinstance(error, asyncpg.InterfaceError):
-        return not isinstance(error, ValueError)  # its DataError: a value of ours
-    return isinstance(error, OSError | TimeoutError)  # a command timeout included
+        return not isinstance(error, ValueError)  # "connection is closed"; DataError is ours
+    return isinstance(error, ConnectionError)
+
+
+def connection_unusable(error: BaseException) -> bool:
+    """This connection must not serve another request: lost, or a command timeout that may
+    have left its statement running."""
+    return connection_lost(error) or isinstance(error, TimeoutError)

@@ -34,16 +34,20 @@ class ConnectionLane:
         *,
         size: int,
         timeout_seconds: float,
-        is_gone: Callable[[BaseException], bool],
+        is_lost: Callable[[BaseException], bool],
+        is_unusable: Callable[[BaseException], bool],
     ) -> None:
         self.engine = engine  # with isolation_level AUTOCOMMIT
         self.size = size
         self.timeout_seconds = timeout_seconds
-        self.is_gone = is_gone
+        self.is_lost = is_lost  # the server is gone: so are the connections made before
+        self.is_unusable = is_unusable  # this connection must not be lent again
         self.stale_before = 0.0  # connections made before this are presumed dead
         self._idle: list[AsyncConnection] = []  # the last returned is lent first: warm
+        # A waiter gets a connection, or None: a slot counted in _open for it to open one.
         self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
-        self._open = 0
+        self._open = 0  # connections lent, idle, or being opened (slots)
+        self._closed = False
 
     @property
     def idle(self) -> int:
@@ -52,75 +56,119 @@ class ConnectionLane:
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
         conn = await self._take()
+        broken = False
         try:
             yield conn
         except BaseException as error:
-            gone = self.is_gone(error)
-            if gone:
-                self.stale_before = time.monotonic()
-            if gone or not isinstance(error, Exception):  # or cancelled mid-statement
-                await conn.invalidate(error if isinstance(error, Exception) else None)
-            await self._give_back(conn)
+            if self.is_lost(error):
+                self.stale_before = max(self.stale_before, time.monotonic())
+            # Unusable, or cancelled mid-statement: the driver's state is unknown.
+            broken = self.is_unusable(error) or not isinstance(error, Exception)
+            if broken and not isinstance(error, GeneratorExit):  # no awaiting in a collection
+                with suppress(Exception):  # as SQLAlchemy does: may wait for a polite close
+                    await conn.invalidate()
             raise
-        await self._give_back(conn)
+        finally:
+            # The books are right even if that wait was cancelled: the slot is not leaked.
+            if broken or conn.invalidated or conn.closed or self._closed:
+                self._discard(conn, invalidate=broken and not conn.invalidated)
+            else:
+                self._hand(conn)
 
     async def close(self) -> None:
+        self._closed = True
         while self._idle:
-            await self._drop(self._idle.pop())
+            self._discard(self._idle.pop(), invalidate=False)
+        if _CLOSING:
+            await asyncio.gather(*_CLOSING, return_exceptions=True)
 
     async def _take(self) -> AsyncConnection:
+        if self._closed:
+            raise RuntimeError("the database was disposed")
+        # One deadline for all the waiting, however often it waits. (Not for connecting:
+        # the driver's connect timeout bounds that, and cleans up after itself.)
+        deadline = asyncio.get_running_loop().time() + self.timeout_seconds
         while True:
             if self._idle:
-                conn: AsyncConnection | None = self._idle.pop()
+                conn = self._idle.pop()
             elif self._open < self.size:
-                return await self._open_one()
+                self._open += 1
+                return await self._open_slot()
             else:
-                conn = await self._wait()
-                if conn is None:  # a connection was closed: open one in its place
-                    continue
-            assert conn is not None
+                handed = await self._wait(deadline)
+                if handed is None:  # a slot was freed and kept for this request
+                    return await self._open_slot()
+                conn = handed
             if conn.info.get(BORN, 0.0) >= self.stale_before:
                 return conn
-            await self._drop(conn)  # opened before a lost connection: replace it
+            self._discard(conn, invalidate=False)  # made before a lost connection
 
-    async def _wait(self) -> AsyncConnection | None:
+    async def _wait(self, deadline: float) -> AsyncConnection | None:
         waiter: asyncio.Future[AsyncConnection | None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
         try:
-            async with asyncio.timeout(self.timeout_seconds):
+            async with asyncio.timeout_at(deadline):
                 return await waiter
         except BaseException:
             if waiter.done() and not waiter.cancelled():
-                self._hand(waiter.result())  # handed over as this request gave up
+                self._pass_on(waiter.result())  # handed over as this request gave up
             raise
 
-    def _hand(self, conn: AsyncConnection | None) -> None:
-        """A connection (None: room for one) to the longest waiter, else to the idle."""
+    def _hand(self, conn: AsyncConnection) -> None:
+        """A returned connection goes to the longest waiter, else to the idle."""
+        waiter = self._next_waiter()
+        if waiter is not None:
+            waiter.set_result(conn)
+        else:
+            self._idle.append(conn)
+
+    def _free_slot(self) -> None:
+        """A connection is gone: the longest waiter may open one in its place."""
+        waiter = self._next_waiter()
+        if waiter is not None:
+            waiter.set_result(None)  # the slot stays counted, now the waiter's
+        else:
+            self._open -= 1
+
+    def _pass_on(self, handed: AsyncConnection | None) -> None:
+        if handed is None:
+            self._free_slot()
+        else:
+            self._hand(handed)
+
+    def _next_waiter(self) -> asyncio.Future[AsyncConnection | None] | None:
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():  # skips waiters that timed out
-                waiter.set_result(conn)
-                return
-        if conn is not None:
-            self._idle.append(conn)
+                return waiter
+        return None
 
-    async def _open_one(self) -> AsyncConnection:
-        self._open += 1
+    async def _open_slot(self) -> AsyncConnection:
+        """Opens a connection in a slot already counted in _open."""
         try:
             return await self.engine.connect().start()
         except BaseException:
-            self._open -= 1
-            self._hand(None)  # a waiter may try in turn (and fail fast if the server is down)
+            self._free_slot()  # a waiter may try in turn (and fail fast if the server is down)
             raise
 
-    async def _give_back(self, conn: AsyncConnection) -> None:
-        if conn.invalidated or conn.closed:
-            await self._drop(conn)
-        else:
-            self._hand(conn)
+    def _discard(self, conn: AsyncConnection, *, invalidate: bool) -> None:
+        self._free_slot()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a request collected as garbage: nothing can run any more
+            return
+        task = loop.create_task(_close(conn, invalidate=invalidate))
+        _CLOSING.add(task)  # a reference until it is done, whatever becomes of the lane
+        task.add_done_callback(_CLOSING.discard)
 
-    async def _drop(self, conn: AsyncConnection) -> None:
-        self._open -= 1
-        with suppress(Exception):  # a dead connection may fail to close: gone either way
-            await conn.close()
-        self._hand(None)
+
+_CLOSING: set[asyncio.Task[None]] = set()
+
+
+async def _close(conn: AsyncConnection, *, invalidate: bool) -> None:
+    """Closing a connection to a lost server may fail or wait for its timeout: it happens
+    off the request's path, and whatever it raises changes nothing."""
+    with suppress(Exception):
+        if invalidate:
+            await conn.invalidate()
+        await conn.close()

@@ -1,6 +1,7 @@
-"""The connection lane (db/lane.py) under contention, on a real database: who waits gets
-served in turn, a lost connection does not strand a waiter, and a failing read leaves
-no transaction behind for the next request on its connection."""
+"""The connection lane (db/lane.py, PostgreSQL) under contention: who waits gets served in
+turn, a broken or cancelled connection strands no waiter and leaks no slot, a timeout
+replaces one connection only; and on both databases a failing read leaves no
+transaction behind for the next request on its connection."""
 
 from __future__ import annotations
 
@@ -15,9 +16,15 @@ from tests.conftest import settings_for
 from tests.factories import client_for, gql, token
 
 
+def _lane_or_skip(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the lane serves PostgreSQL (SQLite's single writes share one connection)")
+
+
 @pytest.fixture
 async def one_connection(database_url: str) -> AsyncIterator[Database]:
-    """A database whose lane lends a single connection (SQLite's lane always has one)."""
+    """A database whose lane lends a single connection."""
+    _lane_or_skip(database_url)
     db = Database(database_url, pool_size=1, timeout_seconds=2.0)
     yield db
     await db.dispose()
@@ -49,6 +56,7 @@ async def test_a_waiting_request_gets_the_connection_before_a_newcomer(
 async def test_a_waiter_gives_up_after_the_timeout_and_the_lane_still_serves(
     database_url: str,
 ) -> None:
+    _lane_or_skip(database_url)
     db = Database(database_url, pool_size=1, timeout_seconds=0.2)
     try:
         # given: the only connection is lent
@@ -89,6 +97,78 @@ async def test_a_waiter_opens_a_connection_in_place_of_one_that_broke(
     await waiter
     assert served == ["waiter"]
     assert time.monotonic() - started < 1.0
+
+
+async def test_a_freed_slot_goes_to_the_waiter_not_to_a_newcomer(
+    one_connection: Database,
+) -> None:
+    # given: a request waits for the only connection, whose holder breaks it
+    lane = one_connection.lane
+    served: list[str] = []
+
+    async def waiting() -> None:
+        async with lane.connection():
+            served.append("waiter")
+
+    async with lane.connection() as broken:
+        waiter = asyncio.create_task(waiting())
+        await asyncio.sleep(0.05)
+        await broken.invalidate()
+    # when: a newcomer asks in the pass the slot was freed in
+    async with lane.connection():
+        served.append("newcomer")
+    await waiter
+    # then: the waiter opened the replacement first
+    assert served == ["waiter", "newcomer"]
+
+
+async def test_a_request_cancelled_again_and_again_leaks_no_connection(
+    one_connection: Database,
+) -> None:
+    # given: a request running a slow statement on the only connection
+    lane = one_connection.lane
+    started = asyncio.Event()
+
+    async def slow() -> None:
+        async with lane.connection() as conn:
+            started.set()
+            await conn.exec_driver_sql("SELECT pg_sleep(1)")
+
+    task = asyncio.create_task(slow())
+    await started.wait()
+    await asyncio.sleep(0.05)
+    # when: it is cancelled mid-statement, and again at every step of the lane's clean-up
+    while not task.done():
+        task.cancel()
+        await asyncio.sleep(0)
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    # then: the next request still gets a connection, well within the timeout
+    began = time.monotonic()
+    async with lane.connection() as conn:
+        await conn.exec_driver_sql("SELECT 1")
+    assert time.monotonic() - began < 1.5
+
+
+async def test_a_command_timeout_replaces_that_connection_only(database_url: str) -> None:
+    _lane_or_skip(database_url)
+    db = Database(database_url, pool_size=2, timeout_seconds=0.3)
+    try:
+        # given: two open connections in the lane
+        async with db.lane.connection() as first, db.lane.connection() as second:
+            pass
+        # when: a statement on one of them outlives the command timeout
+        with pytest.raises(TimeoutError):
+            async with db.lane.connection() as conn:
+                assert conn is first or conn is second
+                timed_out = conn
+                await conn.exec_driver_sql("SELECT pg_sleep(2)")
+        # then: the other connection is still lent as it is, not reopened
+        survivor = first if timed_out is second else second
+        async with db.lane.connection() as conn:
+            assert conn is survivor
+    finally:
+        await db.dispose()
 
 
 EMPTY_STALE_UPDATE = """
