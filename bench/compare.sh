@@ -77,7 +77,12 @@ TOML
 fi
 
 before=$("$PY" "$HERE/count_updates.py" "$URL")
+server_log="$PEERS/.run/server-ours.log"
+log_offset=$(stat -c %s "$server_log" 2>/dev/null || echo 0)
 out="$RUN/result-$mode-$rows.json"
 "$PEERS/peers.sh" --contenders "$contenders" --only "$only" --rounds "$rounds" --out "$out" "${extra[@]}"
 after=$("$PY" "$HERE/count_updates.py" "$URL")
 "$PY" "$HERE/check_landed.py" "$out" "$before" "$after"
+if [ -f "$server_log" ]; then  # Patchbay's own latency, without the load generator's
+  "$PY" "$HERE/server_latency.py" "$server_log" --from-byte "$log_offset"
+fi
