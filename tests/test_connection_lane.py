@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from db.database import Database
+from db.lane import ConnectionLane
 from tests.conftest import settings_for
 from tests.factories import client_for, gql, token
 
@@ -30,22 +31,33 @@ async def one_connection(database_url: str) -> AsyncIterator[Database]:
     await db.dispose()
 
 
-async def test_a_waiting_request_gets_the_connection_before_a_newcomer(
-    one_connection: Database,
+async def _queue_waiter(lane: ConnectionLane, served: list[str]) -> asyncio.Task[None]:
+    """A request that waits for a connection (the caller holds the only one), runs a
+    statement on it and notes that it was served."""
+
+    async def waiting() -> None:
+        async with lane.connection() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+            served.append("waiter")
+
+    waiter = asyncio.create_task(waiting())
+    await asyncio.sleep(0.05)  # the waiter is queued
+    return waiter
+
+
+@pytest.mark.parametrize("holder", ["returns", "breaks"])
+async def test_a_waiting_request_is_served_before_a_newcomer(
+    one_connection: Database, holder: str
 ) -> None:
     # given: the only connection is lent, and a second request waits for it
     lane = one_connection.lane
     served: list[str] = []
-
-    async def waiting() -> None:
-        async with lane.connection():
-            served.append("waiter")
-
-    async with lane.connection():
-        waiter = asyncio.create_task(waiting())
-        await asyncio.sleep(0.05)  # the waiter is queued
-    # when: a newcomer asks in the very pass the connection came back (before the
-    # waiter has run again: a queue would let it take the connection first)
+    async with lane.connection() as held:
+        waiter = await _queue_waiter(lane, served)
+        if holder == "breaks":  # invalidated, as after a lost server: its slot is freed
+            await held.invalidate()
+    # when: a newcomer asks in the very pass the connection (or its slot) came back,
+    # before the waiter has run again: a queue, or an unreserved slot, would let it in first
     async with lane.connection():
         served.append("newcomer")
     await waiter
@@ -81,15 +93,8 @@ async def test_a_waiter_opens_a_connection_in_place_of_one_that_broke(
     # given: a request waits for the only connection
     lane = one_connection.lane
     served: list[str] = []
-
-    async def waiting() -> None:
-        async with lane.connection() as conn:
-            await conn.exec_driver_sql("SELECT 1")
-            served.append("waiter")
-
     async with lane.connection() as broken:
-        waiter = asyncio.create_task(waiting())
-        await asyncio.sleep(0.05)
+        waiter = await _queue_waiter(lane, served)
         # when: the lent connection breaks (invalidated, as after a lost server)
         await broken.invalidate()
     # then: the waiter does not wait out its timeout: it opens a new connection at once
@@ -97,29 +102,6 @@ async def test_a_waiter_opens_a_connection_in_place_of_one_that_broke(
     await waiter
     assert served == ["waiter"]
     assert time.monotonic() - started < 1.0
-
-
-async def test_a_freed_slot_goes_to_the_waiter_not_to_a_newcomer(
-    one_connection: Database,
-) -> None:
-    # given: a request waits for the only connection, whose holder breaks it
-    lane = one_connection.lane
-    served: list[str] = []
-
-    async def waiting() -> None:
-        async with lane.connection():
-            served.append("waiter")
-
-    async with lane.connection() as broken:
-        waiter = asyncio.create_task(waiting())
-        await asyncio.sleep(0.05)
-        await broken.invalidate()
-    # when: a newcomer asks in the pass the slot was freed in
-    async with lane.connection():
-        served.append("newcomer")
-    await waiter
-    # then: the waiter opened the replacement first
-    assert served == ["waiter", "newcomer"]
 
 
 async def test_a_request_cancelled_again_and_again_leaks_no_connection(
