@@ -14,6 +14,7 @@ would (db/lane.py, with `connection_lost`).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Mapping
@@ -81,7 +82,12 @@ async def first(
     except Exception as error:
         if is_unique_violation(error):
             raise UniqueViolation(str(error)) from error
-        raise  # Database.single_write invalidates a connection that is gone
+        if not compiled.for_asyncpg and isinstance(error, ValueError | sqlite3.ProgrammingError):
+            # aiosqlite's connection was closed under us: invalidated, it is replaced at the
+            # next use (db/single_write.py), and this request may retry.
+            await conn.invalidate(error)
+            raise ConnectionError("the SQLite connection was closed") from error
+        raise  # the lane (db/lane.py) replaces a PostgreSQL connection that is gone
     if found is None:
         return None
     return compiled.make_row(

@@ -70,18 +70,25 @@ class SharedConnection:
         self.engine = engine  # with isolation_level AUTOCOMMIT
         self.conn: AsyncConnection | None = None
         self._opening = asyncio.Lock()
+        self._closed = False
 
     async def get(self) -> AsyncConnection:
+        if self._closed:
+            raise RuntimeError("the database was disposed")
         conn = self.conn
         if conn is not None and not conn.invalidated and not conn.closed:
             return conn
         async with self._opening:
             if self.conn is None or self.conn.invalidated or self.conn.closed:
-                await self.close()
+                await self._close_current()
                 self.conn = await self.engine.connect().start()
             return self.conn
 
     async def close(self) -> None:
+        self._closed = True
+        await self._close_current()
+
+    async def _close_current(self) -> None:
         conn, self.conn = self.conn, None
         if conn is not None:
             with suppress(Exception):  # a broken connection may fail to close: gone anyway

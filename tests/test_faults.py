@@ -43,6 +43,7 @@ from db.database import Database
 from db.migrate import upgrade_async
 from db.models import prompts
 from db.seed import ACME, seed_demo
+from gateway.app import create_app
 from gateway.errors import MASKED_MESSAGES
 from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_POSTGRES, settings_for
 from tests.factories import client_for as app_client
@@ -651,3 +652,31 @@ async def test_sqlite_twenty_concurrent_writers_never_see_database_is_locked(
         f"\nsqlite writers: {len(attempts)} writes by {CONCURRENT_WRITERS} concurrent writers in "
         f"{elapsed:.2f} s, 0 errors, slowest {max(a.seconds for a in attempts) * 1000:.0f} ms"
     )
+
+
+# --- SQLite's shared write connection closed under the gateway ----------------------------
+
+
+async def test_a_closed_sqlite_write_connection_costs_one_request_then_is_replaced(
+    tmp_path: Path,
+) -> None:
+    # given: a gateway that has written once, so its shared write connection is open
+    url = f"sqlite+aiosqlite:///{tmp_path / 'closed.db'}"
+    ids = await prepare_database(url, extra_prompts=3)
+    app = create_app(settings_for(url))
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await write(client, ids[0], "before")).outcome == OK
+            # when: the driver's connection is closed behind SQLAlchemy's back
+            shared = await app.state.db._sqlite_statements.get()
+            await (await shared.get_raw_connection()).driver_connection.close()
+            broken = await write(client, ids[1], "while closed")
+            after = [await write(client, pid, "after") for pid in ids[1:]]
+    finally:
+        await app.state.db.dispose()
+    # then: the one request on the closed connection was told to retry, and the next ones
+    # were served on a new connection
+    assert broken.outcome == "SERVICE_UNAVAILABLE"
+    assert_masked(broken, "SERVICE_UNAVAILABLE")
+    assert {a.outcome for a in after} == {OK}
