@@ -5,17 +5,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import statements
 from db.models import api_keys
+from db.rows import ApiKeyRow
+
+_ACTIVE_BY_PREFIX = select(api_keys).where(
+    api_keys.c.prefix == bindparam("w_prefix"), api_keys.c.revoked_at.is_(None)
+)
 
 
-async def find_active_key(conn: AsyncConnection, *, prefix: str) -> Row[Any] | None:
-    query = select(api_keys).where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None))
-    return (await conn.execute(query)).first()
+async def find_active_key(conn: AsyncConnection, *, prefix: str) -> ApiKeyRow | None:
+    return await statements.first(conn, _ACTIVE_BY_PREFIX, {"w_prefix": prefix}, row=ApiKeyRow)
 
 
 async def insert_key(

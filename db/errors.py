@@ -1,39 +1,106 @@
-"""Recognising database failures by kind, whichever driver raised them."""
+"""Driver failures, translated once at the database's boundary into two kinds callers
+know: UniqueViolation and DatabaseUnavailable. Everything else is a bug and stays as it is.
+
+One table says what a PostgreSQL SQLSTATE means; SQLAlchemy's wrapped errors, asyncpg's,
+aiosqlite's and sqlite3's own are all read through it.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
 
-# PostgreSQL saying "not now": connection exceptions (class 08), insufficient resources
-# (class 53, e.g. too many connections), and a server shutting down, crashed or still
-# starting up (57P01-57P03). asyncpg raises the last ones at connect, where SQLAlchemy wraps
-# them in a plain DBAPIError without marking the connection invalidated.
-UNAVAILABLE_SQLSTATES = ("08", "53", "57P01", "57P02", "57P03")
+
+class Failure(Enum):
+    LOST = "the server is gone: connections made before are dead too"
+    BUSY = "the server refuses work for now, e.g. too many connections"
+
+
+# By SQLSTATE prefix. Connection exceptions (class 08) and a server shutting down, crashed or
+# still starting up (57P01-57P03) lose the connection; insufficient resources (class 53)
+# does not. asyncpg raises the 57P0x ones at connect, where SQLAlchemy wraps them in a
+# plain DBAPIError without marking the connection invalidated.
+SQLSTATES: dict[str, Failure] = {
+    "08": Failure.LOST,
+    "57P01": Failure.LOST,
+    "57P02": Failure.LOST,
+    "57P03": Failure.LOST,
+    "53": Failure.BUSY,
+}
+UNIQUE_VIOLATION = "23505"
 
 
 class UniqueViolation(Exception):
     """A write collided with a unique constraint."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached, is locked or refuses work: worth a retry, not a bug."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause_name = type(cause).__name__
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """The boundary: driver errors leave the database package as one of the two kinds."""
+    try:
+        yield
+    except (UniqueViolation, DatabaseUnavailable):
+        raise
+    except Exception as error:
+        if is_unique_violation(error):
+            raise UniqueViolation(str(error)) from error
+        if is_unavailable(error):
+            raise DatabaseUnavailable(error) from error
+        raise
+
+
+def failure_of(error: BaseException) -> Failure | None:
+    sqlstate = getattr(error, "sqlstate", None)
+    if not isinstance(sqlstate, str):
+        return None
+    for prefix, failure in SQLSTATES.items():
+        if sqlstate.startswith(prefix):
+            return failure
+    return None
+
+
 def is_unique_violation(error: BaseException) -> bool:
-    """SQLAlchemy's IntegrityError or the driver's own error (db/direct.py)."""
     orig = error.orig if isinstance(error, sa_exc.DBAPIError) else error
-    if getattr(orig, "sqlstate", None) == "23505" or getattr(orig, "pgcode", None) == "23505":
+    if getattr(orig, "sqlstate", None) == UNIQUE_VIOLATION:
         return True
     return getattr(orig, "sqlite_errorname", "") == "SQLITE_CONSTRAINT_UNIQUE"
 
 
-def is_unavailable(error: BaseException) -> bool:
-    """The database cannot be reached or is locked: worth a retry, not a bug.
+def connection_lost(error: BaseException) -> bool:
+    """The server is gone (a restart, a shutdown): connections made before are dead too."""
+    if isinstance(error, sa_exc.DBAPIError):  # raised through SQLAlchemy, which judged it
+        return error.connection_invalidated
+    if isinstance(error, asyncpg.PostgresError):
+        return failure_of(error) is Failure.LOST
+    if isinstance(error, asyncpg.InterfaceError):
+        return not isinstance(error, ValueError)  # "connection is closed"; DataError is ours
+    return isinstance(error, ConnectionError)
 
-    Recognises SQLAlchemy's wrapped errors and the drivers' own (db/direct.py)."""
+
+def connection_unusable(error: BaseException) -> bool:
+    """This connection must not serve another request: lost, or a command timeout that may
+    have left its statement running."""
+    return connection_lost(error) or isinstance(error, TimeoutError)
+
+
+def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, (sa_exc.TimeoutError, ConnectionError, TimeoutError, OSError)):
         return True
     if isinstance(error, sa_exc.DBAPIError):
-        if error.connection_invalidated or says_unavailable(error.orig or error):
+        if error.connection_invalidated or failure_of(error.orig or error) is not None:
             return True
         if isinstance(error, (sa_exc.OperationalError, sa_exc.InterfaceError)):
             return _not_a_missing_object(error.orig or error)
@@ -42,12 +109,7 @@ def is_unavailable(error: BaseException) -> bool:
         return True  # e.g. "connection is closed" (its DataError, a ValueError, is a bug)
     if isinstance(error, sqlite3.OperationalError):
         return _not_a_missing_object(error)
-    return says_unavailable(error)
-
-
-def says_unavailable(error: BaseException) -> bool:
-    sqlstate = getattr(error, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith(UNAVAILABLE_SQLSTATES)
+    return failure_of(error) is not None
 
 
 def _not_a_missing_object(error: BaseException) -> bool:

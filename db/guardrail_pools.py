@@ -3,38 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Update, bindparam, select, update
+from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db.models import guardrail_pools
+from db import statements
+from db.models import guardrail_pools as pools
+from db.rows import PoolRow
 from db.single_write import SingleWrite
 
-# A pool as read (SQLAlchemy's Row) or as written (db.direct's named tuple): the columns as
-# attributes either way.
-PoolRow = Any
+_ID = bindparam("w_id", type_=pools.c.id.type)
+_ORG = bindparam("w_org", type_=pools.c.org_id.type)
+_BY_ID = select(pools).where(pools.c.id == _ID, pools.c.org_id == _ORG)
+_PAGE = select(pools).where(pools.c.org_id == _ORG)
+_FIRST_PAGE = _PAGE.order_by(pools.c.id).limit(bindparam("w_limit"))
+_NEXT_PAGE = (
+    _PAGE.where(pools.c.id > bindparam("w_after", type_=pools.c.id.type))
+    .order_by(pools.c.id)
+    .limit(bindparam("w_limit"))
+)
 
 
 async def fetch_pool(
     conn: AsyncConnection, *, org_id: uuid.UUID, pool_id: uuid.UUID
-) -> Row[Any] | None:
-    query = select(guardrail_pools).where(
-        guardrail_pools.c.id == pool_id, guardrail_pools.c.org_id == org_id
-    )
-    return (await conn.execute(query)).first()
+) -> PoolRow | None:
+    return await statements.first(conn, _BY_ID, {"w_id": pool_id, "w_org": org_id}, row=PoolRow)
 
 
 async def page_of_pools(
     conn: AsyncConnection, *, org_id: uuid.UUID, after: uuid.UUID | None, limit: int
-) -> Sequence[Row[Any]]:
-    query = select(guardrail_pools).where(guardrail_pools.c.org_id == org_id)
-    if after is not None:
-        query = query.where(guardrail_pools.c.id > after)
-    return (await conn.execute(query.order_by(guardrail_pools.c.id).limit(limit))).all()
+) -> list[PoolRow]:
+    statement = _FIRST_PAGE if after is None else _NEXT_PAGE
+    params = {"w_org": org_id, "w_after": after, "w_limit": limit}
+    return await statements.rows(conn, statement, params, row=PoolRow)
 
 
 async def update_pool(
@@ -49,18 +54,14 @@ async def update_pool(
     statement = _update_statement(tuple(sorted(values)), expected=expected_updated_at is not None)
     params = {f"v_{column}": value for column, value in values.items()}
     params |= {"w_id": pool_id, "w_org": org_id, "w_expected": expected_updated_at}
-    return await single.first(statement, params)  # UniqueViolation on a taken slug
+    return await single.first(statement, params, row=PoolRow)  # UniqueViolation: slug taken
 
 
 @lru_cache(maxsize=64)  # one per shape of change: a few column sets x 2
 def _update_statement(columns: tuple[str, ...], *, expected: bool) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
-    table = guardrail_pools
-    values = {c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns}
-    conditions = [
-        table.c.id == bindparam("w_id", type_=table.c.id.type),
-        table.c.org_id == bindparam("w_org", type_=table.c.org_id.type),
-    ]
+    values = {c: bindparam(f"v_{c}", type_=pools.c[c].type) for c in columns}
+    conditions = [pools.c.id == _ID, pools.c.org_id == _ORG]
     if expected:
-        conditions.append(table.c.updated_at == bindparam("w_expected"))
-    return update(table).where(*conditions).values(values).returning(*table.c)
+        conditions.append(pools.c.updated_at == bindparam("w_expected"))
+    return update(pools).where(*conditions).values(values).returning(*pools.c)

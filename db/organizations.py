@@ -6,15 +6,20 @@ import contextlib
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Row, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import statements
 from db.models import organizations
+from db.rows import OrganizationRow
+
+_BY_ID = select(organizations).where(
+    organizations.c.id == bindparam("w_id", type_=organizations.c.id.type)
+)
 
 
-async def fetch_organization(conn: AsyncConnection, *, org_id: uuid.UUID) -> Row[Any] | None:
-    query = select(organizations).where(organizations.c.id == org_id)
-    return (await conn.execute(query)).first()
+async def fetch_organization(conn: AsyncConnection, *, org_id: uuid.UUID) -> OrganizationRow | None:
+    return await statements.first(conn, _BY_ID, {"w_id": org_id}, row=OrganizationRow)
 
 
 async def find_organization(conn: AsyncConnection, *, slug_or_id: str) -> Row[Any] | None:

@@ -1,23 +1,27 @@
-"""SQL for prompts: one statement per operation, only the columns that change."""
+"""SQL for prompts: one statement per operation, only the columns that change.
+
+The guards of an update are declared once, below: each is both a condition of the
+UPDATE's WHERE and a check of the row read back when the UPDATE matched nothing, so the
+two can never disagree about why a write missed.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Update, bindparam, exists, select, update
+from sqlalchemy import ColumnElement, Select, Update, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import statements
 from db.models import PromptType, prompts, uploads
+from db.rows import IdRow, PromptRow
 from db.single_write import SingleWrite
-
-# A prompt as read (SQLAlchemy's Row) or as written (db.direct's named tuple): the columns
-# as attributes either way.
-PromptRow = Any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,37 +33,104 @@ class PromptWrite:
     needs_asset: bool = False  # the write renames an existing audio file
 
 
+class Guard(Enum):
+    """In the contract's order of errors: the first that fails explains a miss."""
+
+    FOUND = "the prompt exists in the organization"
+    OWNED = "the writer owns the prompt"
+    UPLOAD_EXISTS = "the upload to attach exists in the organization"
+    HAS_ASSET = "the prompt has an audio file to rename"
+    UNCHANGED = "the prompt's updatedAt is the expected one"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    applies: Callable[[PromptWrite], bool]
+    condition: Callable[[], ColumnElement[bool]]  # with the statement's bind parameters
+    holds: Callable[[PromptRow, PromptWrite, bool], bool]  # (row, write, upload found)
+
+
+def _upload() -> Select[Any]:
+    return select(uploads.c.id).where(
+        uploads.c.org_id == bindparam("w_org", type_=prompts.c.org_id.type),
+        uploads.c.request_id == bindparam("w_upload"),
+    )
+
+
+RULES: dict[Guard, _Rule] = {
+    Guard.OWNED: _Rule(
+        applies=lambda w: w.owner_id is not None,
+        condition=lambda: prompts.c.owner_id == bindparam("w_owner"),
+        holds=lambda row, w, _: row.owner_id == w.owner_id,
+    ),
+    Guard.UPLOAD_EXISTS: _Rule(
+        applies=lambda w: w.attach_upload is not None,
+        condition=lambda: exists(_upload()),
+        holds=lambda _row, _w, upload_found: upload_found,
+    ),
+    Guard.HAS_ASSET: _Rule(
+        applies=lambda w: w.needs_asset,
+        condition=lambda: prompts.c.asset_id.is_not(None),
+        holds=lambda row, _w, _: row.asset_id is not None,
+    ),
+    Guard.UNCHANGED: _Rule(
+        applies=lambda w: w.expected_updated_at is not None,
+        condition=lambda: prompts.c.updated_at == bindparam("w_expected"),
+        holds=lambda row, w, _: row.updated_at == w.expected_updated_at,
+    ),
+}
+
+
+def failed_guard(row: PromptRow | None, write: PromptWrite, *, upload_found: bool) -> Guard | None:
+    """The first guard of `write` that the row as it is now fails, if any."""
+    if row is None:
+        return Guard.FOUND
+    for guard, rule in RULES.items():
+        if rule.applies(write) and not rule.holds(row, write, upload_found):
+            return guard
+    return None
+
+
+_BY_ID = select(prompts).where(
+    prompts.c.id == bindparam("w_id"),
+    prompts.c.org_id == bindparam("w_org", type_=prompts.c.org_id.type),
+)
+_PAGE = select(prompts).where(prompts.c.org_id == bindparam("w_org", type_=prompts.c.org_id.type))
+_FIRST_PAGE = _PAGE.order_by(prompts.c.id).limit(bindparam("w_limit"))
+_NEXT_PAGE = (
+    _PAGE.where(prompts.c.id > bindparam("w_after"))
+    .order_by(prompts.c.id)
+    .limit(bindparam("w_limit"))
+)
+_UPLOAD = _upload().limit(1)
+
+
 async def fetch_prompt(
     conn: AsyncConnection, *, org_id: uuid.UUID, prompt_id: str
-) -> Row[Any] | None:
-    query = select(prompts).where(prompts.c.id == prompt_id, prompts.c.org_id == org_id)
-    return (await conn.execute(query)).first()
+) -> PromptRow | None:
+    return await statements.first(conn, _BY_ID, {"w_id": prompt_id, "w_org": org_id}, row=PromptRow)
 
 
 async def page_of_prompts(
     conn: AsyncConnection, *, org_id: uuid.UUID, after: str | None, limit: int
-) -> Sequence[Row[Any]]:
-    query = select(prompts).where(prompts.c.org_id == org_id)
-    if after is not None:
-        query = query.where(prompts.c.id > after)
-    return (await conn.execute(query.order_by(prompts.c.id).limit(limit))).all()
+) -> list[PromptRow]:
+    statement = _FIRST_PAGE if after is None else _NEXT_PAGE
+    params = {"w_org": org_id, "w_after": after, "w_limit": limit}
+    return await statements.rows(conn, statement, params, row=PromptRow)
 
 
 async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id: str) -> bool:
-    query = select(_upload_of(org_id, request_id).exists())
-    return bool((await conn.execute(query)).scalar())
+    params = {"w_org": org_id, "w_upload": request_id}
+    return await statements.first(conn, _UPLOAD, params, row=IdRow) is not None
 
 
 async def update_prompt(
     single: SingleWrite, *, org_id: uuid.UUID, prompt_id: str, write: PromptWrite
 ) -> PromptRow | None:
-    """UPDATE … RETURNING; None when a condition of `write` (or the id) matched no row."""
+    """UPDATE … RETURNING; None when a guard of `write` (or the id) matched no row."""
     statement = _update_statement(
         tuple(sorted(write.values)),
-        owner=write.owner_id is not None,
-        expected=write.expected_updated_at is not None,
-        needs_asset=write.needs_asset,
-        attach=write.attach_upload is not None,
+        tuple(guard for guard, rule in RULES.items() if rule.applies(write)),
     )
     params = {f"v_{column}": value for column, value in write.values.items()}
     params |= {
@@ -69,37 +140,20 @@ async def update_prompt(
         "w_expected": write.expected_updated_at,
         "w_upload": write.attach_upload,
     }
-    return await single.first(statement, params)  # UniqueViolation on a taken name
+    return await single.first(statement, params, row=PromptRow)  # UniqueViolation: name taken
 
 
-@lru_cache(maxsize=256)  # one per shape of change: at most 2^7 column sets x 16 flags
-def _update_statement(
-    columns: tuple[str, ...], *, owner: bool, expected: bool, needs_asset: bool, attach: bool
-) -> Update:
+@lru_cache(maxsize=256)  # one per shape of change: at most 2^7 column sets x 16 guard sets
+def _update_statement(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
-    org = bindparam("w_org", type_=prompts.c.org_id.type)
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=prompts.c[c].type) for c in columns}
-    conditions = [prompts.c.id == bindparam("w_id"), prompts.c.org_id == org]
-    if owner:
-        conditions.append(prompts.c.owner_id == bindparam("w_owner"))
-    if expected:
-        conditions.append(prompts.c.updated_at == bindparam("w_expected"))
-    if needs_asset:
-        conditions.append(prompts.c.asset_id.is_not(None))
-    if attach:
-        upload = select(uploads.c.id).where(
-            uploads.c.org_id == org, uploads.c.request_id == bindparam("w_upload")
-        )
-        conditions.append(exists(upload))
+    conditions = [prompts.c.id == bindparam("w_id"), prompts.c.org_id == bindparam("w_org")]
+    conditions += [RULES[guard].condition() for guard in guards]
+    if Guard.UPLOAD_EXISTS in guards:
+        upload = _upload()
         values["asset_id"] = upload.with_only_columns(uploads.c.asset_id).scalar_subquery()
         values.setdefault(
             "file_name", upload.with_only_columns(uploads.c.file_name).scalar_subquery()
         )
         values["type"] = PromptType.ASSET
     return update(prompts).where(*conditions).values(values).returning(*prompts.c)
-
-
-def _upload_of(org_id: uuid.UUID, request_id: str) -> Any:
-    return select(uploads.c.id).where(
-        uploads.c.org_id == org_id, uploads.c.request_id == request_id
-    )

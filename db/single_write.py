@@ -1,5 +1,5 @@
-"""What a single write gets from Database.single_write: its one statement (run directly,
-db/direct.py), and a connection for the reads that explain the statement's outcome.
+"""What a single write gets from Database.single_write: its one statement, and a
+connection for the reads that explain the statement's outcome.
 
 PostgreSQL: both on one lane connection lent to the request (db/lane.py).
 
@@ -12,16 +12,17 @@ started within the timeout does not run. The explaining reads take a read connec
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
-from typing import Any
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
-from db import direct
+from db import statements
+
+Row = TypeVar("Row", bound=Any)
 
 
 class SingleWrite:
@@ -30,8 +31,10 @@ class SingleWrite:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def first(self, statement: UpdateBase, params: Mapping[str, Any]) -> Any | None:
-        return await direct.first(self.conn, statement, params)
+    async def first(
+        self, statement: UpdateBase, params: Mapping[str, Any], *, row: type[Row]
+    ) -> Row | None:
+        return await statements.first(self.conn, statement, params, row=row)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
@@ -52,44 +55,13 @@ class SharedSingleWrite(SingleWrite):
         self.timeout_seconds = timeout_seconds
         self.read = read
 
-    async def first(self, statement: UpdateBase, params: Mapping[str, Any]) -> Any | None:
+    async def first(
+        self, statement: UpdateBase, params: Mapping[str, Any], *, row: type[Row]
+    ) -> Row | None:
         deadline = time.monotonic() + self.timeout_seconds
-        return await direct.first(self.conn, statement, params, deadline=deadline)
+        return await statements.first(self.conn, statement, params, row=row, deadline=deadline)
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         async with self.read() as conn:
             yield conn
-
-
-class SharedConnection:
-    """SQLite's statement connection: opened when first needed, kept out of the pool, and
-    replaced if a failure left it invalidated."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine  # with isolation_level AUTOCOMMIT
-        self.conn: AsyncConnection | None = None
-        self._opening = asyncio.Lock()
-        self._closed = False
-
-    async def get(self) -> AsyncConnection:
-        if self._closed:
-            raise RuntimeError("the database was disposed")
-        conn = self.conn
-        if conn is not None and not conn.invalidated and not conn.closed:
-            return conn
-        async with self._opening:
-            if self.conn is None or self.conn.invalidated or self.conn.closed:
-                await self._close_current()
-                self.conn = await self.engine.connect().start()
-            return self.conn
-
-    async def close(self) -> None:
-        self._closed = True
-        await self._close_current()
-
-    async def _close_current(self) -> None:
-        conn, self.conn = self.conn, None
-        if conn is not None:
-            with suppress(Exception):  # a broken connection may fail to close: gone anyway
-                await conn.close()

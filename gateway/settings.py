@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         return self.env == "development" or self.metrics_token is not None
 
     @property
+    def metrics_token_value(self) -> str | None:
+        return self.metrics_token.get_secret_value() if self.metrics_token is not None else None
+
+    @property
     def cors_origin_list(self) -> tuple[str, ...]:
         return tuple(o for o in self.cors_origins.replace(",", " ").split() if o)
 

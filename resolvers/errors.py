@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FieldCode(StrEnum):
+    """The rule a field broke."""
+
+    REQUIRED = "REQUIRED"
+    TOO_SHORT = "TOO_SHORT"
+    TOO_LONG = "TOO_LONG"
+    TOO_MANY = "TOO_MANY"
+    INVALID = "INVALID"
+    UNKNOWN = "UNKNOWN"
+    TAKEN = "TAKEN"
+    STALE = "STALE"
 
 
 @dataclass(frozen=True)
 class FieldIssue:
     field: str
     message: str
-    code: str
+    code: FieldCode
 
 
 class DomainError(Exception):

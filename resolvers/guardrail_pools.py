@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
-
-from sqlalchemy import Row
 
 from db import guardrail_pools as store
 from db.database import Database
+from db.rows import PoolRow
 from resolvers import ids
 from resolvers.access import ADMIN_READ, ADMIN_WRITE, authorize
 from resolvers.errors import InvalidArgument, NotFound
@@ -16,7 +14,7 @@ from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.principal import Principal
 
 
-async def get_pool(*, db: Database, principal: Principal | None, raw_id: str) -> Row[Any]:
+async def get_pool(*, db: Database, principal: Principal | None, raw_id: str) -> PoolRow:
     caller = authorize(principal, ADMIN_READ, ADMIN_WRITE)
     pool_id = ids.pool_id(raw_id)
     if pool_id is not None:
@@ -29,7 +27,7 @@ async def get_pool(*, db: Database, principal: Principal | None, raw_id: str) ->
 
 async def list_pools(
     *, db: Database, principal: Principal | None, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[PoolRow]:
     caller = authorize(principal, ADMIN_READ, ADMIN_WRITE)
     size = page_size(first)
     start = decode_cursor(after)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from resolvers.checks import has_control_characters, is_storable
+from db.storable import is_storable
+from resolvers.checks import has_control_characters
 
 MAX_PROMPT_ID_LENGTH = 128
 

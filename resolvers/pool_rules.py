@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from resolvers.checks import check_expected_updated_at, check_name
-from resolvers.errors import FieldIssue
+from resolvers.errors import FieldCode, FieldIssue
+from resolvers.patches import PoolPatch
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
-def check_pool_changes(changes: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldIssue]]:
+def check_pool_patch(patch: PoolPatch) -> tuple[dict[str, Any], list[FieldIssue]]:
+    """Normalised values by API field name, and every rule the patch breaks."""
+    changes = patch.sent()
     values: dict[str, Any] = {}
     issues: list[FieldIssue] = []
     if "name" in changes:
@@ -25,11 +27,15 @@ def check_pool_changes(changes: Mapping[str, Any]) -> tuple[dict[str, Any], list
 
 def _slug(value: str | None, issues: list[FieldIssue]) -> str | None:
     if value is None:
-        issues.append(FieldIssue("slug", "a slug is required and cannot be cleared", "REQUIRED"))
+        issues.append(
+            FieldIssue("slug", "a slug is required and cannot be cleared", FieldCode.REQUIRED)
+        )
     elif len(value) > 64:
-        issues.append(FieldIssue("slug", "must be at most 64 characters", "TOO_LONG"))
+        issues.append(FieldIssue("slug", "must be at most 64 characters", FieldCode.TOO_LONG))
     elif not SLUG.fullmatch(value):
         issues.append(
-            FieldIssue("slug", "lowercase letters and digits in words joined by -", "INVALID")
+            FieldIssue(
+                "slug", "lowercase letters and digits in words joined by -", FieldCode.INVALID
+            )
         )
     return value

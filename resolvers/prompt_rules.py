@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from resolvers.checks import (
-    check_expected_updated_at,
-    check_name,
-    has_control_characters,
-    is_storable,
-)
-from resolvers.errors import FieldIssue
+from db.storable import is_storable
+from resolvers.checks import check_expected_updated_at, check_name, has_control_characters
+from resolvers.errors import FieldCode, FieldIssue
+from resolvers.patches import PromptPatch
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".ogg")
 MAX_TAGS = 20
@@ -25,11 +21,11 @@ TEXT_LIMITS = {
 }
 
 
-def check_prompt_changes(changes: Mapping[str, Any]) -> tuple[dict[str, Any], list[FieldIssue]]:
-    """Normalised values by API field name, and every rule the input breaks."""
+def check_prompt_patch(patch: PromptPatch) -> tuple[dict[str, Any], list[FieldIssue]]:
+    """Normalised values by API field name, and every rule the patch breaks."""
     values: dict[str, Any] = {}
     issues: list[FieldIssue] = []
-    for field, value in changes.items():
+    for field, value in patch.sent().items():
         if field == "name":
             values[field] = check_name(value, issues)
         elif field in TEXT_LIMITS:
@@ -50,11 +46,15 @@ def _text(field: str, value: str | None, issues: list[FieldIssue]) -> str | None
         return None  # null clears
     shortest, longest = TEXT_LIMITS[field]
     if not is_storable(value):
-        issues.append(FieldIssue(field, "must not contain NUL or unpaired surrogates", "INVALID"))
+        issues.append(
+            FieldIssue(field, "must not contain NUL or unpaired surrogates", FieldCode.INVALID)
+        )
     elif len(value) < shortest:
-        issues.append(FieldIssue(field, "must not be empty", "TOO_SHORT"))
+        issues.append(FieldIssue(field, "must not be empty", FieldCode.TOO_SHORT))
     elif len(value) > longest:
-        issues.append(FieldIssue(field, f"must be at most {longest} characters", "TOO_LONG"))
+        issues.append(
+            FieldIssue(field, f"must be at most {longest} characters", FieldCode.TOO_LONG)
+        )
     return value
 
 
@@ -62,30 +62,32 @@ def _tags(value: list[str] | None, issues: list[FieldIssue]) -> list[str]:
     if value is None:
         return []  # null clears
     if len(value) > MAX_TAGS_CHECKED:  # don't answer a flood of tags with a flood of issues
-        issues.append(FieldIssue("tags", f"at most {MAX_TAGS} distinct tags", "TOO_MANY"))
+        issues.append(FieldIssue("tags", f"at most {MAX_TAGS} distinct tags", FieldCode.TOO_MANY))
         return []
     kept: dict[str, None] = {}  # ordered, and O(1) per duplicate check: ~100k tags fit in 1 MiB
     for index, raw in enumerate(value):
         tag = raw.strip()
         field = f"tags.{index}"
         if not is_storable(tag) or has_control_characters(tag):
-            issues.append(FieldIssue(field, "must not contain control characters", "INVALID"))
+            issues.append(
+                FieldIssue(field, "must not contain control characters", FieldCode.INVALID)
+            )
         elif not tag:
-            issues.append(FieldIssue(field, "must not be empty", "TOO_SHORT"))
+            issues.append(FieldIssue(field, "must not be empty", FieldCode.TOO_SHORT))
         elif len(tag) > 50:
-            issues.append(FieldIssue(field, "must be at most 50 characters", "TOO_LONG"))
+            issues.append(FieldIssue(field, "must be at most 50 characters", FieldCode.TOO_LONG))
         else:
             kept.setdefault(tag)
     if len(kept) > MAX_TAGS:
-        issues.append(FieldIssue("tags", f"at most {MAX_TAGS} distinct tags", "TOO_MANY"))
+        issues.append(FieldIssue("tags", f"at most {MAX_TAGS} distinct tags", FieldCode.TOO_MANY))
     return list(kept)
 
 
 def _file_name(value: str | None, issues: list[FieldIssue]) -> str | None:
     if value is None:
-        issues.append(FieldIssue("fileName", "a file name cannot be cleared", "REQUIRED"))
+        issues.append(FieldIssue("fileName", "a file name cannot be cleared", FieldCode.REQUIRED))
     elif len(value) > 255:
-        issues.append(FieldIssue("fileName", "must be at most 255 characters", "TOO_LONG"))
+        issues.append(FieldIssue("fileName", "must be at most 255 characters", FieldCode.TOO_LONG))
     elif (
         not value.strip()
         or "/" in value
@@ -95,12 +97,14 @@ def _file_name(value: str | None, issues: list[FieldIssue]) -> str | None:
         or not value.lower().endswith(AUDIO_EXTENSIONS)
     ):
         issues.append(
-            FieldIssue("fileName", "must be a file name ending in .mp3, .wav or .ogg", "INVALID")
+            FieldIssue(
+                "fileName", "must be a file name ending in .mp3, .wav or .ogg", FieldCode.INVALID
+            )
         )
     return value
 
 
 def _request_id(value: str | None, issues: list[FieldIssue]) -> str | None:
     if value is None:  # whether it names an upload is checked after the row's own checks
-        issues.append(FieldIssue("requestId", "a request id cannot be null", "REQUIRED"))
+        issues.append(FieldIssue("requestId", "a request id cannot be null", FieldCode.REQUIRED))
     return value

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Row
-
 from db import prompts as store
 from db.database import Database
+from db.rows import PromptRow
 from resolvers import ids
 from resolvers.access import PROMPTS_READ, PROMPTS_WRITE, authorize
 from resolvers.errors import NotFound
@@ -15,7 +12,7 @@ from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.principal import Principal
 
 
-async def get_prompt(*, db: Database, principal: Principal | None, raw_id: str) -> Row[Any]:
+async def get_prompt(*, db: Database, principal: Principal | None, raw_id: str) -> PromptRow:
     caller = authorize(principal, PROMPTS_READ, PROMPTS_WRITE)
     prompt_id = ids.prompt_id(raw_id)
     if prompt_id is not None:
@@ -28,7 +25,7 @@ async def get_prompt(*, db: Database, principal: Principal | None, raw_id: str) 
 
 async def list_prompts(
     *, db: Database, principal: Principal | None, first: int | None, after: str | None
-) -> Page[Row[Any]]:
+) -> Page[PromptRow]:
     caller = authorize(principal, PROMPTS_READ, PROMPTS_WRITE)
     size = page_size(first)
     start = decode_cursor(after)

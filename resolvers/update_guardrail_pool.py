@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from db import guardrail_pools as store
 from db.database import Database
 from db.errors import UniqueViolation
+from db.rows import PoolRow
 from resolvers import ids
 from resolvers.access import ADMIN_WRITE, authorize
-from resolvers.errors import Conflict, FieldIssue, NotFound, ValidationFailed
-from resolvers.pool_rules import check_pool_changes
+from resolvers.errors import Conflict, FieldCode, FieldIssue, NotFound, ValidationFailed
+from resolvers.patches import PoolPatch
+from resolvers.pool_rules import check_pool_patch
 from resolvers.principal import Principal
 
-SLUG_TAKEN = FieldIssue("slug", "another pool of the organization has this slug", "TAKEN")
-STALE = FieldIssue("expectedUpdatedAt", "the pool changed since this time", "STALE")
+SLUG_TAKEN = FieldIssue("slug", "another pool of the organization has this slug", FieldCode.TAKEN)
+STALE = FieldIssue("expectedUpdatedAt", "the pool changed since this time", FieldCode.STALE)
 
 
 async def update_guardrail_pool(
-    *, db: Database, principal: Principal | None, raw_id: str, changes: Mapping[str, Any]
-) -> store.PoolRow:
+    *, db: Database, principal: Principal | None, raw_id: str, patch: PoolPatch
+) -> PoolRow:
     caller = authorize(principal, ADMIN_WRITE)
-    values, issues = check_pool_changes(changes)
+    values, issues = check_pool_patch(patch)
     if issues:
         raise ValidationFailed(issues)
     pool_id = ids.pool_id(raw_id)
     if pool_id is None:
         raise NotFound("guardrailPool", raw_id)
-    expected = changes.get("expectedUpdatedAt")
-    row: store.PoolRow | None = None
+    expected = (
+        patch.expected_updated_at if isinstance(patch.expected_updated_at, datetime) else None
+    )
+    row: PoolRow | None = None
     if values:
         async with db.single_write() as single:
             try:

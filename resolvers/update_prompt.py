@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import prompts as store
 from db.database import Database
 from db.errors import UniqueViolation
+from db.prompts import Guard, PromptWrite
+from db.rows import PromptRow
 from resolvers import ids
 from resolvers.access import PROMPTS_WRITE, authorize
-from resolvers.errors import Conflict, FieldIssue, Forbidden, NotFound, ValidationFailed
+from resolvers.errors import (
+    Conflict,
+    DomainError,
+    FieldCode,
+    FieldIssue,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
+from resolvers.patches import PromptPatch
 from resolvers.principal import Principal
-from resolvers.prompt_rules import check_prompt_changes
+from resolvers.prompt_rules import check_prompt_patch
 
 COLUMNS = {
     "name": "name",
@@ -28,41 +38,51 @@ COLUMNS = {
     "tags": "tags",
     "fileName": "file_name",
 }
-NAME_TAKEN = FieldIssue("name", "another prompt of the organization has this name", "TAKEN")
-STALE = FieldIssue("expectedUpdatedAt", "the prompt changed since this time", "STALE")
+NAME_TAKEN = FieldIssue("name", "another prompt of the organization has this name", FieldCode.TAKEN)
+# Why a write missed, by the first guard the row fails (db/prompts.py declares the guards).
+MISSES: dict[Guard, Callable[[str], DomainError]] = {
+    Guard.FOUND: lambda prompt_id: NotFound("prompt", prompt_id),
+    Guard.OWNED: lambda _: Forbidden("only the prompt's owner may update it"),
+    Guard.UPLOAD_EXISTS: lambda _: ValidationFailed(
+        [FieldIssue("requestId", "no upload has this request id", FieldCode.UNKNOWN)]
+    ),
+    Guard.HAS_ASSET: lambda _: ValidationFailed(
+        [
+            FieldIssue(
+                "fileName", "the prompt has no audio file; send a requestId", FieldCode.INVALID
+            )
+        ]
+    ),
+    Guard.UNCHANGED: lambda _: Conflict(
+        "the prompt was changed by someone else",
+        [FieldIssue("expectedUpdatedAt", "the prompt changed since this time", FieldCode.STALE)],
+    ),
+}
 ATTEMPTS = 3  # an unexplained miss means a concurrent write moved the row: try again
 
 
 async def update_prompt(
-    *, db: Database, principal: Principal | None, raw_id: str, changes: Mapping[str, Any]
-) -> store.PromptRow:
+    *, db: Database, principal: Principal | None, raw_id: str, patch: PromptPatch
+) -> PromptRow:
     """Checks in the contract's order: auth, scope, input, id, owner, upload, version."""
     caller = authorize(principal, PROMPTS_WRITE)
-    values, issues = check_prompt_changes(changes)
+    values, issues = check_prompt_patch(patch)
     if issues:
         raise ValidationFailed(issues)
     prompt_id = ids.prompt_id(raw_id)
     if prompt_id is None:
         raise NotFound("prompt", raw_id)
-    write = store.PromptWrite(
-        values={COLUMNS[field]: value for field, value in values.items() if field in COLUMNS},
-        owner_id=None if caller.acts_for_whole_org else caller.subject,
-        expected_updated_at=changes.get("expectedUpdatedAt"),
-        attach_upload=values.get("requestId"),
-        needs_asset="fileName" in values and "requestId" not in values,
-    )
+    write = _write(caller, values, patch)
     if not write.values and write.attach_upload is None:
         async with db.read() as conn:  # an empty input writes nothing
-            return await _current(conn, caller, prompt_id, write)
+            return await _explained(conn, caller, prompt_id, write, upload_usable=True)
     audited = replace(write, values={**write.values, **_audit(caller)})
     # A request id that cannot name an upload matches none: no UPDATE, but the row's own
     # checks (not found, not the owner) still come first in the contract's order.
-    unusable_upload = (
-        write.attach_upload is not None and ids.request_id(write.attach_upload) is None
-    )
+    upload_usable = write.attach_upload is None or ids.request_id(write.attach_upload) is not None
     async with db.single_write() as single:
         for _ in range(ATTEMPTS):
-            if not unusable_upload:
+            if upload_usable:
                 try:
                     row = await store.update_prompt(
                         single, org_id=caller.org_id, prompt_id=prompt_id, write=audited
@@ -72,10 +92,21 @@ async def update_prompt(
                 if row is not None:
                     return row
             async with single.reading() as conn:
-                await _explain_miss(conn, caller, prompt_id, write, unusable_upload=unusable_upload)
-            # No rule explains the miss: a concurrent write changed the row in between
+                await _explained(conn, caller, prompt_id, write, upload_usable=upload_usable)
+            # No guard explains the miss: a concurrent write changed the row in between
             # (e.g. attached the asset a rename needs). Try again on the row as it is now.
     raise RuntimeError("prompt update kept missing, and no rule explains why")
+
+
+def _write(caller: Principal, values: dict[str, Any], patch: PromptPatch) -> PromptWrite:
+    expected = patch.expected_updated_at
+    return PromptWrite(
+        values={COLUMNS[field]: value for field, value in values.items() if field in COLUMNS},
+        owner_id=None if caller.acts_for_whole_org else caller.subject,
+        expected_updated_at=expected if isinstance(expected, datetime) else None,
+        attach_upload=values.get("requestId"),
+        needs_asset="fileName" in values and "requestId" not in values,
+    )
 
 
 def _audit(caller: Principal) -> dict[str, Any]:
@@ -86,47 +117,23 @@ def _audit(caller: Principal) -> dict[str, Any]:
     }
 
 
-async def _current(
-    conn: AsyncConnection, caller: Principal, prompt_id: str, write: store.PromptWrite
-) -> Row[Any]:
-    row = await store.fetch_prompt(conn, org_id=caller.org_id, prompt_id=prompt_id)
-    _check_row(row, prompt_id, write)
-    assert row is not None
-    return row
-
-
-async def _explain_miss(
+async def _explained(
     conn: AsyncConnection,
     caller: Principal,
     prompt_id: str,
-    write: store.PromptWrite,
+    write: PromptWrite,
     *,
-    unusable_upload: bool,
-) -> None:
-    """The UPDATE matched nothing: a second query tells the caller why (a domain error),
-    or returns when nothing does any more."""
+    upload_usable: bool,
+) -> PromptRow:
+    """The row as it is now, if every guard of `write` holds on it; else the domain error
+    of the first guard that fails (a second query, only on a miss)."""
     row = await store.fetch_prompt(conn, org_id=caller.org_id, prompt_id=prompt_id)
-    upload_missing = write.attach_upload is not None and (
-        unusable_upload
-        or not await store.upload_exists(conn, org_id=caller.org_id, request_id=write.attach_upload)
+    upload_found = write.attach_upload is None or (
+        upload_usable
+        and await store.upload_exists(conn, org_id=caller.org_id, request_id=write.attach_upload)
     )
-    _check_row(row, prompt_id, write, upload_missing=upload_missing)
-
-
-def _check_row(
-    row: Row[Any] | None, prompt_id: str, write: store.PromptWrite, *, upload_missing: bool = False
-) -> None:
-    if row is None:
-        raise NotFound("prompt", prompt_id)
-    if write.owner_id is not None and row.owner_id != write.owner_id:
-        raise Forbidden("only the prompt's owner may update it")
-    if upload_missing:
-        raise ValidationFailed(
-            [FieldIssue("requestId", "no upload has this request id", "UNKNOWN")]
-        )
-    if write.needs_asset and row.asset_id is None:
-        raise ValidationFailed(
-            [FieldIssue("fileName", "the prompt has no audio file; send a requestId", "INVALID")]
-        )
-    if write.expected_updated_at is not None and row.updated_at != write.expected_updated_at:
-        raise Conflict("the prompt was changed by someone else", [STALE])
+    guard = store.failed_guard(row, write, upload_found=upload_found)
+    if guard is not None:
+        raise MISSES[guard](prompt_id)
+    assert row is not None
+    return row

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Row
-
 from db.database import Database
 from db.organizations import fetch_organization
+from db.rows import OrganizationRow
 from resolvers.access import authorize
 from resolvers.errors import Unauthorized
 from resolvers.principal import Principal
 
 
-async def get_viewer(*, db: Database, principal: Principal | None) -> tuple[Principal, Row[Any]]:
+async def get_viewer(
+    *, db: Database, principal: Principal | None
+) -> tuple[Principal, OrganizationRow]:
     caller = authorize(principal)
     async with db.read() as conn:
         organization = await fetch_organization(conn, org_id=caller.org_id)

@@ -72,7 +72,7 @@ ErrorMember = ValidationError | UnauthorizedError | ForbiddenError | NotFoundErr
 
 
 def _fields(issues: list[domain.FieldIssue]) -> list[FieldError]:
-    return [FieldError(field=i.field, message=i.message, code=i.code) for i in issues]
+    return [FieldError(field=i.field, message=i.message, code=i.code.value) for i in issues]
 
 
 def error_member(error: domain.DomainError, request_id: str) -> ErrorMember:

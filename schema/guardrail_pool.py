@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
+
+from db.rows import PoolRow
 
 
 @strawberry.type(description="A pool of guardrails applied to a brand's numbers.")
@@ -19,7 +20,7 @@ class GuardrailPool:
     updated_at: datetime = strawberry.field(description="When the pool last changed (UTC).")
 
     @classmethod
-    def from_row(cls, row: Any) -> GuardrailPool:
+    def from_row(cls, row: PoolRow) -> GuardrailPool:
         return cls(
             id=strawberry.ID(str(row.id)),
             org_id=strawberry.ID(str(row.org_id)),

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import strawberry
 
-from schema.context import Context
-from schema.update_guardrail_pool import update_guardrail_pool, update_guardrail_pool_result
-from schema.update_prompt import update_prompt, update_prompt_result
+from schema.planned.plan import RootBody
+from schema.update_guardrail_pool import update_guardrail_pool, update_guardrail_pool_body
+from schema.update_prompt import update_prompt, update_prompt_body
 
 
 @strawberry.type(description="Updates. Every documented failure is a member of the result union.")
@@ -25,11 +22,9 @@ class Mutation:
     )
 
 
-# Root fields the gateway's fast path may run directly, by GraphQL name: (context, the
-# field's coerced arguments) -> the same result object the Strawberry resolver returns.
-FAST_ROOT_FIELDS: dict[str, Callable[[Context, dict[str, Any]], Awaitable[object]]] = {
-    "updatePrompt": lambda ctx, args: update_prompt_result(ctx, args["id"], args["input"]),
-    "updateGuardrailPool": lambda ctx, args: update_guardrail_pool_result(
-        ctx, args["id"], args["input"]
-    ),
+# Root fields the planned executor may run (schema/planned/), by GraphQL name: the body each
+# resolver delegates to, called with the arguments as Strawberry converts them.
+PLANNABLE_ROOTS: dict[str, RootBody] = {
+    "updatePrompt": update_prompt_body,
+    "updateGuardrailPool": update_guardrail_pool_body,
 }

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import strawberry
 
 from db.models import PromptState as PromptStateValue
 from db.models import PromptType as PromptTypeValue
+from db.rows import PromptRow
 
 PromptType = strawberry.enum(
     PromptTypeValue, name="PromptType", description="How a prompt is played."
@@ -59,7 +59,7 @@ class Prompt:
     links: PromptLinks = strawberry.field(description="Related resources.")
 
     @classmethod
-    def from_row(cls, row: Any, prompts_url: str) -> Prompt:
+    def from_row(cls, row: PromptRow, prompts_url: str) -> Prompt:
         href = f"{prompts_url}/{row.id}"
         download = Link(href=f"{href}/download-link") if row.state in DOWNLOADABLE else None
         return cls(

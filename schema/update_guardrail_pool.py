@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
+from resolvers.patches import PoolPatch
 from resolvers.update_guardrail_pool import update_guardrail_pool as run_update
 from schema.context import Context
 from schema.errors import (
@@ -18,6 +19,7 @@ from schema.errors import (
     answer,
 )
 from schema.guardrail_pool import GuardrailPool
+from schema.inputs import patch_from_input
 
 
 @strawberry.input(
@@ -35,10 +37,6 @@ class UpdateGuardrailPoolInput:
     expected_updated_at: strawberry.Maybe[datetime | None] = strawberry.field(
         description="Optional guard: fail with ConflictError if the pool's updatedAt differs."
     )
-
-    def changes(self) -> dict[str, Any]:
-        sent = {"name": self.name, "slug": self.slug, "expectedUpdatedAt": self.expected_updated_at}
-        return {field: some.value for field, some in sent.items() if some is not None}
 
 
 @strawberry.type(description="The pool after the update.")
@@ -59,11 +57,12 @@ UpdateGuardrailPoolResult = Annotated[
 ]
 
 
-async def update_guardrail_pool_result(
-    ctx: Context, raw_id: str, changes: dict[str, Any]
+async def update_guardrail_pool_body(
+    ctx: Context, *, id: strawberry.ID, input: UpdateGuardrailPoolInput
 ) -> UpdateGuardrailPoolResult:
-    """The mutation's body; `changes` maps sent input fields (API names) to values."""
-    work = run_update(db=ctx.db, principal=await ctx.principal(), raw_id=raw_id, changes=changes)
+    """The field's body, for Strawberry's resolver and for the planned executor alike."""
+    patch = patch_from_input(input, PoolPatch)
+    work = run_update(db=ctx.db, principal=await ctx.principal(), raw_id=id, patch=patch)
     return await answer(
         ctx,
         work,
@@ -76,4 +75,4 @@ async def update_guardrail_pool(
     id: Annotated[strawberry.ID, strawberry.argument(description="Id of the pool to update.")],
     input: Annotated[UpdateGuardrailPoolInput, strawberry.argument(description="What to change.")],
 ) -> UpdateGuardrailPoolResult:
-    return await update_guardrail_pool_result(info.context, id, input.changes())
+    return await update_guardrail_pool_body(info.context, id=id, input=input)

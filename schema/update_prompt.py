@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 
+from resolvers.patches import PromptPatch
 from resolvers.update_prompt import update_prompt as run_update
 from schema.context import Context
 from schema.errors import (
@@ -17,6 +18,7 @@ from schema.errors import (
     ValidationError,
     answer,
 )
+from schema.inputs import patch_from_input
 from schema.prompt import Prompt
 
 
@@ -58,21 +60,6 @@ class UpdatePromptInput:
         description="Optional guard: fail with ConflictError if the prompt's updatedAt differs."
     )
 
-    def changes(self) -> dict[str, Any]:
-        """The fields the caller sent, by API name; absent fields are left out."""
-        sent = {
-            "name": self.name,
-            "title": self.title,
-            "description": self.description,
-            "content": self.content,
-            "model": self.model,
-            "tags": self.tags,
-            "requestId": self.request_id,
-            "fileName": self.file_name,
-            "expectedUpdatedAt": self.expected_updated_at,
-        }
-        return {field: some.value for field, some in sent.items() if some is not None}
-
 
 @strawberry.type(description="The prompt after the update.")
 class UpdatePromptSuccess:
@@ -92,11 +79,12 @@ UpdatePromptResult = Annotated[
 ]
 
 
-async def update_prompt_result(
-    ctx: Context, raw_id: str, changes: dict[str, Any]
+async def update_prompt_body(
+    ctx: Context, *, id: strawberry.ID, input: UpdatePromptInput
 ) -> UpdatePromptResult:
-    """The mutation's body; `changes` maps sent input fields (API names) to values."""
-    work = run_update(db=ctx.db, principal=await ctx.principal(), raw_id=raw_id, changes=changes)
+    """The field's body, for Strawberry's resolver and for the planned executor alike."""
+    patch = patch_from_input(input, PromptPatch)
+    work = run_update(db=ctx.db, principal=await ctx.principal(), raw_id=id, patch=patch)
     return await answer(
         ctx,
         work,
@@ -109,4 +97,4 @@ async def update_prompt(
     id: Annotated[strawberry.ID, strawberry.argument(description="Id of the prompt to update.")],
     input: Annotated[UpdatePromptInput, strawberry.argument(description="What to change.")],
 ) -> UpdatePromptResult:
-    return await update_prompt_result(info.context, id, input.changes())
+    return await update_prompt_body(info.context, id=id, input=input)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
+from db.rows import OrganizationRow
 from resolvers.principal import Principal
 from resolvers.principal import PrincipalKind as PrincipalKindValue
 
@@ -30,7 +29,7 @@ class Viewer:
     organization: Organization = strawberry.field(description="The caller's organization.")
 
     @classmethod
-    def from_principal(cls, principal: Principal, org: Any) -> Viewer:
+    def from_principal(cls, principal: Principal, org: OrganizationRow) -> Viewer:
         return cls(
             subject=principal.subject,
             kind=principal.kind,

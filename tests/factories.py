@@ -15,8 +15,8 @@ import jwt
 from db.api_keys import insert_key
 from db.database import Database
 from db.seed import ACME, GLOBEX
-from gateway.api_keys import generate_key
 from gateway.app import create_app
+from gateway.identity.api_keys import generate_key
 from gateway.settings import Settings
 
 TEST_SECRET = "test-secret-that-is-at-least-32-bytes-long!"

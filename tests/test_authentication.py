@@ -35,9 +35,9 @@ from sqlalchemy import inspect, text
 
 from db.api_keys import revoke_key
 from db.database import Database
-from gateway.api_keys import prefix_of
 from gateway.app import DEVELOPMENT_WARNING
 from gateway.cli import main
+from gateway.identity.api_keys import prefix_of
 from gateway.settings import DEVELOPMENT_JWT_SECRET, Settings
 from tests.conftest import settings_for
 from tests.factories import ALL_SCOPES, ORGS, TEST_SECRET, api_key, client_for, gql, token

@@ -18,8 +18,8 @@ from strawberry.extensions.parser_cache import _get_parse_cache
 
 from db.database import Database
 from gateway.app import create_app
-from gateway.graphql_view import PatchbayGraphQL
-from schema.schema import PARSED_DOCUMENTS_KEPT, _validate
+from gateway.graphql.view import PatchbayGraphQL
+from schema.extensions import PARSED_DOCUMENTS_KEPT, cached_validation
 from tests.conftest import reset_demo_data, settings_for
 from tests.factories import token
 
@@ -227,7 +227,7 @@ async def test_fast_path_answers_like_strawberry(
     # then
     assert planned.status_code == reference.status_code
     assert _stable(planned.json()) == _stable(reference.json())
-    was_planned = _view(fast).fast_path.plan_for(document, operation) is not None  # type: ignore[union-attr]
+    was_planned = _view(fast).planned.plan_for(document, operation) is not None  # type: ignore[union-attr]
     assert was_planned == (document not in UNPLANNABLE)
 
 
@@ -316,7 +316,7 @@ async def test_long_documents_are_neither_planned_nor_cached(
     parse_cache = _get_parse_cache(PARSED_DOCUMENTS_KEPT)
 
     def lookups() -> tuple[int, int, int, int]:  # exact, however full the caches are
-        parsed, validated = parse_cache.cache_info(), _validate.cache_info()
+        parsed, validated = parse_cache.cache_info(), cached_validation.cache_info()
         return parsed.hits, parsed.misses, validated.hits, validated.misses
 
     before = lookups()
@@ -326,5 +326,5 @@ async def test_long_documents_are_neither_planned_nor_cached(
     assert [a.json()["data"]["updatePrompt"]["__typename"] for a in answers] == [
         "UpdatePromptSuccess"
     ] * 2
-    assert _view(fast).fast_path.plan_for(document, None) is None  # type: ignore[union-attr]
+    assert _view(fast).planned.plan_for(document, None) is None  # type: ignore[union-attr]
     assert lookups() == before

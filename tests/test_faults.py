@@ -44,7 +44,7 @@ from db.migrate import upgrade_async
 from db.models import prompts
 from db.seed import ACME, seed_demo
 from gateway.app import create_app
-from gateway.errors import MASKED_MESSAGES
+from schema.request_errors import MASKED_MESSAGES
 from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_POSTGRES, settings_for
 from tests.factories import client_for as app_client
 from tests.factories import token
@@ -669,7 +669,7 @@ async def test_a_closed_sqlite_write_connection_costs_one_request_then_is_replac
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             assert (await write(client, ids[0], "before")).outcome == OK
             # when: the driver's connection is closed behind SQLAlchemy's back
-            shared = await app.state.db._sqlite_statements.get()
+            shared = await app.state.db.backend.shared.get()
             await (await shared.get_raw_connection()).driver_connection.close()
             broken = await write(client, ids[1], "while closed")
             after = [await write(client, pid, "after") for pid in ids[1:]]

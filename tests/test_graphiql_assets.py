@@ -12,7 +12,7 @@ import pytest
 from strawberry.http.ides import get_graphql_ide_html
 
 from gateway.app import create_app
-from gateway.graphiql import GraphiQLAssetsError, cdn_assets, self_hosted_graphiql
+from gateway.graphql.graphiql import GraphiQLAssetsError, cdn_assets, self_hosted_graphiql
 from gateway.settings import Settings
 from tests.factories import TEST_SECRET
 from tests.live_server import GRAPHIQL_ASSETS, REPO, unavailable

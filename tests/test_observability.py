@@ -16,7 +16,7 @@ from starlette.applications import Starlette
 
 from db.database import Database
 from gateway.app import create_app
-from gateway.metrics import MAX_OPERATION_NAMES, RequestMetrics
+from gateway.observe.metrics import MAX_OPERATION_NAMES, RequestMetrics
 from gateway.settings import Settings
 from tests.conftest import settings_for
 from tests.factories import TEST_SECRET, api_key, token

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from db.database import Database
 from db.models import prompts
-from gateway.request_id import RequestIdMiddleware
+from gateway.http.edge import EdgeMiddleware
 from tests.factories import gql, token
 
 RENAME = """
@@ -193,7 +193,7 @@ async def test_an_unhandled_error_is_a_masked_500_that_keeps_the_request_id() ->
     async def broken(scope: dict[str, object], receive: object, send: object) -> None:
         raise RuntimeError("a bug with a secret: hunter2")
 
-    app = RequestIdMiddleware(broken)  # type: ignore[arg-type]
+    app = EdgeMiddleware(broken)  # type: ignore[arg-type]
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as c:
         # when

@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 from db.database import Database
 from db.models import prompts
 from db.seed import ACME, SEEDED_AT
-from gateway.api_keys import prefix_of
+from gateway.identity.api_keys import prefix_of
 from tests.factories import alices_prompt, api_key, gql, token
 
 PROMPT_FIELDS = """

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.cli import _multiprocess_metrics_dir
+from gateway.cli.serve import _multiprocess_metrics_dir
 from tests.conftest import settings_for
 from tests.factories import TEST_SECRET, token
 

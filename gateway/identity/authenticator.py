@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import jwt
@@ -11,16 +10,15 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from db.api_keys import find_active_key
 from db.database import Database
-from gateway import api_keys
-from gateway.jwks import JwksCache
+from gateway.identity import api_keys
+from gateway.identity.claims import principal_from_claims
+from gateway.identity.jwks import JwksCache
+from gateway.identity.token_cache import TokenCache
 from gateway.settings import SYMMETRIC_ALGORITHMS, Settings
-from gateway.token_cache import TokenCache
-from resolvers.checks import is_storable
 from resolvers.principal import Principal, PrincipalKind
 
 log = logging.getLogger("patchbay.auth")
 MAX_CREDENTIAL_LENGTH = 8192
-MAX_CLAIM_LENGTH = 255  # the audit columns' width
 
 
 class Authenticator:
@@ -97,7 +95,7 @@ class Authenticator:
                     "verify_aud": self.audience is not None,
                 },
             )
-            principal = _principal_from_claims(claims, self.org_claim)
+            principal = principal_from_claims(claims, self.org_claim)
             if principal is not None:
                 self.verified.put(token, principal, float(claims["exp"]) + self.leeway)
             return principal
@@ -122,35 +120,3 @@ def _bearer(authorization: str | None) -> str | None:
     scheme, _, credential = authorization.partition(" ")
     credential = credential.strip()
     return credential if scheme.lower() == "bearer" and credential else None
-
-
-def _principal_from_claims(claims: dict[str, Any], org_claim: str) -> Principal | None:
-    subject, org, name = claims.get("sub"), claims.get(org_claim), claims.get("name")
-    if not isinstance(subject, str) or not _storable_text(subject) or not isinstance(org, str):
-        return None
-    if name is not None and not _storable_text(name):
-        return None
-    return Principal(
-        subject=subject,
-        org_id=uuid.UUID(org),
-        scopes=_scopes(claims),
-        name=name,
-        kind=PrincipalKind.USER,
-    )
-
-
-def _scopes(claims: dict[str, Any]) -> frozenset[str]:
-    scope, scp = claims.get("scope"), claims.get("scp")
-    found: set[str] = set()
-    if isinstance(scope, str):
-        found.update(scope.split())
-    if isinstance(scp, str):
-        found.update(scp.split())
-    elif isinstance(scp, list):
-        found.update(s for s in scp if isinstance(s, str))
-    return frozenset(found)
-
-
-def _storable_text(value: Any) -> bool:
-    """Claims end up in audit columns: refuse what the database could not store."""
-    return isinstance(value, str) and 0 < len(value) <= MAX_CLAIM_LENGTH and is_storable(value)

@@ -6,14 +6,30 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
-from db.errors import is_unavailable
+from db.errors import DatabaseUnavailable
 from resolvers.errors import InvalidArgument
-from schema.schema import is_caller_error
 
 MASKED_MESSAGES = {
     "INTERNAL_SERVER_ERROR": "Internal server error",
     "SERVICE_UNAVAILABLE": "Service unavailable: the database cannot be reached, retry shortly",
 }
+
+
+def is_caller_error(error: GraphQLError) -> bool:
+    """The caller's document or variables are at fault: a request error, or graphql-core
+    refusing a field's arguments (e.g. a null variable for a non-null argument)."""
+    return is_request_error(error) or isinstance(error.original_error, GraphQLError)
+
+
+def is_request_error(error: GraphQLError) -> bool:
+    """Raised before any field ran because of the caller's document or variables: a parse or
+    validation error, or a variable a scalar refused. Anything else raised that early (a crash
+    inside a validation rule, say) is a failure of ours, to be masked and logged."""
+    if error.path is not None:
+        return False
+    return error.original_error is None or isinstance(
+        error.original_error, (GraphQLError, ValueError, TypeError)
+    )
 
 
 def error_code(error: GraphQLError) -> str:
@@ -24,7 +40,7 @@ def error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, InvalidArgument):
         return "BAD_USER_INPUT"
-    if original is not None and is_unavailable(original):
+    if isinstance(original, DatabaseUnavailable):
         return "SERVICE_UNAVAILABLE"
     return "INTERNAL_SERVER_ERROR"
 

@@ -4,28 +4,36 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-import orjson
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
-from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema import BaseSchema
 from strawberry.types import ExecutionResult
 
 from db.database import Database
-from gateway.auth import Authenticator
-from gateway.errors import format_error
-from gateway.fast_path import FastPath
-from gateway.persisted_queries import PersistedQueries, PersistedQueryError
-from resolvers.checks import is_storable
+from db.storable import is_storable
+from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
+from gateway.graphql.transport import (
+    JSON_HEADERS,
+    NO_SUB_RESPONSE,
+    decode_json,
+    encode_json,
+    media_type,
+    read_body,
+)
+from gateway.http.request_id import current_request_id
+from gateway.identity.authenticator import Authenticator
+from gateway.observe.observed import STATE_KEY
 from schema.context import Context
+from schema.planned.executor import PlannedExecutor
+from schema.request_errors import format_error
 
 
 class PatchbayGraphQL(GraphQL[Context, None]):
@@ -38,10 +46,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         prompts_url: str,
         graphiql: bool,
         graphiql_page: str | None = None,
-        fast_path: FastPath | None = None,
+        planned: PlannedExecutor | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
-        self.fast_path = fast_path
+        self.planned = planned
         self.persisted = PersistedQueries()
         self.graphiql_page = graphiql_page  # None: Strawberry's page, its files from a CDN
         self.db = db
@@ -59,7 +67,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        body = await _read_body(receive)
+        body = await read_body(receive)
         answered = await self._answer_directly(request, body)
         if isinstance(answered, Response):
             await answered(scope, receive, send)
@@ -69,7 +77,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                 {
                     "type": "http.response.start",
                     "status": 200,
-                    "headers": [*_JSON, (b"content-length", b"%d" % len(answered.body))],
+                    "headers": [*JSON_HEADERS, (b"content-length", b"%d" % len(answered.body))],
                 }
             )
             await send({"type": "http.response.body", "body": answered.body})
@@ -92,7 +100,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         """Answers refusals and planned documents itself. Otherwise leaves the request to
         Strawberry: as it came (None), or with the document a persisted-query hash stands
         for written into the body (bytes)."""
-        content_type = _media_type(request.headers.get("content-type", ""))
+        content_type = media_type(request.headers.get("content-type", ""))
         if "application/json" not in content_type:  # the test Strawberry applies
             return None
         try:
@@ -128,19 +136,19 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         """The response of a planned document; None when Strawberry must answer."""
         variables, extensions = data.get("variables"), data.get("extensions")
         if not (
-            self.fast_path is not None
+            self.planned is not None
             and isinstance(query, str)
             and isinstance(variables, _DICT_OR_NONE)
             and isinstance(extensions, _DICT_OR_NONE)
             and "multipart" not in request.headers.get("accept", "")
         ):
             return None
-        plan = self.fast_path.plan_for(query, operation)
+        plan = self.planned.plan_for(query, operation)
         if plan is None:
-            request.scope["state"]["fast_path_key"] = (query, operation)  # learn it if it runs
+            request.scope["state"][_LEARN_KEY] = (query, operation)  # learn it if it runs
             return None
-        context = await self.get_context(request, _NO_SUB_RESPONSE)  # type: ignore[arg-type]
-        result = await self.fast_path.execute(plan, context, variables)
+        context = await self.get_context(request, NO_SUB_RESPONSE)  # type: ignore[arg-type]
+        result = await self.planned.execute(plan, context, variables)
         if result is None:
             return None
         return _Answer(self.encode_json(result))
@@ -178,26 +186,14 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         return HTMLResponse(self.graphiql_page)
 
     def encode_json(self, data: object) -> bytes:
-        try:
-            return orjson.dumps(data)
-        except orjson.JSONEncodeError:  # a caller's lone surrogate echoed back (an id)
-            return json.dumps(data).encode()
+        return encode_json(data)
 
     def decode_json(self, data: str | bytes) -> object:
-        """Any undecodable body is a 400, not a 500: Strawberry answers 400 only for
-        JSONDecodeError, while invalid UTF-8 and too deep nesting escape as other errors."""
-        try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError:
-            pass  # e.g. a lone surrogate: the stdlib reads it and our rules then name the field
-        try:
-            return json.loads(data)
-        except (ValueError, RecursionError) as error:
-            raise json.JSONDecodeError(type(error).__name__, "", 0) from None
+        return decode_json(data)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         # Our resolvers never set headers or a status: skip building a Response per request.
-        return _NO_SUB_RESPONSE  # type: ignore[return-value]
+        return NO_SUB_RESPONSE  # type: ignore[return-value]
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
         """A JSON body that is no object (`"x"`, `5`, `null`) is a 400 too: Strawberry calls
@@ -219,16 +215,16 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             ),
         )
         # The access log reads it after the response: operation, results, principal.
-        request.scope.setdefault("state", {})["graphql"] = context
+        request.scope.setdefault("state", {})[STATE_KEY] = context
         return context
 
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         response: dict[str, Any] = {"data": result.data}
-        key = request.scope.get("state", {}).get("fast_path_key")
-        if key is not None and self.fast_path is not None and _document_was_valid(result):
-            self.fast_path.learn(*key)
+        key = request.scope.get("state", {}).get(_LEARN_KEY)
+        if key is not None and self.planned is not None and _document_was_valid(result):
+            self.planned.learn(*key)
         if result.errors:
             request_id = _request_id(request)
             response["errors"] = [format_error(error, request_id) for error in result.errors]
@@ -244,41 +240,8 @@ class _Answer:
     body: bytes
 
 
-_JSON = ((b"content-type", b"application/json"),)
 _DICT_OR_NONE = (dict, type(None))
-
-
-@lru_cache(maxsize=64)
-def _media_type(content_type: str) -> str:
-    """Strawberry's reading of a Content-Type (email's header parser: tens of µs), once per
-    distinct header value."""
-    return parse_content_type(content_type)[0]
-
-
-async def _read_body(receive: Receive) -> bytes:
-    """The whole request body (what Request.body does, without its stream generator)."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-class _NoSubResponse:
-    """What Strawberry reads from a sub-response when resolvers added nothing to it."""
-
-    class _Headers:
-        raw: tuple[tuple[bytes, bytes], ...] = ()
-
-    headers = _Headers()
-    status_code = None
-    background = None
-
-
-_NO_SUB_RESPONSE = _NoSubResponse()
+_LEARN_KEY = "planned_executor_learns"  # scope state: the document to plan if it runs
 
 
 def _document_was_valid(result: ExecutionResult) -> bool:
@@ -287,4 +250,4 @@ def _document_was_valid(result: ExecutionResult) -> bool:
 
 
 def _request_id(request: Request | WebSocket) -> str:
-    return str(request.scope.get("state", {}).get("request_id", "-"))
+    return current_request_id(request.scope)

@@ -4,9 +4,9 @@
      "path": "/graphql", "status": 200, "duration_ms": 1.234, "operation": "Rename",
      "results": ["UpdatePromptSuccess"], "principal": {"subject": "alice", "kind": "USER"}}
 
-`operation` and `results` are null when the request never reached GraphQL (a refused body,
+`operation` and `results` are null when the request never reached a front (a refused body,
 `/healthz`); `principal` is null when no credential was checked or it was refused. The
-line is built from the request id, the route and the GraphQL context only: never from a
+line is built from the request id, the route and what the front observed only: never from a
 header, so no token, API key or other secret can reach it (an API key's principal is its
 visible prefix).
 """
@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from schema.context import Context
+from gateway.observe.observed import Observed
 
 access_log = logging.getLogger("patchbay.access")
 # A caller chooses both: keep lines short whatever they send. (The path has no query string.)
@@ -40,7 +40,7 @@ def write(
     path: str,
     status: int,
     seconds: float,
-    context: Context | None,
+    context: Observed | None,
 ) -> None:
     line: dict[str, Any] = {
         "time": datetime.now(UTC),

@@ -1,0 +1,83 @@
+"""PostgreSQL: autocommit connections lent per request by the lane; transactions from
+SQLAlchemy's pool."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from db.errors import connection_lost, connection_unusable
+from db.lane import BORN, ConnectionLane
+from db.single_write import SingleWrite
+
+
+class PostgresBackend:
+    def __init__(self, url: str, *, timeout_seconds: float, pool_size: int) -> None:
+        self.engine = create_async_engine(
+            url,
+            # An autocommit connection has nothing to roll back when it returns to the pool.
+            skip_autocommit_rollback=True,
+            pool_size=pool_size,
+            # The lane may hold every pooled connection: a transaction (the CLI, seeding)
+            # can still open two more.
+            max_overflow=2,
+            pool_timeout=timeout_seconds,
+            # No pre-ping: it costs a round trip per request. After a server restart the
+            # first failing statement marks every older connection stale (below).
+            connect_args={"timeout": timeout_seconds, "command_timeout": timeout_seconds},
+        )
+        # One statement is atomic by itself: it runs without BEGIN/COMMIT, two round trips
+        # fewer per request; and connections are lent without a pool checkout each time.
+        self.lane = ConnectionLane(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+            size=pool_size,
+            timeout_seconds=timeout_seconds,
+            is_lost=connection_lost,
+            is_unusable=connection_unusable,
+        )
+        _discard_stale_connections(self)
+
+    @property
+    def idle_outside_pool(self) -> int:
+        return self.lane.idle
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.lane.connection() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def single_write(self) -> AsyncIterator[SingleWrite]:
+        async with self.lane.connection() as conn:
+            yield SingleWrite(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def dispose(self) -> None:
+        await self.lane.close()
+        await self.engine.dispose()
+
+
+def _discard_stale_connections(backend: PostgresBackend) -> None:
+    """After a lost connection, every connection made before it is presumed dead (the
+    server restarted): the lane and the pool replace each before any statement fails on
+    it. For the pool, SQLAlchemy's documented checkout-event recipe for disconnects."""
+    engine, lane = backend.engine, backend.lane
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _born(_dbapi_connection: Any, record: Any) -> None:
+        record.info[BORN] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _still_alive(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get(BORN, 0.0) < lane.stale_before:
+            raise DisconnectionError("connection made before a lost connection")

@@ -1,0 +1,129 @@
+"""SQLite: single writes share one connection, reads take pooled ones (WAL lets them run
+beside the writer), and transactions queue for their turn in this process."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from db.single_write import SharedSingleWrite
+
+
+class SqliteBackend:
+    def __init__(self, url: str, *, timeout_seconds: float) -> None:
+        self.timeout_seconds = timeout_seconds
+        options: dict[str, Any] = {"connect_args": {"timeout": timeout_seconds}}
+        if make_url(url).database not in (None, "", ":memory:"):  # in memory: a StaticPool
+            # A writer waits for a pooled connection no longer than for SQLite's lock
+            # (SQLAlchemy's default is 30 s): a locked file answers within bounds.
+            options["pool_timeout"] = timeout_seconds
+        self.engine = create_async_engine(url, **options)
+        _take_over_transactions(self.engine, busy_timeout_seconds=timeout_seconds)
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.shared = SharedConnection(self.autocommit)
+        # SQLite has one writer at a time. Transactions of this process queue here, in
+        # order, instead of polling the file lock in SQLite's busy handler (which backs off
+        # up to 100 ms per try); the busy timeout covers writers of other processes.
+        self._writer = asyncio.Lock()
+
+    @property
+    def idle_outside_pool(self) -> int:
+        return 1 if self.shared.conn is not None else 0
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """Each statement sees committed data, and is its own transaction."""
+        async with self.autocommit.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def single_write(self) -> AsyncIterator[SharedSingleWrite]:
+        yield SharedSingleWrite(
+            await self.shared.get(), timeout_seconds=self.timeout_seconds, read=self.read
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        async with self._writer_turn(), self.engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def _writer_turn(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self.timeout_seconds):  # no task per wait: wait_for's
+                await self._writer.acquire()
+        except TimeoutError:
+            raise TimeoutError("no turn to write to SQLite within the timeout") from None
+        try:
+            yield
+        finally:
+            self._writer.release()
+
+    async def dispose(self) -> None:
+        await self.shared.close()
+        await self.engine.dispose()
+
+
+class SharedConnection:
+    """The single writes' connection: opened when first needed, kept out of the pool, and
+    replaced if a failure left it invalidated."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine  # with isolation_level AUTOCOMMIT
+        self.conn: AsyncConnection | None = None
+        self._opening = asyncio.Lock()
+        self._closed = False
+
+    async def get(self) -> AsyncConnection:
+        if self._closed:
+            raise RuntimeError("the database was disposed")
+        conn = self.conn
+        if conn is not None and not conn.invalidated and not conn.closed:
+            return conn
+        async with self._opening:
+            if self.conn is None or self.conn.invalidated or self.conn.closed:
+                await self._close_current()
+                self.conn = await self.engine.connect().start()
+            return self.conn
+
+    async def close(self) -> None:
+        self._closed = True
+        await self._close_current()
+
+    async def _close_current(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            with suppress(Exception):  # a broken connection may fail to close: gone anyway
+                await conn.close()
+
+
+def _take_over_transactions(engine: AsyncEngine, *, busy_timeout_seconds: float) -> None:
+    """WAL, a busy timeout, and BEGIN IMMEDIATE for transactions.
+
+    A deferred transaction that reads first and writes later can fail with "database is
+    locked" without waiting; taking the write lock up front makes writers queue on the
+    busy timeout instead (SQLAlchemy's documented recipe, plus IMMEDIATE).
+    """
+    busy_timeout_ms = max(1, round(busy_timeout_seconds * 1000))
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # one statement, its own transaction
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,125 @@
+"""The one way the request path runs a statement: compiled once, run on the driver.
+
+SQLAlchemy compiles each statement (SQL text in the driver's parameter style, parameter
+order, the column types' bind and result processors) once per statement and dialect. Each
+call then hands the driver its SQL and positional values and builds typed rows itself,
+skipping SQLAlchemy's per-call execution machinery (execution context, cursor adapter,
+result object), which cost more CPU than everything else on the update path together.
+
+Only on autocommit connections (db/postgres.py, db/sqlite.py): each statement is its own
+transaction, so there is no transaction state of SQLAlchemy's to keep in step.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, NamedTuple, TypeVar
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement, Executable
+
+from db.errors import UniqueViolation, is_unique_violation
+from db.sqlite_driver import rows_in_turn
+
+Processor = Callable[[Any], Any] | None
+Row = TypeVar("Row", bound=NamedTuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    sql: str
+    # (name, processor, value of a literal the statement carries), in the driver's order
+    parameters: tuple[tuple[str, Processor, Any], ...]
+    results: tuple[Processor, ...]
+    for_asyncpg: bool
+
+
+async def first(
+    conn: AsyncConnection,
+    statement: Executable,
+    params: Mapping[str, Any],
+    *,
+    row: type[Row],
+    deadline: float | None = None,
+) -> Row | None:
+    found = await rows(conn, statement, params, row=row, deadline=deadline)
+    return found[0] if found else None
+
+
+async def rows(
+    conn: AsyncConnection,
+    statement: Executable,
+    params: Mapping[str, Any],
+    *,
+    row: type[Row],
+    deadline: float | None = None,
+) -> list[Row]:
+    """The statement's rows as `row`s. On SQLite, statements of concurrent requests may queue
+    on one connection (db/sqlite.py): one that has not started by `deadline`
+    (time.monotonic) is not run at all, and fails with TimeoutError."""
+    compiled = _compiled(statement, conn.dialect, row)
+    values = [
+        value if process is None else process(value)
+        for value, process in (
+            (params.get(name, literal), process) for name, process, literal in compiled.parameters
+        )
+    ]
+    found = await _run(conn, compiled, values, deadline)
+    results = compiled.results
+    return [
+        row._make(v if p is None else p(v) for v, p in zip(raw, results, strict=True))
+        for raw in found
+    ]
+
+
+async def _run(
+    conn: AsyncConnection, compiled: Compiled, values: list[Any], deadline: float | None
+) -> list[Any]:
+    sync = conn.sync_connection
+    if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        raise RuntimeError("statements run directly only on autocommit connections")
+    if not sync.invalidated:  # no greenlet hop: nothing to reconnect
+        driver: Any = sync.connection.driver_connection
+    else:
+        driver = (await conn.get_raw_connection()).driver_connection
+    try:
+        if compiled.for_asyncpg:
+            found: list[Any] = await driver.fetch(compiled.sql, *values)
+            return found
+        return await rows_in_turn(driver, compiled.sql, values, deadline)
+    except Exception as error:
+        if is_unique_violation(error):
+            raise UniqueViolation(str(error)) from error
+        if not compiled.for_asyncpg and isinstance(error, ValueError | sqlite3.ProgrammingError):
+            # aiosqlite's connection was closed under us: invalidated, it is replaced at the
+            # next use (db/sqlite.py), and this request may retry.
+            await conn.invalidate(error)
+            raise ConnectionError("the SQLite connection was closed") from error
+        raise  # the lane (db/lane.py) replaces a PostgreSQL connection that is gone
+
+
+@lru_cache(maxsize=512)  # statements are themselves built once per shape
+def _compiled(statement: Executable, dialect: Dialect, row: type[NamedTuple]) -> Compiled:
+    assert isinstance(statement, ClauseElement)
+    compiled = statement.compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    order = compiled.positiontup
+    if order is None:
+        raise ValueError(f"{dialect.name}: no positional parameter style")
+    parameters = tuple(
+        (name, bind.type.dialect_impl(dialect).bind_processor(dialect), bind.effective_value)
+        for name, bind in ((name, compiled.binds[name]) for name in order)
+    )
+    columns = list(getattr(statement, "exported_columns", ()))  # what the rows carry
+    keys = tuple(column.key for column in columns)
+    if keys != row._fields:
+        raise TypeError(f"{row.__name__} has fields {row._fields}, the statement yields {keys}")
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    )
+    return Compiled(compiled.string, parameters, results, dialect.driver == "asyncpg")

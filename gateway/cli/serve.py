@@ -1,0 +1,110 @@
+"""`patchbay serve` and `patchbay demo`: uvicorn with Patchbay's logging and metrics."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+import uvicorn.config
+
+from db.seed import USER_NAMES
+from gateway.cli.admin import ALL_SCOPES, db_upgrade, load_demo_data, sign_token
+from gateway.observe.metrics import MULTIPROCESS_ENV
+from gateway.settings import Settings
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    made = _multiprocess_metrics_dir(settings, args.workers)
+    try:
+        uvicorn.run(
+            "gateway.app:app_from_environment",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            access_log=False,  # our own access line carries the request id
+            log_level=settings.log_level.lower(),
+            log_config=_log_config(settings.log_level.upper()),  # configures every worker
+        )
+    finally:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+    return 0
+
+
+def _multiprocess_metrics_dir(settings: Settings, workers: int) -> str | None:
+    """Several workers sum their metrics through files in PROMETHEUS_MULTIPROC_DIR.
+
+    The variable must be set before the workers import prometheus_client. A directory the
+    operator chose is emptied of the last run's files; else one is made, and removed at exit.
+    Returns the directory made here, if any.
+    """
+    chosen = os.environ.get(MULTIPROCESS_ENV)
+    if chosen:
+        Path(chosen).mkdir(parents=True, exist_ok=True)
+        for stale in Path(chosen).glob("*.db"):
+            stale.unlink()
+        return None
+    if workers <= 1 or not settings.metrics_enabled:
+        return None
+    made = tempfile.mkdtemp(prefix="patchbay-metrics-")
+    os.environ[MULTIPROCESS_ENV] = made
+    return made
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging plus ours; uvicorn applies it in each worker process too.
+
+    The access log (`patchbay.access`) goes to stdout as bare JSON lines, one per request;
+    other messages of ours go to stderr like uvicorn's.
+    """
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["patchbay"] = {"format": "%(levelname)s %(name)s: %(message)s"}
+    config["formatters"]["patchbay.access"] = {"format": "%(message)s"}
+    config["handlers"]["patchbay"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "patchbay",
+        "stream": "ext://sys.stderr",
+    }
+    config["handlers"]["patchbay.access"] = {  # to standard output, one write per loop pass
+        "class": "gateway.observe.access_log.AccessLineWriter",
+        "formatter": "patchbay.access",
+    }
+    for name in ("patchbay", "patchbay.access"):
+        config["loggers"][name] = {"handlers": [name], "level": level, "propagate": False}
+    return config
+
+
+def demo(settings: Settings, args: argparse.Namespace) -> int:
+    db_upgrade(settings, args)
+    load_demo_data(settings, args)
+    token = asyncio.run(
+        sign_token(
+            settings,
+            sub="alice",
+            org="acme",
+            scope=ALL_SCOPES,
+            name=USER_NAMES["alice"],
+            ttl=24 * 3600,
+        )
+    )
+    print(
+        f"\nPatchbay demo on {settings.database_url}\n"
+        f"  GraphiQL:  http://{args.host}:{args.port}/graphql\n"
+        "  In GraphiQL's Headers tab, paste (alice of acme, all scopes, valid 24 h):\n\n"
+        f'  {{"Authorization": "Bearer {token}"}}\n\n'
+        "  Then try:  query { viewer { ... on Viewer { subject organization { slug } } } }\n"
+        "  Or with curl:\n\n"
+        f"  curl -s http://{args.host}:{args.port}/graphql -H 'Authorization: Bearer {token}' "
+        "-H 'Content-Type: application/json' "
+        """-d '{"query": "{ viewer { ... on Viewer { subject name } } }"}'\n""",
+        flush=True,
+    )
+    return serve(settings, argparse.Namespace(host=args.host, port=args.port, workers=1))

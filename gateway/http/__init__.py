@@ -1,0 +1,1 @@
+"""The edge every request crosses, whatever the front: ids, refusals, health."""

@@ -1,0 +1,22 @@
+"""CORS for the configured browser origins; no CORS headers at all when there are none."""
+
+from __future__ import annotations
+
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+
+def cors_middleware(origins: tuple[str, ...]) -> list[Middleware]:
+    if not origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=("GET", "POST"),
+            allow_headers=("authorization", "content-type", "x-request-id"),
+            expose_headers=("x-request-id",),
+            allow_credentials=False,
+            max_age=600,
+        )
+    ]

@@ -1,0 +1,1 @@
+"""What an operator sees of each request: the access line and the metrics."""

@@ -1,0 +1,227 @@
+"""Compiles a document with one plannable root field into a Plan, or says why it cannot.
+
+Whatever the compiler cannot honour exactly as Strawberry would is refused: several root
+fields, directives, fields with resolvers, arguments, permission classes or extensions
+below the root, and a root field with permission classes or extensions of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    is_abstract_type,
+    is_leaf_type,
+    is_list_type,
+    is_non_null_type,
+    is_object_type,
+    parse,
+    visit,
+)
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.values import VariableValues
+from graphql.language import FragmentDefinitionNode, Visitor
+from strawberry.types.field import StrawberryField
+
+from schema.planned.plan import NullInNonNull, Plan, RootBody, Serializer, Unplannable
+from schema.strawberry_internals import graphql_core_schema
+
+NO_VARIABLES = VariableValues({}, {})
+
+
+class Compiler:
+    def __init__(self, schema: strawberry.Schema, roots: Mapping[str, RootBody]) -> None:
+        self.schema = schema
+        self.core: GraphQLSchema = graphql_core_schema(schema)
+        self.roots = roots
+        self.classes = _classes_by_type(schema, self.core)
+
+    def compile(self, query: str, operation_name: str | None) -> Plan | None:
+        document = parse(query)
+        if _has_directives(document):
+            raise Unplannable("directives")
+        operation = _operation(document, operation_name)
+        if operation is None:
+            return None
+        root_type = {
+            OperationType.QUERY: self.core.query_type,
+            OperationType.MUTATION: self.core.mutation_type,
+        }.get(operation.operation)
+        if root_type is None:
+            return None
+        fragments = {
+            d.name.value: FragmentDetails(d)
+            for d in document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        collected = collect_fields(
+            self.core, fragments, NO_VARIABLES, root_type, operation
+        ).grouped_field_set
+        if len(collected) != 1:
+            return None
+        ((response_key, details),) = collected.items()
+        name = details[0].node.name.value
+        if name not in self.roots or len(details) != 1:
+            return None
+        root = _strawberry_field(self.schema, root_type.name, name)
+        if root is None or _has_hooks(root):
+            raise Unplannable(f"{root_type.name}.{name}")
+        field = root_type.fields[name]
+        return Plan(
+            operation=operation,
+            operation_name=operation.name.value if operation.name else None,
+            response_key=response_key,
+            field=field,
+            node=details[0].node,
+            arguments=root.arguments,
+            resolve=self.roots[name],
+            serialize=_Serializers(self, fragments, operation).value(field.type, details),
+        )
+
+
+@dataclass(frozen=True)
+class _Serializers:
+    compiler: Compiler
+    fragments: dict[str, FragmentDetails]
+    operation: OperationDefinitionNode
+
+    def value(self, type_: GraphQLOutputType, details: FieldDetailsList) -> Serializer:
+        if is_non_null_type(type_):
+            return _non_null(self.value(type_.of_type, details))
+        if is_list_type(type_):
+            item = self.value(type_.of_type, details)
+            return lambda value: None if value is None else [item(v) for v in value]
+        if is_leaf_type(type_):
+            serialize = type_.serialize
+            return lambda value: None if value is None else serialize(value)
+        if is_object_type(type_):
+            return self.object(type_, details)
+        if is_abstract_type(type_):
+            return self.abstract(self.compiler.core.get_possible_types(type_), details)
+        raise Unplannable(str(type_))
+
+    def abstract(self, members: Any, details: FieldDetailsList) -> Serializer:
+        by_class: dict[type, Serializer] = {}
+        for member in members:
+            by_class[self.compiler.classes[member.name]] = self.object(member, details)
+
+        def abstract(value: Any) -> Any:
+            return None if value is None else by_class[type(value)](value)
+
+        return abstract
+
+    def object(self, type_: GraphQLObjectType, details: FieldDetailsList) -> Serializer:
+        collected = collect_subfields(
+            self.compiler.core, self.fragments, NO_VARIABLES, self.operation, type_, details
+        )
+        attributes = _plain_attributes(self.compiler.schema, type_.name)
+        fields: list[tuple[str, str | None, Serializer | str]] = []
+        for key, field_details in collected.grouped_field_set.items():
+            name = field_details[0].node.name.value
+            if name == "__typename":
+                fields.append((key, None, type_.name))
+                continue
+            if any(d.node.arguments for d in field_details) or name not in attributes:
+                raise Unplannable(f"{type_.name}.{name}")
+            fields.append(
+                (key, attributes[name], self.value(type_.fields[name].type, field_details))
+            )
+        return _object_writer(fields)
+
+
+def _non_null(inner: Serializer) -> Serializer:
+    def non_null(value: Any) -> Any:
+        if value is None:
+            raise NullInNonNull
+        return inner(value)
+
+    return non_null
+
+
+def _object_writer(fields: list[tuple[str, str | None, Serializer | str]]) -> Serializer:
+    def write(value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        return {
+            key: (serialize if attribute is None else serialize(getattr(value, attribute)))  # type: ignore[operator]
+            for key, attribute, serialize in fields
+        }
+
+    return write
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is not None:
+        operations = [o for o in operations if o.name and o.name.value == name]
+    return operations[0] if len(operations) == 1 else None
+
+
+def _strawberry_field(
+    schema: strawberry.Schema, type_name: str, graphql_name: str
+) -> StrawberryField | None:
+    definition = schema.get_type_by_name(type_name)
+    converter = schema.config.name_converter
+    for field in getattr(definition, "fields", []):
+        if converter.get_graphql_name(field) == graphql_name:
+            return field  # type: ignore[no-any-return]
+    return None
+
+
+def _has_hooks(field: StrawberryField) -> bool:
+    """Permission classes and field extensions run inside Strawberry's executor only."""
+    return bool(field.permission_classes or field.extensions or field.directives)
+
+
+def _classes_by_type(schema: strawberry.Schema, core: GraphQLSchema) -> dict[str, type]:
+    """Python class of each object type; types sharing a class (generics) are left out."""
+    classes: dict[str, type] = {}
+    seen: dict[type, str] = {}
+    for name in core.type_map:
+        definition = schema.get_type_by_name(name)
+        origin = getattr(definition, "origin", None)
+        if isinstance(origin, type) and not getattr(definition, "is_input", False):
+            if origin in seen:
+                classes.pop(seen[origin], None)
+                continue
+            seen[origin] = name
+            classes[name] = origin
+    return classes
+
+
+def _plain_attributes(schema: strawberry.Schema, type_name: str) -> dict[str, str]:
+    """GraphQL field name -> Python attribute, for plain fields only: no resolver, no
+    permission classes, no extensions."""
+    definition = schema.get_type_by_name(type_name)
+    converter = schema.config.name_converter
+    return {
+        converter.get_graphql_name(field): field.python_name
+        for field in getattr(definition, "fields", [])
+        if field.base_resolver is None and not _has_hooks(field)
+    }
+
+
+def _has_directives(document: DocumentNode) -> bool:
+    found = False
+
+    class Finder(Visitor):
+        def enter_directive(self, *_: Any) -> None:
+            nonlocal found
+            found = True
+
+    visit(document, Finder())
+    return found

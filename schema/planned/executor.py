@@ -1,0 +1,86 @@
+"""Documents seen before, run from their plans instead of by the generic executor.
+
+A document is planned after Strawberry has executed it once without request errors (so it
+parsed, validated and passed every limit). Any request whose variables or arguments do not
+coerce stays on Strawberry's path, which reports the errors: nothing has run by then. A
+schema with an extension the plans cannot honour plans nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import Any
+
+import strawberry
+from graphql import located_error
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from strawberry.types.arguments import convert_arguments
+
+from schema.context import Context
+from schema.extensions import CACHED_DOCUMENT_CHARS, honours_every_extension
+from schema.planned.compiler import Compiler
+from schema.planned.plan import Plan, RootBody
+from schema.request_errors import format_error
+
+
+class PlannedExecutor:
+    def __init__(
+        self, schema: strawberry.Schema, roots: Mapping[str, RootBody], *, size: int = 256
+    ) -> None:
+        self.schema = schema
+        self.size = size
+        self.enabled = honours_every_extension(schema)
+        self._compiler = Compiler(schema, roots)
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self._scalars = schema.schema_converter.scalar_registry
+
+    def plan_for(self, query: str, operation_name: str | None) -> Plan | None:
+        key = (query, operation_name)
+        plan = self._plans.get(key)
+        if plan is not None:
+            self._plans.move_to_end(key)
+        return plan
+
+    def learn(self, query: str, operation_name: str | None) -> None:
+        """Compile a document that Strawberry just executed without request errors."""
+        key = (query, operation_name)
+        if not self.enabled or key in self._plans or len(query) > CACHED_DOCUMENT_CHARS:
+            return
+        try:
+            plan: Plan | None = self._compiler.compile(query, operation_name)
+        except Exception:  # anything unexpected: the document simply stays on the slow path
+            plan = None
+        self._plans[key] = plan
+        if len(self._plans) > self.size:
+            self._plans.popitem(last=False)
+
+    async def execute(
+        self, plan: Plan, ctx: Context, variables: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The response, or None when the slow path must answer (it reports the errors)."""
+        arguments = self._arguments(plan, variables)
+        if arguments is None:
+            return None
+        ctx.operation = plan.operation_name
+        try:
+            result = await plan.run(ctx, arguments)
+            return {"data": {plan.response_key: plan.serialize(result)}}
+        except Exception as exc:  # what graphql-core does with a failing non-null root field
+            error = located_error(exc, [plan.node], [plan.response_key])
+            self.schema.process_errors([error], SimpleNamespace(context=ctx))  # type: ignore[arg-type]
+            return {"data": None, "errors": [format_error(error, ctx.request_id)]}
+
+    def _arguments(self, plan: Plan, variables: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The root field's arguments as its resolver gets them from Strawberry."""
+        coerced = get_variable_values(
+            self._compiler.core, plan.operation.variable_definitions or (), variables or {}
+        )
+        if not isinstance(coerced, VariableValues):
+            return None
+        try:
+            raw = get_argument_values(plan.field, plan.node, coerced)
+            return convert_arguments(raw, plan.arguments, self._scalars, self.schema.config)
+        except Exception:
+            return None

@@ -1,0 +1,40 @@
+"""A compiled document: what to resolve at its one root field and how to write the result."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import FieldNode, GraphQLField, OperationDefinitionNode
+from strawberry.types.arguments import StrawberryArgument
+
+from schema.context import Context
+
+# The body of a plannable root field: the function its Strawberry resolver delegates to,
+# called with the field's arguments as Strawberry converts them (input objects included).
+RootBody = Callable[..., Awaitable[object]]
+Serializer = Callable[[Any], Any]
+
+
+class Unplannable(Exception):
+    """The document uses something the planned executor cannot honour."""
+
+
+class NullInNonNull(Exception):
+    """A resolver produced null where the schema promises a value (a bug of ours)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    operation: OperationDefinitionNode
+    operation_name: str | None
+    response_key: str
+    field: GraphQLField
+    node: FieldNode
+    arguments: list[StrawberryArgument]
+    resolve: RootBody
+    serialize: Serializer
+
+    async def run(self, ctx: Context, arguments: dict[str, Any]) -> object:
+        return await self.resolve(ctx, **arguments)
