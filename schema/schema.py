@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -26,24 +25,12 @@ from schema.limits import limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.request_errors import is_caller_error
+from schema.strawberry_internals import SchemaHidingSuggestions
 
 log = logging.getLogger("patchbay.graphql")
 
 
-class PatchbaySchema(strawberry.Schema):
-    def __init__(self, *, hide_suggestions: bool = False, **options: Any) -> None:
-        super().__init__(**options)
-        self.hide_suggestions = hide_suggestions
-
-    def _get_custom_context_kwargs(
-        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
-    ) -> dict[str, Any]:
-        """Strawberry hands these to graphql-core's execute(), whose `hide_suggestions` drops
-        "Did you mean …?" from variable errors (validation gets it from CachedValidation).
-        An override of Strawberry's own hook, pinned by tests/test_strawberry_internals.py."""
-        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
-        return {**kwargs, "hide_suggestions": self.hide_suggestions}
-
+class PatchbaySchema(SchemaHidingSuggestions):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

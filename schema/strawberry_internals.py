@@ -26,3 +26,19 @@ def provided_operation_name(execution: ExecutionContext) -> str | None:
     `execution.operation_name` would name the only operation of a document instead."""
     provided: Any = getattr(execution, "_provided_operation_name", "")
     return provided if isinstance(provided, str) or provided is None else ""
+
+
+class SchemaHidingSuggestions(strawberry.Schema):
+    """Passes `hide_suggestions` to graphql-core's execute(), which then drops "Did you
+    mean …?" from variable errors (validation gets it from CachedValidation). Strawberry
+    builds execute()'s extra arguments in a private hook: this overrides it."""
+
+    def __init__(self, *, hide_suggestions: bool = False, **options: Any) -> None:
+        super().__init__(**options)
+        self.hide_suggestions = hide_suggestions
+
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        return {**kwargs, "hide_suggestions": self.hide_suggestions}

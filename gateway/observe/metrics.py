@@ -66,7 +66,7 @@ LATENCY_BUCKETS = (
 
 def multiprocess_mode() -> bool:
     """The mode prometheus_client chose from PROMETHEUS_MULTIPROC_DIR when it was imported."""
-    return bool(getattr(values.ValueClass, "_multiprocess", False))
+    return values.ValueClass is not values.MutexValue  # the one single-process value class
 
 
 class RequestMetrics:

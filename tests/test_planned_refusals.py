@@ -1,0 +1,75 @@
+"""The planned executor plans only what it can honour exactly as Strawberry would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.permission import BasePermission
+
+from schema.mutation import PLANNABLE_ROOTS
+from schema.planned.executor import PlannedExecutor
+from schema.schema import build_schema
+
+UPDATE = """mutation { updatePrompt(id: "p", input: {title: "t"}) { __typename } }"""
+
+
+class Never(BasePermission):
+    message = "never"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
+
+
+async def _body(ctx: Any, **arguments: Any) -> bool:
+    return True
+
+
+@strawberry.type
+class _Query:
+    ok: bool = True
+
+
+@strawberry.type
+class _Guarded:
+    @strawberry.mutation(permission_classes=[Never])
+    async def touch(self) -> bool:
+        return True
+
+    @strawberry.mutation
+    async def plain(self) -> bool:
+        return True
+
+
+def test_a_document_of_our_schema_is_planned() -> None:
+    planned = PlannedExecutor(build_schema(), PLANNABLE_ROOTS)
+    planned.learn(UPDATE, None)
+    assert planned.plan_for(UPDATE, None) is not None
+
+
+def test_a_root_field_with_permission_classes_is_not_planned() -> None:
+    schema = strawberry.Schema(query=_Query, mutation=_Guarded)
+    planned = PlannedExecutor(schema, {"touch": _body, "plain": _body})
+    planned.learn("mutation { touch }", None)
+    planned.learn("mutation { plain }", None)
+    assert planned.plan_for("mutation { touch }", None) is None
+    assert planned.plan_for("mutation { plain }", None) is not None
+
+
+def test_a_schema_with_an_extension_it_cannot_honour_plans_nothing() -> None:
+    class Audit(SchemaExtension):
+        pass
+
+    schema = strawberry.Schema(query=_Query, mutation=_Guarded, extensions=[Audit])
+    planned = PlannedExecutor(schema, {"plain": _body})
+    planned.learn("mutation { plain }", None)
+    assert not planned.enabled
+    assert planned.plan_for("mutation { plain }", None) is None
+
+
+def test_a_document_with_a_directive_is_not_planned() -> None:
+    planned = PlannedExecutor(build_schema(), PLANNABLE_ROOTS)
+    document = UPDATE.replace("__typename", "__typename @include(if: true)")
+    planned.learn(document, None)
+    assert planned.plan_for(document, None) is None
