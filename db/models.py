@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import Column, Index, Table, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -121,9 +121,10 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
-prompts = Prompt.__table__  # type: ignore[attr-defined]
-guardrail_pools = GuardrailPool.__table__  # type: ignore[attr-defined]
-organizations = Organization.__table__  # type: ignore[attr-defined]
-brands = Brand.__table__  # type: ignore[attr-defined]
-uploads = Upload.__table__  # type: ignore[attr-defined]
-api_keys = ApiKey.__table__  # type: ignore[attr-defined]
+_TABLES = SQLModel.metadata.tables
+prompts: Table = _TABLES["prompts"]
+guardrail_pools: Table = _TABLES["guardrail_pools"]
+organizations: Table = _TABLES["organizations"]
+brands: Table = _TABLES["brands"]
+uploads: Table = _TABLES["uploads"]
+api_keys: Table = _TABLES["api_keys"]

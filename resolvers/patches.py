@@ -29,12 +29,13 @@ def api_name(python_name: str) -> str:
     return head + "".join(word.capitalize() for word in rest)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Patch:
     def sent(self) -> dict[str, Any]:
         """The fields the caller sent, by API name, in declaration order."""
         return {
             api_name(field.name): value
-            for field in fields(self)  # type: ignore[arg-type]
+            for field in fields(self)
             if (value := getattr(self, field.name)) is not UNSET
         }
 

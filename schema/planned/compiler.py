@@ -57,28 +57,18 @@ class Compiler:
         operation = _operation(document, operation_name)
         if operation is None:
             return None
-        root_type = {
-            OperationType.QUERY: self.core.query_type,
-            OperationType.MUTATION: self.core.mutation_type,
-        }.get(operation.operation)
-        if root_type is None:
-            return None
         fragments = {
             d.name.value: FragmentDetails(d)
             for d in document.definitions
             if isinstance(d, FragmentDefinitionNode)
         }
-        collected = collect_fields(
-            self.core, fragments, NO_VARIABLES, root_type, operation
-        ).grouped_field_set
-        if len(collected) != 1:
+        root = self._root_field(operation, fragments)
+        if root is None:
             return None
-        ((response_key, details),) = collected.items()
+        response_key, details, root_type = root
         name = details[0].node.name.value
-        if name not in self.roots or len(details) != 1:
-            return None
-        root = _strawberry_field(self.schema, root_type.name, name)
-        if root is None or _has_hooks(root):
+        strawberry_field = _strawberry_field(self.schema, root_type.name, name)
+        if strawberry_field is None or _has_hooks(strawberry_field):
             raise Unplannable(f"{root_type.name}.{name}")
         field = root_type.fields[name]
         return Plan(
@@ -87,10 +77,30 @@ class Compiler:
             response_key=response_key,
             field=field,
             node=details[0].node,
-            arguments=root.arguments,
+            arguments=strawberry_field.arguments,
             resolve=self.roots[name],
             serialize=_Serializers(self, fragments, operation).value(field.type, details),
         )
+
+    def _root_field(
+        self, operation: OperationDefinitionNode, fragments: dict[str, FragmentDetails]
+    ) -> tuple[str, FieldDetailsList, GraphQLObjectType] | None:
+        """The operation's one root field, if it has exactly one and it is plannable."""
+        root_type = {
+            OperationType.QUERY: self.core.query_type,
+            OperationType.MUTATION: self.core.mutation_type,
+        }.get(operation.operation)
+        if root_type is None:
+            return None
+        collected = collect_fields(
+            self.core, fragments, NO_VARIABLES, root_type, operation
+        ).grouped_field_set
+        if len(collected) != 1:
+            return None
+        ((response_key, details),) = collected.items()
+        if details[0].node.name.value not in self.roots or len(details) != 1:
+            return None
+        return response_key, details, root_type
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,7 @@ def _non_null(inner: Serializer) -> Serializer:
 
 
 def _object_writer(fields: list[tuple[str, str | None, Serializer | str]]) -> Serializer:
+    # One comprehension per object: this runs for every object of every planned answer.
     def write(value: Any) -> dict[str, Any] | None:
         if value is None:
             return None
@@ -177,8 +188,8 @@ def _strawberry_field(
     definition = schema.get_type_by_name(type_name)
     converter = schema.config.name_converter
     for field in getattr(definition, "fields", []):
-        if converter.get_graphql_name(field) == graphql_name:
-            return field  # type: ignore[no-any-return]
+        if isinstance(field, StrawberryField) and converter.get_graphql_name(field) == graphql_name:
+            return field
     return None
 
 

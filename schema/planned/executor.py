@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from types import SimpleNamespace
 from typing import Any
 
 import strawberry
 from graphql import located_error
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from strawberry.types import ExecutionContext
 from strawberry.types.arguments import convert_arguments
 
 from schema.context import Context
@@ -69,8 +69,12 @@ class PlannedExecutor:
             return {"data": {plan.response_key: plan.serialize(result)}}
         except Exception as exc:  # what graphql-core does with a failing non-null root field
             error = located_error(exc, [plan.node], [plan.response_key])
-            self.schema.process_errors([error], SimpleNamespace(context=ctx))  # type: ignore[arg-type]
+            self.schema.process_errors([error], self._execution_of(ctx))
             return {"data": None, "errors": [format_error(error, ctx.request_id)]}
+
+    def _execution_of(self, ctx: Context) -> ExecutionContext:
+        """What Strawberry's error processing reads: the request's context."""
+        return ExecutionContext(query=None, schema=self.schema, allowed_operations=(), context=ctx)
 
     def _arguments(self, plan: Plan, variables: dict[str, Any] | None) -> dict[str, Any] | None:
         """The root field's arguments as its resolver gets them from Strawberry."""
