@@ -15,6 +15,7 @@ from db import statements
 from db.models import guardrail_pools as pools
 from db.rows import PoolRow
 from db.single_write import SingleWrite
+from db.stamps import next_updated_at
 
 _ID = bindparam("w_id", type_=pools.c.id.type)
 _ORG = bindparam("w_org", type_=pools.c.org_id.type)
@@ -60,7 +61,9 @@ async def update_pool(
 @lru_cache(maxsize=64)  # one per shape of change: a few column sets x 2
 def _update_statement(columns: tuple[str, ...], *, expected: bool) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
-    values = {c: bindparam(f"v_{c}", type_=pools.c[c].type) for c in columns}
+    values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=pools.c[c].type) for c in columns}
+    if "updated_at" in values:
+        values["updated_at"] = next_updated_at(pools.c.updated_at, values["updated_at"])
     conditions = [pools.c.id == _ID, pools.c.org_id == _ORG]
     if expected:
         conditions.append(pools.c.updated_at == bindparam("w_expected"))

@@ -22,6 +22,7 @@ from db import statements
 from db.models import PromptType, prompts, uploads
 from db.rows import IdRow, PromptRow
 from db.single_write import SingleWrite
+from db.stamps import next_updated_at
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,6 +148,8 @@ async def update_prompt(
 def _update_statement(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=prompts.c[c].type) for c in columns}
+    if "updated_at" in values:
+        values["updated_at"] = next_updated_at(prompts.c.updated_at, values["updated_at"])
     conditions = [prompts.c.id == bindparam("w_id"), prompts.c.org_id == bindparam("w_org")]
     conditions += [RULES[guard].condition() for guard in guards]
     if Guard.UPLOAD_EXISTS in guards:

@@ -1,0 +1,45 @@
+"""The new `updated_at` of a write: later than the row's current one, in the order the
+writes reach the row.
+
+PostgreSQL stamps it itself, when the UPDATE takes the row (after any wait for its lock):
+GREATEST(clock_timestamp(), updated_at + 1 µs), so the stored order of writes and the order
+of their stamps agree even with clocks that step back. A stamp taken in Python before the
+statement could lose that order to a concurrent writer.
+
+SQLite keeps the stamp the caller made: its single writes queue on one connection in the
+order they are stamped (no await between the stamp and the queue, db/statements.py), and it
+has one writer at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.functions import FunctionElement
+
+from db.types import UTCDateTime
+
+
+class next_updated_at(FunctionElement[Any]):
+    """`next_updated_at(column, bindparam)`: the column's next value."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+
+
+@compiles(next_updated_at)
+def _caller_stamp(element: next_updated_at, compiler: Any, **kw: Any) -> str:
+    _column, stamp = element.clauses.clauses
+    assert isinstance(stamp, BindParameter)
+    return str(compiler.process(stamp, **kw))
+
+
+@compiles(next_updated_at, "postgresql")
+def _database_stamp(element: next_updated_at, compiler: Any, **kw: Any) -> str:
+    column, _stamp = element.clauses.clauses
+    assert isinstance(column, Column)
+    current = compiler.process(column, **kw)
+    return f"GREATEST(clock_timestamp(), {current} + interval '1 microsecond')"
