@@ -7,12 +7,14 @@ import logging
 import time
 from collections.abc import Callable
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.masked_errors import internal_error
 from gateway.http.request_id import HEADER, request_id_of
 
 log = logging.getLogger("patchbay")
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for a client that closed the connection first
 # (scope, status, seconds): called once per HTTP request, after its response.
 Finished = Callable[[Scope, int, float], None]
 
@@ -47,6 +49,11 @@ class EdgeMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except ClientDisconnect:
+            # The caller went away before its body arrived: its event, not a failure of
+            # ours. Nothing can be answered; the access line and metrics say 499.
+            status = CLIENT_CLOSED_REQUEST
+            log.info("client disconnected before its request was read request_id=%s", request_id)
         except Exception:
             # A bug of ours escaped every handler: log it under the request id and answer a
             # masked 500 that still carries the id (Starlette's own 500 page would not).
