@@ -19,18 +19,21 @@ from sqlalchemy import exc as sa_exc
 class Failure(Enum):
     LOST = "the server is gone: connections made before are dead too"
     BUSY = "the server refuses work for now, e.g. too many connections"
+    ABSENT = "the database does not exist (yet): an operator's business, not a bug"
 
 
 # By SQLSTATE prefix. Connection exceptions (class 08) and a server shutting down, crashed or
 # still starting up (57P01-57P03) lose the connection; insufficient resources (class 53)
-# does not. asyncpg raises the 57P0x ones at connect, where SQLAlchemy wraps them in a
-# plain DBAPIError without marking the connection invalidated.
+# and a database that does not exist (3D000) do not. asyncpg raises the 57P0x ones at
+# connect, where SQLAlchemy wraps them in a plain DBAPIError without marking the connection
+# invalidated.
 SQLSTATES: dict[str, Failure] = {
     "08": Failure.LOST,
     "57P01": Failure.LOST,
     "57P02": Failure.LOST,
     "57P03": Failure.LOST,
     "53": Failure.BUSY,
+    "3D000": Failure.ABSENT,
 }
 UNIQUE_VIOLATION = "23505"
 
@@ -110,6 +113,17 @@ def is_unavailable(error: BaseException) -> bool:
     if isinstance(error, sqlite3.OperationalError):
         return _not_a_missing_object(error)
     return failure_of(error) is not None
+
+
+UNDEFINED_TABLE = "42P01"
+
+
+def is_missing_object(error: BaseException) -> bool:
+    """A table the statement names does not exist (an unmigrated database)."""
+    orig = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+    if getattr(orig, "sqlstate", None) == UNDEFINED_TABLE:
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and not _not_a_missing_object(orig)
 
 
 def _not_a_missing_object(error: BaseException) -> bool:

@@ -6,12 +6,14 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
 
 from db.database import Database
+from db.readiness import check_ready
 from gateway.graphql.graphiql import self_hosted_graphiql
 from gateway.graphql.view import PatchbayGraphQL
 from gateway.http.body_limit import BodyLimitMiddleware
@@ -59,7 +61,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     routes: list[BaseRoute] = [
         Route(GRAPHQL_PATH, graphql),
-        *health_routes(db.ping, timeout_seconds=settings.database_timeout_seconds),
+        *health_routes(partial(check_ready, db), timeout_seconds=settings.database_timeout_seconds),
     ]
     if metrics_endpoint is not None:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))

@@ -7,6 +7,7 @@ import asyncio
 import copy
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ from typing import Any
 import uvicorn
 import uvicorn.config
 
+from db.database import Database
+from db.errors import DatabaseUnavailable
+from db.readiness import NotReady, check_ready
 from db.seed import USER_NAMES
 from gateway.cli.admin import ALL_SCOPES, db_upgrade, load_demo_data, sign_token
 from gateway.observe.metrics import MULTIPROCESS_ENV
@@ -21,6 +25,10 @@ from gateway.settings import Settings
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
+    refusal = asyncio.run(_why_not_ready(settings))
+    if refusal is not None:
+        print(f"patchbay: cannot serve: {refusal}", file=sys.stderr)
+        return 2
     made = _multiprocess_metrics_dir(settings, args.workers)
     try:
         uvicorn.run(
@@ -37,6 +45,21 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+async def _why_not_ready(settings: Settings) -> str | None:
+    """A database this code cannot serve stops the start; one that cannot be reached does
+    not (it may come back: /readyz says 503 until then)."""
+    db = Database(settings.database_url, timeout_seconds=settings.database_timeout_seconds)
+    try:
+        await check_ready(db)
+    except NotReady as error:
+        return str(error)
+    except DatabaseUnavailable:
+        return None
+    finally:
+        await db.dispose()
+    return None
 
 
 def _multiprocess_metrics_dir(settings: Settings, workers: int) -> str | None:
