@@ -6,6 +6,8 @@ connections; every error leaves through one translator (db/errors.py).
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from db.errors import translated
+from db.errors import DatabaseUnavailable, WriteOutcomeUnknown, translated
 from db.lane import ConnectionLane
 from db.postgres import PostgresBackend
 from db.single_write import SingleWrite
@@ -46,18 +48,35 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """Reads; each statement sees committed data."""
-        with translated():
-            async with self.backend.read() as conn:
-                yield conn
+        """Reads; each statement sees committed data. All of it within the timeout."""
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                with translated():
+                    async with self.backend.read() as conn:
+                        yield conn
+        except TimeoutError as error:
+            raise DatabaseUnavailable(error) from error
 
     @asynccontextmanager
     async def single_write(self) -> AsyncIterator[SingleWrite]:
         """One write statement (plus reads that only explain its outcome), in autocommit:
-        the statement is its own transaction, without BEGIN and COMMIT round trips."""
-        with translated():
-            async with self.backend.single_write() as single:
-                yield single
+        the statement is its own transaction, without BEGIN and COMMIT round trips.
+
+        All of it within the timeout (waiting for a connection included). A failure after
+        the statement was sent is WriteOutcomeUnknown; before, DatabaseUnavailable."""
+        deadline = time.monotonic() + self.timeout_seconds
+        single: SingleWrite | None = None
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                with translated():
+                    async with self.backend.single_write(deadline) as single:
+                        yield single
+        except (TimeoutError, DatabaseUnavailable) as error:
+            if single is not None and single.may_have_written:
+                raise WriteOutcomeUnknown(error) from error
+            if isinstance(error, DatabaseUnavailable):
+                raise
+            raise DatabaseUnavailable(error) from error
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

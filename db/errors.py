@@ -50,12 +50,21 @@ class DatabaseUnavailable(Exception):
         self.cause_name = type(cause).__name__
 
 
+class WriteOutcomeUnknown(Exception):
+    """A write was sent, then the database stopped answering within the bound: it may or may
+    not have been applied. The caller must read before it retries."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(type(cause).__name__)
+        self.cause_name = type(cause).__name__
+
+
 @contextmanager
 def translated() -> Iterator[None]:
     """The boundary: driver errors leave the database package as one of the two kinds."""
     try:
         yield
-    except (UniqueViolation, DatabaseUnavailable):
+    except (UniqueViolation, DatabaseUnavailable, WriteOutcomeUnknown):
         raise
     except Exception as error:
         if is_unique_violation(error):

@@ -36,12 +36,14 @@ class ConnectionLane:
         timeout_seconds: float,
         is_lost: Callable[[BaseException], bool],
         is_unusable: Callable[[BaseException], bool],
+        is_closed: Callable[[AsyncConnection], bool] = lambda _: False,
     ) -> None:
         self.engine = engine  # with isolation_level AUTOCOMMIT
         self.size = size
         self.timeout_seconds = timeout_seconds
         self.is_lost = is_lost  # the server is gone: so are the connections made before
         self.is_unusable = is_unusable  # this connection must not be lent again
+        self.is_closed = is_closed  # the server closed it while it was idle (a restart)
         self.stale_before = 0.0  # connections made before this are presumed dead
         self._idle: list[AsyncConnection] = []  # the last returned is lent first: warm
         # A waiter gets a connection, or None: a slot counted in _open for it to open one.
@@ -62,11 +64,11 @@ class ConnectionLane:
         except BaseException as error:
             if self.is_lost(error):
                 self.stale_before = max(self.stale_before, time.monotonic())
-            # Unusable, or cancelled mid-statement: the driver's state is unknown.
+            # Unusable, or cancelled mid-statement: the driver's state is unknown. It is
+            # invalidated and closed off the request's path (_discard): SQLAlchemy's polite
+            # close may wait seconds for a server that does not answer, past the request's
+            # bound.
             broken = self.is_unusable(error) or not isinstance(error, Exception)
-            if broken and not isinstance(error, GeneratorExit):  # no awaiting in a collection
-                with suppress(Exception):  # as SQLAlchemy does: may wait for a polite close
-                    await conn.invalidate()
             raise
         finally:
             # The books are right even if that wait was cancelled: the slot is not leaked.
@@ -99,9 +101,14 @@ class ConnectionLane:
                 if handed is None:  # a slot was freed and kept for this request
                     return await self._open_slot()
                 conn = handed
-            if conn.info.get(BORN, 0.0) >= self.stale_before:
+            if conn.info.get(BORN, 0.0) < self.stale_before:
+                self._discard(conn, invalidate=False)  # made before a lost connection
+            elif self.is_closed(conn):
+                # The server closed it while it idled (a restart, an idle timeout): noticed
+                # here, before any statement fails on it; each idle peer is checked alike.
+                self._discard(conn, invalidate=True)
+            else:
                 return conn
-            self._discard(conn, invalidate=False)  # made before a lost connection
 
     async def _wait(self, deadline: float) -> AsyncConnection | None:
         waiter: asyncio.Future[AsyncConnection | None] = asyncio.get_running_loop().create_future()
@@ -144,12 +151,30 @@ class ConnectionLane:
         return None
 
     async def _open_slot(self) -> AsyncConnection:
-        """Opens a connection in a slot already counted in _open."""
+        """Opens a connection in a slot already counted in _open.
+
+        A request that gives up (its bound, a cancellation) does not cancel the connect: a
+        driver cancelled mid-handshake leaves futures nobody reads. The connect finishes
+        within the driver's own timeout, off the request's path, and its connection goes
+        to the next request."""
+        connecting = asyncio.ensure_future(self.engine.connect().start())
         try:
-            return await self.engine.connect().start()
+            return await asyncio.shield(connecting)
+        except asyncio.CancelledError:
+            connecting.add_done_callback(self._adopt)
+            raise
         except BaseException:
             self._free_slot()  # a waiter may try in turn (and fail fast if the server is down)
             raise
+
+    def _adopt(self, connecting: asyncio.Future[AsyncConnection]) -> None:
+        """A connect its request gave up on: its connection serves the next request."""
+        if connecting.cancelled() or connecting.exception() is not None:
+            self._free_slot()
+        elif self._closed:
+            self._discard(connecting.result(), invalidate=False)
+        else:
+            self._hand(connecting.result())
 
     def _discard(self, conn: AsyncConnection, *, invalidate: bool) -> None:
         self._free_slot()

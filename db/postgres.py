@@ -40,6 +40,7 @@ class PostgresBackend:
             timeout_seconds=timeout_seconds,
             is_lost=connection_lost,
             is_unusable=connection_unusable,
+            is_closed=_driver_closed,
         )
         _discard_stale_connections(self)
 
@@ -53,7 +54,7 @@ class PostgresBackend:
             yield conn
 
     @asynccontextmanager
-    async def single_write(self) -> AsyncIterator[SingleWrite]:
+    async def single_write(self, _deadline: float) -> AsyncIterator[SingleWrite]:
         async with self.lane.connection() as conn:
             yield SingleWrite(conn)
 
@@ -65,6 +66,16 @@ class PostgresBackend:
     async def dispose(self) -> None:
         await self.lane.close()
         await self.engine.dispose()
+
+
+def _driver_closed(conn: AsyncConnection) -> bool:
+    """asyncpg notices a server's goodbye (or EOF) on an idle connection by itself: a local
+    flag, no round trip."""
+    sync = conn.sync_connection
+    if sync is None or sync.invalidated:
+        return False  # SQLAlchemy reconnects an invalidated connection itself
+    driver: Any = sync.connection.driver_connection
+    return bool(driver.is_closed())
 
 
 def _discard_stale_connections(backend: PostgresBackend) -> None:

@@ -6,13 +6,15 @@ PostgreSQL: both on one lane connection lent to the request (db/lane.py).
 SQLite: the statements of all requests share one connection, without a lock. SQLite has
 one writer at a time anyway; on one connection the statements queue in its driver's
 thread and run back to back, with no lock hand-over through the event loop in between
-(that hand-over left SQLite idle for most of each write). A statement that has not
-started within the timeout does not run. The explaining reads take a read connection.
+(that hand-over left SQLite idle for most of each write). A statement whose turn comes
+after the request's deadline does not run. The explaining reads take a read connection.
+
+Each knows whether its statement may have been applied when a failure cut it short: that
+decides between "unavailable, nothing written" and "outcome unknown" (db/errors.py).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
@@ -21,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
 from db import statements
+from db.errors import connection_unusable
+from db.sqlite_driver import Turn
 
 Row = TypeVar("Row", bound=Any)
 
@@ -30,11 +34,25 @@ class SingleWrite:
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.sent = False  # the statement went to the server and no answer came back (yet)
+
+    @property
+    def may_have_written(self) -> bool:
+        return self.sent
 
     async def first(
         self, statement: UpdateBase, params: Mapping[str, Any], *, row: type[Row]
     ) -> Row | None:
-        return await statements.first(self.conn, statement, params, row=row)
+        self.sent = True
+        try:
+            found = await statements.first(self.conn, statement, params, row=row)
+        except Exception as error:
+            # An error the server answered with (a constraint, a type) failed the statement:
+            # nothing was written. A lost connection or a timeout leaves it unknown.
+            self.sent = connection_unusable(error)
+            raise
+        self.sent = False
+        return found
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
@@ -48,18 +66,33 @@ class SharedSingleWrite(SingleWrite):
         self,
         conn: AsyncConnection,
         *,
-        timeout_seconds: float,
+        deadline: float,
         read: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
     ) -> None:
         super().__init__(conn)
-        self.timeout_seconds = timeout_seconds
+        self.deadline = deadline
         self.read = read
+        self.turn: Turn | None = None
+
+    @property
+    def may_have_written(self) -> bool:
+        return self.sent and self.turn is not None and self.turn.started
 
     async def first(
         self, statement: UpdateBase, params: Mapping[str, Any], *, row: type[Row]
     ) -> Row | None:
-        deadline = time.monotonic() + self.timeout_seconds
-        return await statements.first(self.conn, statement, params, row=row, deadline=deadline)
+        self.turn = Turn(self.deadline)
+        self.sent = True
+        try:
+            found = await statements.first(self.conn, statement, params, row=row, turn=self.turn)
+        except Exception:
+            # SQLite's own answer (locked, a constraint, a missed turn, a closed connection):
+            # the statement did not run or was rolled back. Only a cancellation while it ran
+            # in SQLite's thread leaves its outcome unknown.
+            self.sent = False
+            raise
+        self.sent = False
+        return found
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:

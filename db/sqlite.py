@@ -18,13 +18,17 @@ from db.single_write import SharedSingleWrite
 class SqliteBackend:
     def __init__(self, url: str, *, timeout_seconds: float) -> None:
         self.timeout_seconds = timeout_seconds
+        # Another process's lock is waited for half the request's bound, and a queued write
+        # starts only while that wait still fits: SQLite itself then answers every write in
+        # time ("locked": nothing written), and none is left with an unknown outcome.
+        self.busy_timeout_seconds = timeout_seconds / 2
         options: dict[str, Any] = {"connect_args": {"timeout": timeout_seconds}}
         if make_url(url).database not in (None, "", ":memory:"):  # in memory: a StaticPool
             # A writer waits for a pooled connection no longer than for SQLite's lock
             # (SQLAlchemy's default is 30 s): a locked file answers within bounds.
             options["pool_timeout"] = timeout_seconds
         self.engine = create_async_engine(url, **options)
-        _take_over_transactions(self.engine, busy_timeout_seconds=timeout_seconds)
+        _take_over_transactions(self.engine, busy_timeout_seconds=self.busy_timeout_seconds)
         self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.shared = SharedConnection(self.autocommit)
         # SQLite has one writer at a time. Transactions of this process queue here, in
@@ -43,10 +47,10 @@ class SqliteBackend:
             yield conn
 
     @asynccontextmanager
-    async def single_write(self) -> AsyncIterator[SharedSingleWrite]:
-        yield SharedSingleWrite(
-            await self.shared.get(), timeout_seconds=self.timeout_seconds, read=self.read
-        )
+    async def single_write(self, deadline: float) -> AsyncIterator[SharedSingleWrite]:
+        """`deadline` (time.monotonic): when the request's answer is due."""
+        start_by = deadline - self.busy_timeout_seconds - self.timeout_seconds / 10  # margin
+        yield SharedSingleWrite(await self.shared.get(), deadline=start_by, read=self.read)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:

@@ -11,21 +11,33 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import dataclass
 from typing import Any
 
 
-async def rows_in_turn(
-    driver: Any, sql: str, values: list[Any], deadline: float | None
-) -> list[Any]:
+@dataclass
+class Turn:
+    """A statement's place in the queue: it runs only if its turn comes by `deadline`
+    (time.monotonic), and says whether it started (then its outcome is SQLite's)."""
+
+    deadline: float
+    started: bool = False
+
+
+class TurnMissed(TimeoutError):
+    """The statement's turn came after its deadline: it was not run."""
+
+
+async def rows_in_turn(driver: Any, sql: str, values: list[Any], turn: Turn | None) -> list[Any]:
     """The statement's rows, fetched in the same hop as the statement."""
-    rows: list[Any] = await driver._execute(_rows_unless_late, driver, sql, values, deadline)
+    rows: list[Any] = await driver._execute(_rows_unless_late, driver, sql, values, turn)
     return rows
 
 
-def _rows_unless_late(
-    driver: Any, sql: str, values: list[Any], deadline: float | None
-) -> list[Any]:
-    if deadline is not None and time.monotonic() > deadline:
-        raise TimeoutError("the statement's turn on SQLite came after its deadline")
+def _rows_unless_late(driver: Any, sql: str, values: list[Any], turn: Turn | None) -> list[Any]:
+    if turn is not None:
+        if time.monotonic() > turn.deadline:
+            raise TurnMissed("the statement's turn on SQLite came after its deadline")
+        turn.started = True
     connection: sqlite3.Connection = driver._conn
     return connection.execute(sql, values).fetchall()

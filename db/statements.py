@@ -24,7 +24,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from db.errors import UniqueViolation, is_unique_violation
-from db.sqlite_driver import rows_in_turn
+from db.sqlite_driver import Turn, rows_in_turn
 
 Processor = Callable[[Any], Any] | None
 Row = TypeVar("Row", bound=NamedTuple)
@@ -45,9 +45,9 @@ async def first(
     params: Mapping[str, Any],
     *,
     row: type[Row],
-    deadline: float | None = None,
+    turn: Turn | None = None,
 ) -> Row | None:
-    found = await rows(conn, statement, params, row=row, deadline=deadline)
+    found = await rows(conn, statement, params, row=row, turn=turn)
     return found[0] if found else None
 
 
@@ -57,11 +57,10 @@ async def rows(
     params: Mapping[str, Any],
     *,
     row: type[Row],
-    deadline: float | None = None,
+    turn: Turn | None = None,
 ) -> list[Row]:
     """The statement's rows as `row`s. On SQLite, statements of concurrent requests may queue
-    on one connection (db/sqlite.py): one that has not started by `deadline`
-    (time.monotonic) is not run at all, and fails with TimeoutError."""
+    on one connection (db/sqlite.py): one whose `turn` comes too late is not run at all."""
     compiled = _compiled(statement, conn.dialect, row)
     values = [
         value if process is None else process(value)
@@ -69,7 +68,7 @@ async def rows(
             (params.get(name, literal), process) for name, process, literal in compiled.parameters
         )
     ]
-    found = await _run(conn, compiled, values, deadline)
+    found = await _run(conn, compiled, values, turn)
     results = compiled.results
     return [
         row._make(v if p is None else p(v) for v, p in zip(raw, results, strict=True))
@@ -78,7 +77,7 @@ async def rows(
 
 
 async def _run(
-    conn: AsyncConnection, compiled: Compiled, values: list[Any], deadline: float | None
+    conn: AsyncConnection, compiled: Compiled, values: list[Any], turn: Turn | None
 ) -> list[Any]:
     sync = conn.sync_connection
     if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
@@ -91,7 +90,7 @@ async def _run(
         if compiled.for_asyncpg:
             found: list[Any] = await driver.fetch(compiled.sql, *values)
             return found
-        return await rows_in_turn(driver, compiled.sql, values, deadline)
+        return await rows_in_turn(driver, compiled.sql, values, turn)
     except Exception as error:
         if is_unique_violation(error):
             raise UniqueViolation(str(error)) from error

@@ -6,12 +6,14 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
 
-from db.errors import DatabaseUnavailable
+from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from resolvers.errors import InvalidArgument
 
 MASKED_MESSAGES = {
     "INTERNAL_SERVER_ERROR": "Internal server error",
     "SERVICE_UNAVAILABLE": "Service unavailable: the database cannot be reached, retry shortly",
+    "OUTCOME_UNKNOWN": "The database stopped answering after the write was sent: it may or "
+    "may not have been applied. Read the object again before retrying",
 }
 
 
@@ -42,6 +44,8 @@ def error_code(error: GraphQLError) -> str:
         return "BAD_USER_INPUT"
     if isinstance(original, DatabaseUnavailable):
         return "SERVICE_UNAVAILABLE"
+    if isinstance(original, WriteOutcomeUnknown):
+        return "OUTCOME_UNKNOWN"
     return "INTERNAL_SERVER_ERROR"
 
 

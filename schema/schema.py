@@ -13,7 +13,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaEx
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from db.errors import DatabaseUnavailable
+from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from resolvers.errors import InvalidArgument
 from schema.extensions import (
     PARSED_DOCUMENTS_KEPT,
@@ -41,9 +41,12 @@ class PatchbaySchema(SchemaHidingSuggestions):
             if isinstance(error.original_error, InvalidArgument):
                 continue
             request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
-            if isinstance(error.original_error, DatabaseUnavailable):
+            if isinstance(error.original_error, DatabaseUnavailable | WriteOutcomeUnknown):
                 log.warning(
-                    "database unavailable request_id=%s: %s",
+                    "database %s request_id=%s: %s",
+                    "unavailable"
+                    if isinstance(error.original_error, DatabaseUnavailable)
+                    else "stopped answering after a write was sent",
                     request_id,
                     error.original_error.cause_name,
                 )

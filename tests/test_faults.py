@@ -455,12 +455,14 @@ async def test_postgres_stopped_mid_load_is_unavailable_fast_and_recovers_by_its
             done.set()
             await asyncio.gather(*tasks)
 
-    # then: callers only ever saw a success or SERVICE_UNAVAILABLE, masked, with its request id
+    # then: callers only ever saw a success, SERVICE_UNAVAILABLE, or OUTCOME_UNKNOWN for a
+    # write the crash cut off after it was sent; masked, with its request id
     outcomes = Counter(attempt.outcome for attempt in attempts)
-    assert set(outcomes) == {OK, "SERVICE_UNAVAILABLE"}, outcomes
+    assert set(outcomes) <= {OK, "SERVICE_UNAVAILABLE", "OUTCOME_UNKNOWN"}, outcomes
+    assert {OK, "SERVICE_UNAVAILABLE"} <= set(outcomes), outcomes
     for attempt in attempts:
         if attempt.outcome != OK:
-            assert_masked(attempt, "SERVICE_UNAVAILABLE")
+            assert_masked(attempt, attempt.outcome)
     before = [a for a in attempts if a.finished < stopping]
     assert before and all(a.outcome == OK for a in before)
     # and: every request made while the server was down failed fast, within the bound
@@ -475,14 +477,17 @@ async def test_postgres_stopped_mid_load_is_unavailable_fast_and_recovers_by_its
     settled = [a for a in attempts if a.started >= up + 0.5]
     assert settled and all(a.outcome == OK for a in settled)
     # and: no partial writes; each prompt holds its last acknowledged write, or a later one
-    # whose answer the crash cut off
+    # answered OUTCOME_UNKNOWN: never one answered SERVICE_UNAVAILABLE
     rows = await stored_rows(url, ids)
     for pid in ids:
         mine = [a for a in attempts if a.prompt_id == pid]
         last_ok = max(i for i, a in enumerate(mine) if a.outcome == OK)
         row = rows[pid]
         assert row.title == row.description and row.tags == [row.description]
-        assert row.description in {a.mark for a in mine[last_ok:]}
+        possible = {mine[last_ok].mark} | {
+            a.mark for a in mine[last_ok:] if a.outcome == "OUTCOME_UNKNOWN"
+        }
+        assert row.description in possible
     print(
         f"\noutage: {len(during)} requests while down, all SERVICE_UNAVAILABLE, slowest "
         f"{slowest * 1000:.0f} ms; first success {first_ok - restarting:.2f} s after the "
@@ -491,7 +496,7 @@ async def test_postgres_stopped_mid_load_is_unavailable_fast_and_recovers_by_its
     )
 
 
-async def test_postgres_restarted_while_idle_costs_at_most_one_failed_request(
+async def test_postgres_restarted_while_idle_costs_no_failed_request(
     cluster: Cluster,
 ) -> None:
     # given: a gateway whose pool holds several connections from earlier traffic
@@ -505,15 +510,11 @@ async def test_postgres_restarted_while_idle_costs_at_most_one_failed_request(
         await asyncio.to_thread(cluster.start)
         restarted = time.monotonic()
         after = [await write(client, ids[n % len(ids)], f"after-{n}") for n in range(10)]
-    # then: the first failing statement invalidates the whole pool: one failure at most,
-    # answered SERVICE_UNAVAILABLE, and every later request succeeds
+    # then: connections the server closed while idle are replaced before any statement runs
+    # on them: not one request fails
     failures = [a for a in after if a.outcome != OK]
-    assert len(failures) <= 1
-    for attempt in failures:
-        assert attempt.outcome == "SERVICE_UNAVAILABLE"
-        assert_masked(attempt, "SERVICE_UNAVAILABLE")
-    assert all(a.outcome == OK for a in after[len(failures) :])
-    recovered = after[len(failures)].finished - restarted
+    assert failures == []
+    recovered = after[0].finished - restarted
     assert recovered <= 3.0
     print(f"\nidle restart: {len(failures)} failed request(s), serving {recovered:.2f} s after")
 
@@ -537,17 +538,24 @@ async def test_postgres_that_stops_answering_is_unavailable_within_the_timeout_b
             cluster.signal(frozen, signal.SIGCONT)
         # and: the server answers again
         thawed = [await write(client, ids[n], f"{ids[n]}-thawed") for n in range(4)]
-    # then: every request got SERVICE_UNAVAILABLE within the connect/command timeout plus,
-    # at worst, one more for the pool or the connection's reset: no hang
-    assert {a.outcome for a in hung} == {"SERVICE_UNAVAILABLE"}
+        rows = await stored_rows(url, ids)
+    # then: every request was answered within the timeout: OUTCOME_UNKNOWN where its write
+    # had been sent to the frozen server, SERVICE_UNAVAILABLE where it never was
+    outcomes = Counter(a.outcome for a in hung)
+    assert set(outcomes) <= {"SERVICE_UNAVAILABLE", "OUTCOME_UNKNOWN"}, outcomes
+    assert outcomes["OUTCOME_UNKNOWN"] >= 1
     for attempt in hung:
-        assert_masked(attempt, "SERVICE_UNAVAILABLE")
+        assert_masked(attempt, attempt.outcome)
     slowest = max(a.seconds for a in hung)
-    assert slowest <= 2 * OUTAGE_TIMEOUT + SLACK
+    assert slowest <= OUTAGE_TIMEOUT + SLACK
+    # and: SERVICE_UNAVAILABLE never hid a write (the thawed server ran what it had received)
+    for attempt in hung[4:]:
+        if attempt.outcome == "SERVICE_UNAVAILABLE":
+            assert rows[attempt.prompt_id].description != attempt.mark
     # and: it serves again at once
     assert {a.outcome for a in thawed} == {OK}
     print(
-        f"\nfrozen server: {len(hung)} requests SERVICE_UNAVAILABLE in "
+        f"\nfrozen server: {dict(outcomes)} in "
         f"{min(a.seconds for a in hung):.2f}-{slowest:.2f} s (timeout {OUTAGE_TIMEOUT:.0f} s); "
         f"{len(thawed)} served at once after"
     )
@@ -590,16 +598,17 @@ async def test_sqlite_locked_by_another_process_is_unavailable_in_bounds_then_wr
             await asyncio.wait_for(holder.wait(), 10)
         # and: the lock is released, and the same writes are sent again
         released = await asyncio.gather(*(write(client, pid, f"{pid}-free") for pid in ids))
-    # then: each locked write was SERVICE_UNAVAILABLE after waiting the busy timeout, no longer
-    # than the pool's wait plus the busy timeout, with nothing about the lock in the answer
+    # then: each locked write was SERVICE_UNAVAILABLE (SQLite said "locked": nothing written)
+    # after waiting half the timeout for the lock, within the timeout, with nothing about the
+    # lock in the answer
     assert before.outcome == OK
     assert {a.outcome for a in locked} == {"SERVICE_UNAVAILABLE"}
     for attempt in locked:
         assert_masked(attempt, "SERVICE_UNAVAILABLE")
     durations = [a.seconds for a in locked]
     slowest_after = max(a.seconds for a in released)
-    assert min(durations) >= LOCK_TIMEOUT * 0.9
-    assert max(durations) <= 2 * LOCK_TIMEOUT + SLACK
+    assert min(durations) >= LOCK_TIMEOUT * 0.4
+    assert max(durations) <= LOCK_TIMEOUT + SLACK
     # and: reads went on while the file was locked (WAL)
     assert read.json()["data"]["prompt"]["description"] == "before the lock"
     # and: once released, writes succeed at once, and nothing of the failed ones landed
