@@ -99,6 +99,15 @@ async def client(app: Starlette, db: Database) -> AsyncIterator[httpx.AsyncClien
 
 
 @pytest.fixture
+def no_patchbay_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings built in the test must not pick up a developer's PATCHBAY_* variables (the
+    authentication tests ask for it with `pytestmark`)."""
+    for name in list(os.environ):
+        if name.startswith("PATCHBAY_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
 def is_postgres(database_url: str) -> bool:
     return database_url.startswith("postgresql")
 
