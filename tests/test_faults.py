@@ -46,8 +46,7 @@ from db.seed import ACME, seed_demo
 from gateway.app import create_app
 from gateway.errors import MASKED_MESSAGES
 from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_POSTGRES, settings_for
-from tests.factories import client_for as app_client
-from tests.factories import token
+from tests.factories import asgi_client, client_for, token
 
 UPDATE = """
 mutation FaultUpdate($id: ID!, $input: UpdatePromptInput!) {
@@ -161,12 +160,6 @@ def assert_masked(attempt: Attempt, code: str) -> None:
     assert error["extensions"] == {"code": code, "requestId": attempt.request_id}
     for internal in INTERNALS:
         assert internal.lower() not in attempt.body.lower(), (internal, attempt.body)
-
-
-def client_for(
-    url: str, **settings: Any
-) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
-    return app_client(settings_for(url, **settings))
 
 
 async def prepare_database(url: str, *, extra_prompts: int = 0) -> list[str]:
@@ -394,7 +387,7 @@ async def test_a_dropped_table_is_a_masked_internal_error_and_the_gateway_keeps_
             await conn.execute(text("DROP TABLE uploads"))
     finally:
         await db.dispose()
-    async with client_for(own_database_url, database_timeout_seconds=2) as client:
+    async with client_for(settings_for(own_database_url, database_timeout_seconds=2)) as client:
         # when: requests need the missing table, more of them than the pool has connections
         failed = [
             await write(client, AFTER_HOURS, f"attach-{n}", {"requestId": UPLOAD})
@@ -438,7 +431,7 @@ async def test_postgres_stopped_mid_load_is_unavailable_fast_and_recovers_by_its
             attempts.append(await write(client, prompt_id, f"{prompt_id}-{sequence}"))
             await asyncio.sleep(0.01)
 
-    async with client_for(url, database_timeout_seconds=OUTAGE_TIMEOUT) as client:
+    async with client_for(settings_for(url, database_timeout_seconds=OUTAGE_TIMEOUT)) as client:
         tasks = [asyncio.create_task(writer(client, pid)) for pid in ids]
         try:
             await asyncio.sleep(1.0)
@@ -497,7 +490,7 @@ async def test_postgres_restarted_while_idle_costs_at_most_one_failed_request(
     # given: a gateway whose pool holds several connections from earlier traffic
     url = await cluster.new_database()
     ids = await prepare_database(url, extra_prompts=8)
-    async with client_for(url, database_timeout_seconds=OUTAGE_TIMEOUT) as client:
+    async with client_for(settings_for(url, database_timeout_seconds=OUTAGE_TIMEOUT)) as client:
         warm = await asyncio.gather(*(write(client, pid, f"{pid}-warm") for pid in ids))
         assert {a.outcome for a in warm} == {OK}
         # when: PostgreSQL restarts while no request runs, so every pooled connection is stale
@@ -524,7 +517,7 @@ async def test_postgres_that_stops_answering_is_unavailable_within_the_timeout_b
     # given: a gateway whose pool holds connections from earlier traffic
     url = await cluster.new_database()
     ids = await prepare_database(url, extra_prompts=12)
-    async with client_for(url, database_timeout_seconds=OUTAGE_TIMEOUT) as client:
+    async with client_for(settings_for(url, database_timeout_seconds=OUTAGE_TIMEOUT)) as client:
         warm = await asyncio.gather(*(write(client, pid, f"{pid}-warm") for pid in ids[:4]))
         assert {a.outcome for a in warm} == {OK}
         # when: the server freezes (SIGSTOP: connections stay open, nothing answers), and
@@ -566,7 +559,7 @@ async def test_sqlite_locked_by_another_process_is_unavailable_in_bounds_then_wr
     path = tmp_path / "locked.db"
     url = f"sqlite+aiosqlite:///{path}"
     ids = await prepare_database(url, extra_prompts=LOCKED_WRITERS)
-    async with client_for(url, database_timeout_seconds=LOCK_TIMEOUT) as client:
+    async with client_for(settings_for(url, database_timeout_seconds=LOCK_TIMEOUT)) as client:
         before = await write(client, ids[0], "before the lock")
         holder = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -631,7 +624,7 @@ async def test_sqlite_twenty_concurrent_writers_never_see_database_is_locked(
     async def writer(client: httpx.AsyncClient, prompt_id: str) -> list[Attempt]:
         return [await write(client, prompt_id, f"{prompt_id}-{n}") for n in range(WRITES_EACH)]
 
-    async with client_for(url) as first, client_for(url) as second:
+    async with client_for(settings_for(url)) as first, client_for(settings_for(url)) as second:
         # when: twenty clients write at the same time, ten writes each, half through each
         started = time.monotonic()
         results = await asyncio.gather(
@@ -664,9 +657,8 @@ async def test_a_closed_sqlite_write_connection_costs_one_request_then_is_replac
     url = f"sqlite+aiosqlite:///{tmp_path / 'closed.db'}"
     ids = await prepare_database(url, extra_prompts=3)
     app = create_app(settings_for(url))
-    transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with asgi_client(app) as client:
             assert (await write(client, ids[0], "before")).outcome == OK
             # when: the driver's connection is closed behind SQLAlchemy's back
             shared = await app.state.db._sqlite_statements.get()

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from gateway.request_id import RequestIdMiddleware
-from tests.factories import token
+from tests.factories import asgi_client, token
 from tests.http_edge import MIB, VIEWER, post, send, top_level_codes
 
 UNAUTHORIZED_TWICE = """
@@ -185,8 +185,7 @@ async def test_an_unhandled_error_is_a_masked_500_that_keeps_the_request_id() ->
         raise RuntimeError("a bug with a secret: hunter2")
 
     app = RequestIdMiddleware(broken)  # type: ignore[arg-type]
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as c:
+    async with asgi_client(app, raise_app_exceptions=False) as c:
         # when
         response = await c.get("/anything", headers={"X-Request-ID": "req-123"})
     # then
