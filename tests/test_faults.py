@@ -47,6 +47,7 @@ from gateway.app import create_app
 from gateway.errors import MASKED_MESSAGES
 from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_POSTGRES, settings_for
 from tests.factories import asgi_client, client_for, token
+from tests.waiting import eventually
 
 UPDATE = """
 mutation FaultUpdate($id: ID!, $input: UpdatePromptInput!) {
@@ -415,6 +416,12 @@ SLACK = 1.0  # a busy CI machine's scheduling, on top of the configured bound
 WRITERS = 6
 
 
+def settled_writes_each(attempts: list[Attempt], *, since: float, ids: list[str]) -> int:
+    """The fewest writes any of these prompts had that started at `since` or later."""
+    started = Counter(a.prompt_id for a in attempts if a.started >= since)
+    return min(started[pid] for pid in ids)
+
+
 async def test_postgres_stopped_mid_load_is_unavailable_fast_and_recovers_by_itself(
     cluster: Cluster,
 ) -> None:
@@ -429,21 +436,29 @@ async def test_postgres_stopped_mid_load_is_unavailable_fast_and_recovers_by_its
             if done.is_set():
                 return
             attempts.append(await write(client, prompt_id, f"{prompt_id}-{sequence}"))
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # paces the load: a client writing again and again
 
     async with client_for(settings_for(url, database_timeout_seconds=OUTAGE_TIMEOUT)) as client:
         tasks = [asyncio.create_task(writer(client, pid)) for pid in ids]
         try:
-            await asyncio.sleep(1.0)
+            await eventually(
+                lambda: {a.prompt_id for a in attempts if a.outcome == OK} == set(ids),
+                within=10,
+                what="not every writer was served before the outage",
+            )
             # when: PostgreSQL is stopped like a crash, stays down 2 s, and is started again
             stopping = time.monotonic()
             await asyncio.to_thread(cluster.stop_immediately)
             down = time.monotonic()
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(2.0)  # the outage itself: requests meet a server that is down
             restarting = time.monotonic()
             await asyncio.to_thread(cluster.start)
             up = time.monotonic()
-            await asyncio.sleep(1.5)
+            await eventually(
+                lambda: settled_writes_each(attempts, since=up + 0.5, ids=ids) >= 5,
+                within=15,
+                what="the writers did not write five times each after the restart",
+            )
         finally:
             done.set()
             await asyncio.gather(*tasks)

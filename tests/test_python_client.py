@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from db.seed import ACME, seed_demo
 from gateway.app import create_app
 from tests.conftest import settings_for
 from tests.factories import api_key
+from tests.waiting import wait_until
 
 UPDATE_PROMPT = """
 mutation UpdatePrompt($id: ID!, $input: UpdatePromptInput!) {
@@ -70,10 +70,12 @@ def live_url(database: Database) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    wait_until(
+        lambda: server.started or not thread.is_alive(),
+        timeout=STARTUP_SECONDS,
+        what="uvicorn did not start",
+    )
+    assert server.started, "uvicorn stopped before it started serving"
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
