@@ -27,7 +27,7 @@ from db.models import api_keys, brands, guardrail_pools, organizations, prompts,
 from db.seed import seed_demo
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.factories import TEST_SECRET
+from tests.factories import TEST_SECRET, asgi_client
 
 SQL_TEXT = re.compile(r"\b(SELECT|UPDATE|INSERT|DELETE)\b .*\b(FROM|SET|INTO|WHERE)\b", re.I)
 
@@ -93,9 +93,17 @@ async def db(app: Starlette) -> Database:
 
 @pytest.fixture
 async def client(app: Starlette, db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as client:
+    async with asgi_client(app) as client:
         yield client
+
+
+@pytest.fixture
+def no_patchbay_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings built in the test must not pick up a developer's PATCHBAY_* variables (the
+    authentication tests ask for it with `pytestmark`)."""
+    for name in list(os.environ):
+        if name.startswith("PATCHBAY_"):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

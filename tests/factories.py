@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import jwt
+from starlette.types import ASGIApp
 
 from db.api_keys import insert_key
 from db.database import Database
@@ -67,14 +68,26 @@ async def api_key(
 
 @asynccontextmanager
 async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of a fresh app built from these settings; its engine is disposed after."""
+    """An httpx client of a fresh app built from these settings; its engine is disposed after.
+
+    The one way tests make a gateway of their own; `asgi_client` is for an app they already
+    hold (the session's app, or one whose state they inspect)."""
     app = create_app(settings)
     try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as c:
-            yield c
+        async with asgi_client(app) as client:
+            yield client
     finally:
         await app.state.db.dispose()
+
+
+@asynccontextmanager
+async def asgi_client(
+    app: ASGIApp, *, raise_app_exceptions: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An httpx client that calls this ASGI app in-process, at http://patchbay.test."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+    async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as client:
+        yield client
 
 
 async def gql(

@@ -12,7 +12,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from typing import NoReturn
 
 import httpx
 import pytest
+
+from tests.waiting import poll_until
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
@@ -72,17 +73,25 @@ def running_demo(directory: Path, **settings: str) -> Iterator[Demo]:
 
 
 def _wait_until_serving(server: subprocess.Popen[bytes], log: Path, url: str) -> str | None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and server.poll() is None:
+    """Alice's token once the demo printed it and answers /healthz; None if it exited or
+    did not get there within 30 s."""
+    tokens: list[str] = []
+
+    def serving_or_exited() -> bool:
+        if server.poll() is not None:
+            return True
         match = _HEADER.search(log.read_text())
-        if match:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
-                return match["token"]
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.1)
-    return None
+        if match is None:
+            return False
+        try:
+            httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
+        except httpx.HTTPError:
+            return False
+        tokens.append(match["token"])
+        return True
+
+    poll_until(serving_or_exited, timeout=30)
+    return tokens[0] if tokens else None
 
 
 def _free_port() -> int:

@@ -1,9 +1,9 @@
 """Query abuse: documents built to cost the server, or to make it talk about its schema.
 
-test_transport.py covers the plain caps (depth, aliases, tokens, one level of each); here are
-the ways around them: fragments that spread each other in a cycle, twice per level or hundreds
-deep, aliases and depth hidden in fragments, documents far over the token cap, caps read from
-the environment, and what production settings show a caller who guesses at field names.
+test_document_limits.py covers the plain caps (depth, aliases, tokens, one level of each);
+here are the ways around them: fragments that spread each other in a cycle, twice per level or
+hundreds deep, aliases and depth hidden in fragments, documents far over the token cap, caps
+read from the environment, and what production settings show a caller who guesses at field names.
 Each answer must be a top-level error (HTTP 200, `data: null`), quick, with nothing executed.
 """
 

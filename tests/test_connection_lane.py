@@ -9,12 +9,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from db.database import Database
 from db.lane import ConnectionLane
 from tests.conftest import settings_for
 from tests.factories import client_for, gql, token
+from tests.waiting import eventually
+
+SLOW_STATEMENT = "SELECT pg_sleep(1)"
 
 
 def _lane_or_skip(database_url: str) -> None:
@@ -41,7 +46,7 @@ async def _queue_waiter(lane: ConnectionLane, served: list[str]) -> asyncio.Task
             served.append("waiter")
 
     waiter = asyncio.create_task(waiting())
-    await asyncio.sleep(0.05)  # the waiter is queued
+    await eventually(lambda: len(lane._waiters) == 1, within=2, what="the waiter never queued")
     return waiter
 
 
@@ -104,8 +109,23 @@ async def test_a_waiter_opens_a_connection_in_place_of_one_that_broke(
     assert time.monotonic() - started < 1.0
 
 
+async def statement_is_running(database_url: str, statement: str) -> bool:
+    """Whether PostgreSQL is executing `statement` for some session of this database."""
+    dsn = make_url(database_url).set(drivername="postgresql")
+    conn = await asyncpg.connect(dsn.render_as_string(hide_password=False), timeout=5)
+    try:
+        running = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND state = 'active' AND query = $1",
+            statement,
+        )
+    finally:
+        await conn.close()
+    return bool(running)
+
+
 async def test_a_request_cancelled_again_and_again_leaks_no_connection(
-    one_connection: Database,
+    one_connection: Database, database_url: str
 ) -> None:
     # given: a request running a slow statement on the only connection
     lane = one_connection.lane
@@ -114,15 +134,19 @@ async def test_a_request_cancelled_again_and_again_leaks_no_connection(
     async def slow() -> None:
         async with lane.connection() as conn:
             started.set()
-            await conn.exec_driver_sql("SELECT pg_sleep(1)")
+            await conn.exec_driver_sql(SLOW_STATEMENT)  # holds the connection for a second
 
     task = asyncio.create_task(slow())
     await started.wait()
-    await asyncio.sleep(0.05)
+    for _ in range(50):  # until the server runs it: the cancel must land mid-statement
+        if await statement_is_running(database_url, SLOW_STATEMENT):
+            break
+    else:
+        pytest.fail("the slow statement never ran")
     # when: it is cancelled mid-statement, and again at every step of the lane's clean-up
     while not task.done():
         task.cancel()
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # one pass of the loop: the next step of the clean-up
     with pytest.raises(asyncio.CancelledError):
         await task
     # then: the next request still gets a connection, well within the timeout
@@ -144,7 +168,7 @@ async def test_a_command_timeout_replaces_that_connection_only(database_url: str
             async with db.lane.connection() as conn:
                 assert conn is first or conn is second
                 timed_out = conn
-                await conn.exec_driver_sql("SELECT pg_sleep(2)")
+                await conn.exec_driver_sql("SELECT pg_sleep(2)")  # outlives the timeout
         # then: the other connection is still lent as it is, not reopened
         survivor = first if timed_out is second else second
         async with db.lane.connection() as conn:

@@ -7,12 +7,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.waiting import wait_until
 
 PATCHBAY = str(Path(sys.executable).parent / "patchbay")
 HEADER = re.compile(r'\{"Authorization": "Bearer (?P<token>[^"]+)"\}')
@@ -23,6 +24,14 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(f"{url}/healthz", timeout=1)
+    except httpx.TransportError:
+        return False
+    return True
 
 
 @pytest.fixture
@@ -45,13 +54,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[str, str]]:
                 break
         assert token, "demo printed no Authorization header"
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until(lambda: _answers(url), timeout=20, what="the demo server did not answer")
         yield url, token
     finally:
         server.terminate()

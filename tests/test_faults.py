@@ -46,8 +46,8 @@ from db.seed import ACME, seed_demo
 from gateway.app import create_app
 from schema.request_errors import MASKED_MESSAGES
 from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_POSTGRES, settings_for
-from tests.factories import client_for as app_client
-from tests.factories import token
+from tests.factories import asgi_client, client_for, token
+from tests.waiting import eventually
 
 UPDATE = """
 mutation FaultUpdate($id: ID!, $input: UpdatePromptInput!) {
@@ -161,12 +161,6 @@ def assert_masked(attempt: Attempt, code: str) -> None:
     assert error["extensions"] == {"code": code, "requestId": attempt.request_id}
     for internal in INTERNALS:
         assert internal.lower() not in attempt.body.lower(), (internal, attempt.body)
-
-
-def client_for(
-    url: str, **settings: Any
-) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
-    return app_client(settings_for(url, **settings))
 
 
 async def prepare_database(url: str, *, extra_prompts: int = 0) -> list[str]:
@@ -394,7 +388,7 @@ async def test_a_dropped_table_is_a_masked_internal_error_and_the_gateway_keeps_
             await conn.execute(text("DROP TABLE uploads"))
     finally:
         await db.dispose()
-    async with client_for(own_database_url, database_timeout_seconds=2) as client:
+    async with client_for(settings_for(own_database_url, database_timeout_seconds=2)) as client:
         # when: requests need the missing table, more of them than the pool has connections
         failed = [
             await write(client, AFTER_HOURS, f"attach-{n}", {"requestId": UPLOAD})
@@ -422,6 +416,12 @@ SLACK = 1.0  # a busy CI machine's scheduling, on top of the configured bound
 WRITERS = 6
 
 
+def settled_writes_each(attempts: list[Attempt], *, since: float, ids: list[str]) -> int:
+    """The fewest writes any of these prompts had that started at `since` or later."""
+    started = Counter(a.prompt_id for a in attempts if a.started >= since)
+    return min(started[pid] for pid in ids)
+
+
 async def test_postgres_stopped_mid_load_is_unavailable_fast_and_recovers_by_itself(
     cluster: Cluster,
 ) -> None:
@@ -436,21 +436,29 @@ async def test_postgres_stopped_mid_load_is_unavailable_fast_and_recovers_by_its
             if done.is_set():
                 return
             attempts.append(await write(client, prompt_id, f"{prompt_id}-{sequence}"))
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # paces the load: a client writing again and again
 
-    async with client_for(url, database_timeout_seconds=OUTAGE_TIMEOUT) as client:
+    async with client_for(settings_for(url, database_timeout_seconds=OUTAGE_TIMEOUT)) as client:
         tasks = [asyncio.create_task(writer(client, pid)) for pid in ids]
         try:
-            await asyncio.sleep(1.0)
+            await eventually(
+                lambda: {a.prompt_id for a in attempts if a.outcome == OK} == set(ids),
+                within=10,
+                what="not every writer was served before the outage",
+            )
             # when: PostgreSQL is stopped like a crash, stays down 2 s, and is started again
             stopping = time.monotonic()
             await asyncio.to_thread(cluster.stop_immediately)
             down = time.monotonic()
-            await asyncio.sleep(2.0)
+            await asyncio.sleep(2.0)  # the outage itself: requests meet a server that is down
             restarting = time.monotonic()
             await asyncio.to_thread(cluster.start)
             up = time.monotonic()
-            await asyncio.sleep(1.5)
+            await eventually(
+                lambda: settled_writes_each(attempts, since=up + 0.5, ids=ids) >= 5,
+                within=15,
+                what="the writers did not write five times each after the restart",
+            )
         finally:
             done.set()
             await asyncio.gather(*tasks)
@@ -502,7 +510,7 @@ async def test_postgres_restarted_while_idle_costs_no_failed_request(
     # given: a gateway whose pool holds several connections from earlier traffic
     url = await cluster.new_database()
     ids = await prepare_database(url, extra_prompts=8)
-    async with client_for(url, database_timeout_seconds=OUTAGE_TIMEOUT) as client:
+    async with client_for(settings_for(url, database_timeout_seconds=OUTAGE_TIMEOUT)) as client:
         warm = await asyncio.gather(*(write(client, pid, f"{pid}-warm") for pid in ids))
         assert {a.outcome for a in warm} == {OK}
         # when: PostgreSQL restarts while no request runs, so every pooled connection is stale
@@ -525,7 +533,7 @@ async def test_postgres_that_stops_answering_is_unavailable_within_the_timeout_b
     # given: a gateway whose pool holds connections from earlier traffic
     url = await cluster.new_database()
     ids = await prepare_database(url, extra_prompts=12)
-    async with client_for(url, database_timeout_seconds=OUTAGE_TIMEOUT) as client:
+    async with client_for(settings_for(url, database_timeout_seconds=OUTAGE_TIMEOUT)) as client:
         warm = await asyncio.gather(*(write(client, pid, f"{pid}-warm") for pid in ids[:4]))
         assert {a.outcome for a in warm} == {OK}
         # when: the server freezes (SIGSTOP: connections stay open, nothing answers), and
@@ -574,7 +582,7 @@ async def test_sqlite_locked_by_another_process_is_unavailable_in_bounds_then_wr
     path = tmp_path / "locked.db"
     url = f"sqlite+aiosqlite:///{path}"
     ids = await prepare_database(url, extra_prompts=LOCKED_WRITERS)
-    async with client_for(url, database_timeout_seconds=LOCK_TIMEOUT) as client:
+    async with client_for(settings_for(url, database_timeout_seconds=LOCK_TIMEOUT)) as client:
         before = await write(client, ids[0], "before the lock")
         holder = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -640,7 +648,7 @@ async def test_sqlite_twenty_concurrent_writers_never_see_database_is_locked(
     async def writer(client: httpx.AsyncClient, prompt_id: str) -> list[Attempt]:
         return [await write(client, prompt_id, f"{prompt_id}-{n}") for n in range(WRITES_EACH)]
 
-    async with client_for(url) as first, client_for(url) as second:
+    async with client_for(settings_for(url)) as first, client_for(settings_for(url)) as second:
         # when: twenty clients write at the same time, ten writes each, half through each
         started = time.monotonic()
         results = await asyncio.gather(
@@ -673,9 +681,8 @@ async def test_a_closed_sqlite_write_connection_costs_one_request_then_is_replac
     url = f"sqlite+aiosqlite:///{tmp_path / 'closed.db'}"
     ids = await prepare_database(url, extra_prompts=3)
     app = create_app(settings_for(url))
-    transport = httpx.ASGITransport(app=app)
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        async with asgi_client(app) as client:
             assert (await write(client, ids[0], "before")).outcome == OK
             # when: the driver's connection is closed behind SQLAlchemy's back
             shared = await app.state.db.backend.shared.get()

@@ -14,29 +14,24 @@ from strawberry.http.ides import get_graphql_ide_html
 from gateway.app import create_app
 from gateway.graphql.graphiql import GraphiQLAssetsError, cdn_assets, self_hosted_graphiql
 from gateway.settings import Settings
-from tests.factories import TEST_SECRET
+from tests.factories import TEST_SECRET, client_for
 from tests.live_server import GRAPHIQL_ASSETS, REPO, unavailable
 
 HTML = {"Accept": "text/html"}
 STRAWBERRY_ASSETS = cdn_assets(get_graphql_ide_html("graphiql"))
 
 
-async def _client(tmp_path: Path, **settings: object) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        Settings(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
-            jwt_secret=TEST_SECRET,
-            **settings,  # type: ignore[arg-type]
-        )
+def _settings(tmp_path: Path, **settings: object) -> Settings:
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}",
+        jwt_secret=TEST_SECRET,
+        **settings,  # type: ignore[arg-type]
     )
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
-        yield c
-    await app.state.db.dispose()
 
 
 @pytest.fixture
 async def cdn(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in _client(tmp_path):
+    async with client_for(_settings(tmp_path)) as client:
         yield client
 
 
@@ -44,7 +39,7 @@ async def cdn(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 async def self_hosted(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     if not (GRAPHIQL_ASSETS / "graphiql").is_dir():
         unavailable("GraphiQL's assets are missing: npm ci in clients/graphiql")
-    async for client in _client(tmp_path, graphiql_assets=GRAPHIQL_ASSETS):
+    async with client_for(_settings(tmp_path, graphiql_assets=GRAPHIQL_ASSETS)) as client:
         yield client
 
 

@@ -17,9 +17,8 @@ from starlette.applications import Starlette
 from db.database import Database
 from gateway.app import create_app
 from gateway.observe.metrics import MAX_OPERATION_NAMES, RequestMetrics
-from gateway.settings import Settings
 from tests.conftest import settings_for
-from tests.factories import TEST_SECRET, api_key, token
+from tests.factories import TEST_SECRET, api_key, asgi_client, client_for, token
 
 METRICS_TOKEN = "metrics-scraper-token-0123456789"
 RENAME = """
@@ -101,15 +100,8 @@ async def own_app(database_url: str, db: Database) -> AsyncIterator[Starlette]:
 
 @pytest.fixture
 async def own_client(own_app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=own_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as client:
+    async with asgi_client(own_app) as client:
         yield client
-
-
-async def client_for(settings: Settings) -> tuple[Starlette, httpx.AsyncClient]:
-    app = create_app(settings)
-    transport = httpx.ASGITransport(app=app)
-    return app, httpx.AsyncClient(transport=transport, base_url="http://patchbay.test")
 
 
 # --- the access log line --------------------------------------------------------------------
@@ -302,11 +294,10 @@ async def test_the_pool_gauges_are_read_at_scrape_time(
 
 async def test_metrics_can_be_switched_off(database_url: str) -> None:
     # given
-    app, client = await client_for(settings_for(database_url, metrics=False))
+    settings = settings_for(database_url, metrics=False)
     # when
-    async with client:
+    async with client_for(settings) as client:
         response = await client.get("/metrics")
-    await app.state.db.dispose()
     # then
     assert response.status_code == 404
 
@@ -314,11 +305,9 @@ async def test_metrics_can_be_switched_off(database_url: str) -> None:
 async def test_production_serves_no_metrics_without_a_token(database_url: str) -> None:
     # given
     settings = settings_for(database_url, env="production")
-    app, client = await client_for(settings)
     # when
-    async with client:
+    async with client_for(settings) as client:
         response = await client.get("/metrics")
-    await app.state.db.dispose()
     # then
     assert not settings.metrics_enabled
     assert response.status_code == 404
@@ -343,12 +332,10 @@ async def test_with_a_token_only_its_bearer_may_scrape(
 ) -> None:
     # given
     settings = settings_for(database_url, env="production", metrics_token=METRICS_TOKEN)
-    app, client = await client_for(settings)
     headers = {"Authorization": authorization} if authorization else {}
     # when
-    async with client:
+    async with client_for(settings) as client:
         response = await client.get("/metrics", headers=headers)
-    await app.state.db.dispose()
     # then
     assert response.status_code == status
     if status == 401:

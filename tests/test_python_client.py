@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from db.seed import ACME, seed_demo
 from gateway.app import create_app
 from tests.conftest import settings_for
 from tests.factories import api_key
+from tests.waiting import wait_until
 
 UPDATE_PROMPT = """
 mutation UpdatePrompt($id: ID!, $input: UpdatePromptInput!) {
@@ -70,10 +70,12 @@ def live_url(database: Database) -> Iterator[str]:
     )
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
+    wait_until(
+        lambda: server.started or not thread.is_alive(),
+        timeout=STARTUP_SECONDS,
+        what="uvicorn did not start",
+    )
+    assert server.started, "uvicorn stopped before it started serving"
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"http://127.0.0.1:{port}"
@@ -82,7 +84,8 @@ def live_url(database: Database) -> Iterator[str]:
         thread.join(timeout=STARTUP_SECONDS)
 
 
-def client_for(url: str, credential: str) -> Client:
+def gql_client(url: str, credential: str) -> Client:
+    """A client of the gql library, sending this credential to the live server."""
     transport = HTTPXAsyncTransport(
         url=f"{url}/graphql", headers={"Authorization": f"Bearer {credential}"}, timeout=10
     )
@@ -108,7 +111,7 @@ async def test_a_service_updates_and_reads_a_prompt_with_an_api_key(
 ) -> None:
     # given: an API key of acme, made the way `patchbay apikey create` makes one
     secret = await api_key(database, org="acme", name="catalog-sync")
-    client = client_for(live_url, secret)
+    client = gql_client(live_url, secret)
     # when
     viewer = await run(client, VIEWER)
     updated = await run(
@@ -156,9 +159,9 @@ async def test_a_services_failures_arrive_as_union_members_and_in_the_metrics(
     database: Database, live_url: str
 ) -> None:
     # given: a key of globex, and a read-only key of acme
-    globex = client_for(live_url, await api_key(database, org="globex"))
-    reader = client_for(live_url, await api_key(database, org="acme", scope="prompts:read"))
-    writer = client_for(live_url, await api_key(database, org="acme"))
+    globex = gql_client(live_url, await api_key(database, org="globex"))
+    reader = gql_client(live_url, await api_key(database, org="acme", scope="prompts:read"))
+    writer = gql_client(live_url, await api_key(database, org="acme"))
     # when
     not_found = await run(globex, UPDATE_PROMPT, id="prm_acme_welcome", input={"title": "x"})
     forbidden = await run(reader, UPDATE_PROMPT, id="prm_acme_welcome", input={"title": "x"})

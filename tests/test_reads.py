@@ -234,3 +234,14 @@ async def test_a_forged_cursor_is_a_client_error(client: httpx.AsyncClient) -> N
     body = await gql(client, PROMPTS, {"after": "bm90LWEtY3Vyc29y"}, auth=token())
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_null_page_size_means_the_default(client: httpx.AsyncClient) -> None:
+    body = await gql(
+        client,
+        "query Page($first: Int) { prompts(first: $first) { ... on PromptConnection { "
+        "edges { node { id } } } } }",
+        {"first": None},
+        auth=token("alice"),
+    )
+    assert len(body["data"]["prompts"]["edges"]) == 3

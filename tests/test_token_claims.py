@@ -60,3 +60,11 @@ async def test_a_token_without_a_name_leaves_the_updater_nameless(
         "updatedUserName": None,
         "createdUserName": "Alice Archer",
     }
+
+
+async def test_a_signed_token_with_an_absurd_expiry_is_unauthorized(
+    client: httpx.AsyncClient,
+) -> None:
+    credential = token("alice", exp=10**400)
+    body = await gql(client, "{ viewer { __typename } }", auth=credential)
+    assert body["data"]["viewer"]["__typename"] == "UnauthorizedError"

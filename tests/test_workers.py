@@ -12,7 +12,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from gateway.cli.serve import _multiprocess_metrics_dir
 from tests.conftest import settings_for
 from tests.factories import TEST_SECRET, token
+from tests.waiting import poll_until
 
 PATCHBAY = str(Path(sys.executable).parent / "patchbay")
 COMMAND_SECONDS = 60
@@ -100,11 +100,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 
 def _wait_until_both_workers_started(process: subprocess.Popen[bytes], stderr: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while not _both_started(stderr.read_text()):
-        assert process.poll() is None, stderr.read_text()
-        assert time.monotonic() < deadline, f"workers did not start: {stderr.read_text()}"
-        time.sleep(0.1)
+    started = poll_until(
+        lambda: _both_started(stderr.read_text()) or process.poll() is not None,
+        timeout=STARTUP_SECONDS,
+    )
+    assert process.poll() is None, stderr.read_text()
+    assert started, f"workers did not start: {stderr.read_text()}"
 
 
 def _both_started(stderr: str) -> bool:
