@@ -46,7 +46,8 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_org_claim: str = "org_id"
-    jwt_leeway_seconds: float = 0.0
+    # Clock skew allowed on exp, nbf and iat: identity providers' clocks drift a little.
+    jwt_leeway_seconds: float = 30.0
 
     introspection: bool = True
     graphiql: bool = True

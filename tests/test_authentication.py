@@ -252,12 +252,14 @@ async def test_refused_credential_is_one_unauthorized_error_on_update_prompt(
 async def test_a_token_accepted_before_is_refused_once_it_expires(
     client: httpx.AsyncClient,
 ) -> None:
-    # given: a token that is accepted now (and so remembered as verified)
-    expires = int(time.time()) + 2
+    # given: a token that is accepted now (and so remembered as verified), whose expiry
+    # plus the default clock-skew leeway is 2 s away
+    leeway = int(Settings.model_fields["jwt_leeway_seconds"].default)
+    expires = int(time.time()) + 2 - leeway
     credential = signed(claims(exp=expires), TEST_SECRET, "HS256")
     assert (await viewer_with(client, credential))["__typename"] == "Viewer"
     # when
-    await asyncio.sleep(expires - time.time() + 0.1)
+    await asyncio.sleep(expires + leeway - time.time() + 0.1)
     # then
     assert await viewer_with(client, credential) == REFUSED
 
@@ -870,7 +872,8 @@ async def test_cli_token_with_a_negative_ttl_is_expired(
     client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # when
-    code, out, _ = await run_cli(capsys, "token --sub alice --org acme --ttl -5")
+    # (expired for longer than the 30 s clock-skew leeway)
+    code, out, _ = await run_cli(capsys, "token --sub alice --org acme --ttl -60")
     # then
     assert code == 0
     assert await viewer_with(client, out.strip()) == REFUSED

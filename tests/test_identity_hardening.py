@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from gateway.cli import main
 from gateway.settings import DEVELOPMENT_JWT_SECRET, Settings, describe_invalid
+from tests.factories import token
 
 VIEWER = """
 { viewer { __typename
@@ -126,3 +128,39 @@ def test_patchbay_serve_refuses_a_weak_secret_in_one_line_without_echoing_it(
     assert code == 2
     assert err == "patchbay: invalid settings: PATCHBAY_JWT_SECRET needs 32+ bytes in production\n"
     assert secret not in err
+
+
+# --- item 8: clock skew -----------------------------------------------------------------------
+
+
+def test_the_default_leeway_is_30_seconds() -> None:
+    assert Settings().jwt_leeway_seconds == 30
+
+
+async def test_a_token_issued_seconds_in_the_future_is_accepted(
+    client: httpx.AsyncClient,
+) -> None:
+    # given: the identity provider's clock is 5 s ahead of the gateway's
+    ahead = int(time.time()) + 5
+    credential = token("alice", iat=ahead, nbf=ahead)
+    # when
+    result = await viewer(client, credential)
+    # then
+    assert result == {"__typename": "Viewer", "subject": "alice"}
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"iat": 300}, {"nbf": 300}, {"iat": 300, "nbf": 300}, {"exp": -60}],
+    ids=["iat-5-min-ahead", "nbf-5-min-ahead", "both-5-min-ahead", "expired-a-minute-ago"],
+)
+async def test_a_token_beyond_the_leeway_is_refused(
+    client: httpx.AsyncClient, claims: dict[str, int]
+) -> None:
+    # given
+    now = int(time.time())
+    credential = token("alice", **{name: now + offset for name, offset in claims.items()})
+    # when
+    result = await viewer(client, credential)
+    # then
+    assert result == REFUSED
