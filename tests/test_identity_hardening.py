@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from gateway.cli import main
 from gateway.settings import DEVELOPMENT_JWT_SECRET, Settings, describe_invalid
-from tests.factories import token
+from tests.factories import gql, token
 
 VIEWER = """
 { viewer { __typename
@@ -164,3 +164,60 @@ async def test_a_token_beyond_the_leeway_is_refused(
     result = await viewer(client, credential)
     # then
     assert result == REFUSED
+
+
+# --- item 11: two Authorization headers --------------------------------------------------------
+
+
+def _two_headers(case: str) -> list[tuple[str, str]]:
+    alice, carol = f"Bearer {token('alice')}", f"Bearer {token('carol')}"
+    pairs = {
+        "valid then garbage": (alice, "Bearer garbage"),
+        "garbage then valid": ("Bearer garbage", alice),
+        "the same token twice": (alice, alice),
+        "two users": (alice, carol),
+        "valid then empty": (alice, ""),
+    }
+    first, second = pairs[case]
+    return [("Authorization", first), ("X-Request-ID", "two-headers"), ("authorization", second)]
+
+
+TWO_HEADER_CASES = [
+    "valid then garbage",
+    "garbage then valid",
+    "the same token twice",
+    "two users",
+    "valid then empty",
+]
+
+
+@pytest.mark.parametrize("case", TWO_HEADER_CASES)
+async def test_two_authorization_headers_are_refused(client: httpx.AsyncClient, case: str) -> None:
+    # given
+    headers = _two_headers(case)
+    # when: a read over POST and GET, and a write
+    posted = await viewer(client, headers=headers)
+    got = await client.get("/graphql", params={"query": VIEWER}, headers=headers)
+    written = await client.post("/graphql", json={"query": UPDATE_PROMPT}, headers=headers)
+    # then: the operation's own UnauthorizedError, and nothing written
+    assert posted == REFUSED
+    assert got.status_code == 200
+    assert got.json()["data"]["viewer"]["__typename"] == "UnauthorizedError"
+    assert written.json()["data"]["updatePrompt"]["__typename"] == "UnauthorizedError"
+    after = await gql(client, PROMPT_TITLE, auth=token())
+    assert after["data"]["prompt"]["title"] != "Two headers"
+
+
+async def test_one_authorization_header_among_others_still_authenticates(
+    client: httpx.AsyncClient,
+) -> None:
+    # given
+    headers = [
+        ("X-Forwarded-Authorization", "Bearer garbage"),
+        ("Authorization", f"Bearer {token('alice')}"),
+        ("X-Request-ID", "one-header"),
+    ]
+    # when
+    result = await viewer(client, headers=headers)
+    # then
+    assert result == {"__typename": "Viewer", "subject": "alice"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import jwt
@@ -112,6 +113,20 @@ class Authenticator:
             jwk = await self.jwks.key(kid if isinstance(kid, str) else None)
             return jwk.key if jwk is not None and jwk.algorithm_name in (None, algorithm) else None
         return None
+
+
+def authorization_header(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The request's one Authorization header (an ASGI scope's raw, lower-cased headers),
+    in a single pass. Two or more are refused as no credential at all: using the first
+    would let a proxy that reads the last one authorize someone else."""
+    found: bytes | None = None
+    for name, value in headers:
+        if name == b"authorization":
+            if found is not None:
+                log.debug("request refused: more than one Authorization header")
+                return None
+            found = value
+    return found.decode("latin-1") if found is not None else None
 
 
 def _bearer(authorization: str | None) -> str | None:
