@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
     jwks_refresh_seconds: float = 300.0
     jwks_min_refetch_seconds: float = 30.0
+    jwks_timeout_seconds: float = 5.0  # one whole fetch: connect, headers and body
     jwt_algorithms: str = ""  # space- or comma-separated; empty = derived from key material
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
