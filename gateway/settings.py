@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development only: lets a newcomer run the demo with nothing configured. Production
 # refuses to start with it (see `_refuse_weak_keys`).
 DEVELOPMENT_JWT_SECRET = "patchbay-development-secret-not-for-production"
 MIN_HS_SECRET_BYTES = 32
+MIN_HS_SECRET_BITS = 128  # by `estimated_bits`: what production asks of PATCHBAY_JWT_SECRET
 MIN_METRICS_TOKEN_BYTES = 16
 SYMMETRIC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 ASYMMETRIC_ALGORITHMS = frozenset(
@@ -24,7 +27,10 @@ SCHEMA_REVEALING = ("introspection", "graphiql", "suggestions")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PATCHBAY_", frozen=True, extra="ignore")
+    # hide_input_in_errors: a refused setting (a weak secret) is never echoed in the error.
+    model_config = SettingsConfigDict(
+        env_prefix="PATCHBAY_", frozen=True, extra="ignore", hide_input_in_errors=True
+    )
 
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./patchbay.db"
@@ -36,11 +42,13 @@ class Settings(BaseSettings):
     jwks_url: str | None = None
     jwks_refresh_seconds: float = 300.0
     jwks_min_refetch_seconds: float = 30.0
+    jwks_timeout_seconds: float = 5.0  # one whole fetch: connect, headers and body
     jwt_algorithms: str = ""  # space- or comma-separated; empty = derived from key material
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_org_claim: str = "org_id"
-    jwt_leeway_seconds: float = 0.0
+    # Clock skew allowed on exp, nbf and iat: identity providers' clocks drift a little.
+    jwt_leeway_seconds: float = 30.0
 
     introspection: bool = True
     graphiql: bool = True
@@ -120,11 +128,8 @@ class Settings(BaseSettings):
                     "PATCHBAY_ENV=production needs PATCHBAY_JWT_SECRET, "
                     "PATCHBAY_JWT_PUBLIC_KEY or PATCHBAY_JWKS_URL"
                 )
-            secret = self.hmac_secret
-            if secret is not None and len(secret.encode()) < MIN_HS_SECRET_BYTES:
-                raise ValueError(
-                    f"PATCHBAY_JWT_SECRET needs {MIN_HS_SECRET_BYTES}+ bytes in production"
-                )
+            if self.hmac_secret is not None:
+                _refuse_weak_secret(self.hmac_secret)
             if self.metrics_enabled:
                 token = self.metrics_token.get_secret_value() if self.metrics_token else ""
                 if len(token.encode()) < MIN_METRICS_TOKEN_BYTES:
@@ -133,3 +138,57 @@ class Settings(BaseSettings):
                         f"({MIN_METRICS_TOKEN_BYTES}+ bytes), or PATCHBAY_METRICS=false"
                     )
         return self
+
+
+_MAKE_ONE = "make one with `openssl rand -base64 32`"
+
+
+def _refuse_weak_secret(secret: str) -> None:
+    """Production's rules for PATCHBAY_JWT_SECRET, each refusal one line naming it."""
+    if secret == DEVELOPMENT_JWT_SECRET:
+        raise ValueError(
+            "PATCHBAY_JWT_SECRET is the built-in development secret, which is public; " + _MAKE_ONE
+        )
+    if not secret.strip():
+        raise ValueError(f"PATCHBAY_JWT_SECRET is blank (whitespace only); {_MAKE_ONE}")
+    if len(secret.encode()) < MIN_HS_SECRET_BYTES:
+        raise ValueError(f"PATCHBAY_JWT_SECRET needs {MIN_HS_SECRET_BYTES}+ bytes in production")
+    if estimated_bits(secret) < MIN_HS_SECRET_BITS:
+        raise ValueError(
+            f"PATCHBAY_JWT_SECRET is too predictable: under {MIN_HS_SECRET_BITS} bits by its "
+            f"entropy estimate (see README: Settings); {_MAKE_ONE}"
+        )
+
+
+def estimated_bits(secret: str) -> float:
+    """A Shannon estimate of a secret's entropy: the entropy of its byte frequencies times
+    its length in bytes, where a repeated pattern (`abcabcab`) counts once. It errs low for
+    short random strings: 32 hex digits (16 random bytes) nearly always score under 128."""
+    data = secret.encode()
+    pattern = data[: _shortest_period(data)]
+    counts = Counter(pattern).values()
+    return -sum(n * math.log2(n / len(pattern)) for n in counts)
+
+
+def _shortest_period(data: bytes) -> int:
+    """The length of the shortest p with data[i] == data[i + p] throughout (KMP)."""
+    if not data:
+        return 0
+    border = [0] * len(data)
+    for i in range(1, len(data)):
+        k = border[i - 1]
+        while k and data[i] != data[k]:
+            k = border[k - 1]
+        border[i] = k + 1 if data[i] == data[k] else k
+    return len(data) - border[-1]
+
+
+def describe_invalid(error: ValueError) -> str:
+    """Invalid settings in one line (pydantic's own text spans lines)."""
+    if not isinstance(error, ValidationError):
+        return str(error)
+    return "; ".join(
+        (f"PATCHBAY_{detail['loc'][0]}".upper() + ": " if detail["loc"] else "")
+        + detail["msg"].removeprefix("Value error, ")
+        for detail in error.errors()
+    )

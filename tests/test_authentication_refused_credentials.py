@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.settings import Settings
 from tests.credentials import (
     PROMPT_TITLE,
     REFUSED,
@@ -125,12 +126,14 @@ async def test_refused_credential_is_one_unauthorized_error_on_update_prompt(
 async def test_a_token_accepted_before_is_refused_once_it_expires(
     client: httpx.AsyncClient,
 ) -> None:
-    # given: a token that is accepted now (and so remembered as verified)
-    expires = int(time.time()) + 2
+    # given: a token that is accepted now (and so remembered as verified), whose expiry
+    # plus the default clock-skew leeway is 2 s away
+    leeway = int(Settings.model_fields["jwt_leeway_seconds"].default)
+    expires = int(time.time()) + 2 - leeway
     credential = signed(claims(exp=expires), TEST_SECRET, "HS256")
     assert (await viewer_with(client, credential))["__typename"] == "Viewer"
     # when: its expiry passes, in real time (PyJWT and the token cache read the wall clock)
-    await asyncio.sleep(expires - time.time() + 0.1)
+    await asyncio.sleep(expires + leeway - time.time() + 0.1)
     # then
     assert await viewer_with(client, credential) == REFUSED
 

@@ -35,8 +35,8 @@ def test_production_refuses_a_short_hs256_secret(secret: str) -> None:
 @pytest.mark.parametrize(
     "material",
     [
-        {"jwt_secret": "x" * 32},
-        {"jwt_secret": "é" * 16},
+        {"jwt_secret": "Kz8-vQ2rT5yWm1Xc4Fh7Lp0Nd3Gj6Sb9"},  # 32 bytes, none repeated
+        {"jwt_secret": "αβγδЖЗИЙԱԲՁՂאבجح"},  # 16 characters, 32 bytes
         {"jwt_public_key": "-----BEGIN PUBLIC KEY-----"},
         {"jwks_url": "https://issuer.test/jwks.json"},
     ],

@@ -382,3 +382,16 @@ async def test_the_access_log_can_be_silenced_without_losing_metrics(
     # then
     assert access_lines(caplog) == []
     assert samples(scrape.text, f"{HISTOGRAM}_count") == {("Read", "Prompt"): 1}
+
+
+@pytest.mark.parametrize("order", ["right-first", "right-last"])
+async def test_two_authorization_headers_may_not_scrape(database_url: str, order: str) -> None:
+    # given: the right token and another, in either order
+    settings = settings_for(database_url, env="production", metrics_token=METRICS_TOKEN)
+    pair = [("Authorization", f"Bearer {METRICS_TOKEN}"), ("Authorization", "Bearer other")]
+    headers = pair if order == "right-first" else pair[::-1]
+    # when
+    async with client_for(settings) as client:
+        response = await client.get("/metrics", headers=headers)
+    # then
+    assert response.status_code == 401

@@ -11,7 +11,7 @@ from typing import Any
 from gateway.cli import admin
 from gateway.cli import serve as serve_command
 from gateway.cli.admin import ALL_SCOPES
-from gateway.settings import Settings
+from gateway.settings import Settings, describe_invalid
 
 # What add_subparsers returns: its class is private to argparse, so it goes untyped here.
 Commands = Any
@@ -23,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
     except ValueError as error:
-        print(f"patchbay: invalid settings: {error}", file=sys.stderr)
+        print(f"patchbay: invalid settings: {describe_invalid(error)}", file=sys.stderr)
         return 2
     result: int = args.run(settings, args)
     return result

@@ -29,7 +29,7 @@ from gateway.graphql.transport import (
     read_body,
 )
 from gateway.http.request_id import current_request_id
-from gateway.identity.authenticator import Authenticator
+from gateway.identity.authenticator import Authenticator, authorization_header
 from gateway.observe.observed import STATE_KEY
 from schema.context import Context
 from schema.planned.executor import PlannedExecutor
@@ -211,7 +211,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             db=self.db,
             prompts_url=self.prompts_url,
             authenticate=partial(
-                self.authenticator.authenticate, request.headers.get("authorization")
+                self.authenticator.authenticate, authorization_header(request.scope["headers"])
             ),
         )
         # The access log reads it after the response: operation, results, principal.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import jwt
@@ -14,7 +15,7 @@ from gateway.identity import api_keys
 from gateway.identity.claims import principal_from_claims
 from gateway.identity.jwks import JwksCache
 from gateway.identity.token_cache import TokenCache
-from gateway.settings import SYMMETRIC_ALGORITHMS, Settings
+from gateway.settings import ASYMMETRIC_ALGORITHMS, SYMMETRIC_ALGORITHMS, Settings
 from resolvers.principal import Principal, PrincipalKind
 
 log = logging.getLogger("patchbay.auth")
@@ -43,6 +44,8 @@ class Authenticator:
                 settings.jwks_url,
                 refresh=settings.jwks_refresh_seconds,
                 min_refetch=settings.jwks_min_refetch_seconds,
+                timeout=settings.jwks_timeout_seconds,
+                algorithms=ASYMMETRIC_ALGORITHMS.intersection(settings.algorithms),
             )
             if settings.jwks_url
             else None
@@ -80,21 +83,10 @@ class Authenticator:
             algorithm = header.get("alg")
             if not isinstance(algorithm, str) or algorithm not in self.algorithms:
                 return None  # never "none", never an algorithm that is not configured
-            key = await self._key_for(algorithm, header.get("kid"))
-            if key is None:
+            keys = await self._keys_for(algorithm, header.get("kid"))
+            if not keys:
                 return None
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[algorithm],
-                issuer=self.issuer,
-                audience=self.audience,
-                leeway=self.leeway,
-                options={
-                    "require": ["exp", "sub", self.org_claim],
-                    "verify_aud": self.audience is not None,
-                },
-            )
+            claims = self._verified_claims(token, algorithm, keys)
             principal = principal_from_claims(claims, self.org_claim)
             if principal is not None:
                 self.verified.put(token, principal, float(claims["exp"]) + self.leeway)
@@ -103,15 +95,52 @@ class Authenticator:
             log.debug("token refused: %s", type(error).__name__)
             return None
 
-    async def _key_for(self, algorithm: str, kid: Any) -> Any:
+    def _verified_claims(self, token: str, algorithm: str, keys: tuple[Any, ...]) -> Any:
+        """The claims, verified with the first key whose signature matches (a JWKS may
+        offer several keys for a token without a `kid`); raises as jwt.decode does."""
+        for key in keys[:-1]:
+            try:
+                return self._decode(token, algorithm, key)
+            except jwt.InvalidSignatureError:
+                continue
+        return self._decode(token, algorithm, keys[-1])
+
+    def _decode(self, token: str, algorithm: str, key: Any) -> Any:
+        return jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            issuer=self.issuer,
+            audience=self.audience,
+            leeway=self.leeway,
+            options={
+                "require": ["exp", "sub", self.org_claim],
+                "verify_aud": self.audience is not None,
+            },
+        )
+
+    async def _keys_for(self, algorithm: str, kid: Any) -> tuple[Any, ...]:
         if algorithm in SYMMETRIC_ALGORITHMS:
-            return self.secret
+            return (self.secret,) if self.secret is not None else ()
         if self.public_key is not None:
-            return self.public_key
-        if self.jwks is not None:
-            jwk = await self.jwks.key(kid if isinstance(kid, str) else None)
-            return jwk.key if jwk is not None and jwk.algorithm_name in (None, algorithm) else None
-        return None
+            return (self.public_key,)
+        if self.jwks is not None and (kid is None or isinstance(kid, str)):
+            return await self.jwks.keys(kid, algorithm)  # a kid that is no string: refused
+        return ()
+
+
+def authorization_header(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The request's one Authorization header (an ASGI scope's raw, lower-cased headers),
+    in a single pass. Two or more are refused as no credential at all: using the first
+    would let a proxy that reads the last one authorize someone else."""
+    found: bytes | None = None
+    for name, value in headers:
+        if name == b"authorization":
+            if found is not None:
+                log.debug("request refused: more than one Authorization header")
+                return None
+            found = value
+    return found.decode("latin-1") if found is not None else None
 
 
 def _bearer(authorization: str | None) -> str | None:

@@ -185,11 +185,13 @@ class MetricsEndpoint:
 
 
 def _bearer_matches(scope: Scope, token: bytes) -> bool:
-    for key, value in scope["headers"]:
-        if key == b"authorization":
-            scheme, _, credential = value.partition(b" ")
-            return scheme.lower() == b"bearer" and hmac.compare_digest(credential, token)
-    return False
+    """Exactly one Authorization header, carrying the token (two are refused: a proxy
+    reading the other one would disagree about who is asking)."""
+    found = [value for key, value in scope["headers"] if key == b"authorization"]
+    if len(found) != 1:
+        return False
+    scheme, _, credential = found[0].partition(b" ")
+    return scheme.lower() == b"bearer" and hmac.compare_digest(credential, token)
 
 
 def build_metrics(db: Database, token: str | None) -> tuple[RequestMetrics, MetricsEndpoint]:
