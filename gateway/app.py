@@ -87,6 +87,8 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
         max_tokens=settings.max_tokens,
         introspection=settings.introspection,
         suggestions=settings.suggestions,
+        max_repeated_pairs=settings.max_repeated_pairs,
+        max_document_chars=settings.max_document_chars,
     )
     return PatchbayGraphQL(
         schema,

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 5000
+    # Pairs of fields answering under one response path that validation may compare (a field
+    # repeated n times is n(n-1)/2 pairs): past it, refused before the quadratic work.
+    max_repeated_pairs: int = 5000
+    # Characters of a document's text: lexing 1 MB costs the event loop ~150 ms. Long values
+    # belong in variables.
+    max_document_chars: int = 100_000
     max_body_bytes: int = 1024 * 1024
 
     fast_path: bool = True  # run documents seen before without the generic executor

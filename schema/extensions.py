@@ -1,31 +1,22 @@
-"""Strawberry extensions: caches bounded by document size, and the operation-name rule."""
+"""Strawberry extensions of ours: the operation-name rule, and which ones plans honour."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache, partial
+from functools import partial
 
 import strawberry
 from graphql import (
     DocumentNode,
     GraphQLError,
-    GraphQLSchema,
     OperationDefinitionNode,
-    parse,
-    validate,
 )
-from graphql.validation import ASTValidationRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, ParserCache, SchemaExtension
-from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
-from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
 from schema.context import Context
-from schema.strawberry_internals import graphql_core_schema, provided_operation_name
+from schema.documents import CachedDocuments
+from schema.strawberry_internals import provided_operation_name
 
-PARSED_DOCUMENTS_KEPT = 512  # bounded: clients that inline literals cannot grow memory
-# Caches hold documents up to this length; longer ones (long inline literals) are parsed and
-# validated every time, so the caches' memory stays small whatever clients send.
-CACHED_DOCUMENT_CHARS = 16 * 1024
 MISSING_OPERATION_NAME = "Must provide operation name if query contains multiple operations."
 
 
@@ -34,7 +25,7 @@ class OperationName(SchemaExtension):
     spec; Strawberry would run the first), and notes it on the context for the log line."""
 
     def on_validate(self) -> Iterator[None]:
-        # Runs after CachedValidation (listed before it) has set the validation errors,
+        # Runs after CachedDocuments (listed before it) has set the validation errors,
         # and before Strawberry checks them.
         execution = self.execution_context
         document = execution.graphql_document
@@ -58,60 +49,10 @@ def _operation_count(document: DocumentNode) -> int:
     return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
 
 
-class ParserCacheForShortDocuments(ParserCache):
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        if len(context.query or "") <= CACHED_DOCUMENT_CHARS:
-            yield from super().on_parse()
-            return
-        context.graphql_document = parse(context.query or "", **context.parse_options)
-        yield
-
-
-@lru_cache(maxsize=PARSED_DOCUMENTS_KEPT)
-def cached_validation(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    rules: tuple[type[ASTValidationRule], ...],
-    hide_suggestions: bool,
-) -> list[GraphQLError]:
-    """Strawberry's validation (its rules added to ours), cached like its ValidationCache."""
-    rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    return validate(schema, document, rules, hide_suggestions=hide_suggestions)
-
-
-class CachedValidation(SchemaExtension):
-    """Strawberry's ValidationCache, with graphql-core's `hide_suggestions` passed on."""
-
-    def __init__(self, *, hide_suggestions: bool) -> None:
-        super().__init__()
-        self.hide_suggestions = hide_suggestions
-
-    def on_validate(self) -> Iterator[None]:
-        context = self.execution_context
-        assert context.graphql_document is not None
-        cached = len(context.query or "") <= CACHED_DOCUMENT_CHARS
-        context.pre_execution_errors = (
-            cached_validation if cached else cached_validation.__wrapped__
-        )(
-            graphql_core_schema(context.schema),
-            context.graphql_document,
-            context.validation_rules,
-            self.hide_suggestions,
-        )
-        yield
-
-
 # Extensions that act before execution (parse, validate, limits) or whose one execution-time
 # effect the planned executor reproduces (OperationName). A plan, compiled from a document
 # that passed them all, honours them; any other extension keeps plans off.
-BEFORE_EXECUTION = (
-    MaxTokensLimiter,
-    ParserCacheForShortDocuments,
-    AddValidationRules,
-    CachedValidation,
-    OperationName,
-)
+BEFORE_EXECUTION = (MaxTokensLimiter, CachedDocuments, AddValidationRules, OperationName)
 
 
 def honours_every_extension(schema: strawberry.Schema) -> bool:

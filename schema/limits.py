@@ -14,8 +14,9 @@ them add no depth, but every alias counts wherever it is, introspection included
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from graphql import (
     DocumentNode,
@@ -28,6 +29,9 @@ from graphql import (
     SelectionSetNode,
 )
 from graphql.validation import ASTValidationRule, ValidationContext
+
+S = TypeVar("S")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -82,27 +86,34 @@ def _with_spreads(shape: _Shape, fragments: Mapping[str, Totals]) -> Totals:
 
 
 def _fragment_totals(shapes: Mapping[str, _Shape]) -> dict[str, Totals]:
+    return in_spread_order(shapes, lambda shape: [name for name, _ in shape.spreads], _with_spreads)
+
+
+def in_spread_order(
+    shapes: Mapping[str, S],
+    spreads_of: Callable[[S], Iterable[str]],
+    combine: Callable[[S, dict[str, T]], T],
+) -> dict[str, T]:
     """Each fragment's totals, every fragment after those it spreads (depth-first, no
-    recursion, so a long chain of fragments cannot exhaust the stack)."""
-    done: dict[str, Totals] = {}
+    recursion, so a long chain of fragments cannot exhaust the stack). Spreads of unknown
+    fragments and spreads that close a cycle are left to `combine` to skip."""
+    done: dict[str, T] = {}
     for root in shapes:
         if root in done:
             continue
-        path: list[tuple[str, Iterator[tuple[str, int | None]]]] = [
-            (root, iter(shapes[root].spreads))
-        ]
+        path: list[tuple[str, Iterator[str]]] = [(root, iter(spreads_of(shapes[root])))]
         on_path = {root}
         while path:
             name, spreads = path[-1]
-            for spread, _level in spreads:
+            for spread in spreads:
                 if spread in shapes and spread not in done and spread not in on_path:
-                    path.append((spread, iter(shapes[spread].spreads)))
+                    path.append((spread, iter(spreads_of(shapes[spread]))))
                     on_path.add(spread)
                     break
             else:
                 path.pop()
                 on_path.discard(name)
-                done[name] = _with_spreads(shapes[name], done)
+                done[name] = combine(shapes[name], done)
     return done
 
 
@@ -124,22 +135,44 @@ def operation_totals(document: DocumentNode) -> list[tuple[OperationDefinitionNo
 def limits_rule(*, max_depth: int, max_aliases: int) -> type[ASTValidationRule]:
     """One validation rule for both caps; build it once so validation caches keep hitting."""
 
-    class DocumentLimits(ASTValidationRule):
+    class DocumentLimits(CapsRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            operations = operation_totals(context.document)
-            for operation, totals in operations:
-                if totals.depth > max_depth:
-                    name = operation.name.value if operation.name else "anonymous"
-                    context.report_error(
-                        GraphQLError(
-                            f"'{name}' exceeds maximum operation depth of {max_depth}", operation
-                        )
-                    )
-            aliases = sum(totals.aliases for _, totals in operations)
-            if aliases > max_aliases:
-                context.report_error(
-                    GraphQLError(f"{aliases} aliases found. Allowed: {max_aliases}")
-                )
+            for error in self.errors(context.document):
+                context.report_error(error)
+
+        @staticmethod
+        def errors(document: DocumentNode) -> list[GraphQLError]:
+            return _cap_errors(document, max_depth=max_depth, max_aliases=max_aliases)
 
     return DocumentLimits
+
+
+class CapsRule(ASTValidationRule):
+    """The caps' rule: its errors can also be had without the rest of validation."""
+
+    @staticmethod
+    def errors(document: DocumentNode) -> list[GraphQLError]:
+        raise NotImplementedError
+
+
+def _cap_errors(document: DocumentNode, *, max_depth: int, max_aliases: int) -> list[GraphQLError]:
+    errors = []
+    operations = operation_totals(document)
+    for operation, totals in operations:
+        if totals.depth > max_depth:
+            name = operation.name.value if operation.name else "anonymous"
+            errors.append(
+                GraphQLError(f"'{name}' exceeds maximum operation depth of {max_depth}", operation)
+            )
+    aliases = sum(totals.aliases for _, totals in operations)
+    if aliases > max_aliases:
+        errors.append(GraphQLError(f"{aliases} aliases found. Allowed: {max_aliases}"))
+    return errors
+
+
+def cap_errors(
+    document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    """The errors of the caps' rule among `rules`, run alone (one pass over the document)."""
+    return [e for rule in rules if issubclass(rule, CapsRule) for e in rule.errors(document)]

@@ -15,12 +15,8 @@ from strawberry.types import ExecutionContext
 
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from resolvers.errors import InvalidArgument
-from schema.extensions import (
-    PARSED_DOCUMENTS_KEPT,
-    CachedValidation,
-    OperationName,
-    ParserCacheForShortDocuments,
-)
+from schema.documents import CachedDocuments, DocumentStore
+from schema.extensions import OperationName
 from schema.limits import limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
@@ -63,6 +59,8 @@ def build_schema(
     max_tokens: int = 5000,
     introspection: bool = True,
     suggestions: bool = True,
+    max_repeated_pairs: int = 5000,
+    max_document_chars: int = 100_000,
 ) -> strawberry.Schema:
     # The limit rule is built once: a new rule class per request would change the validation
     # cache's key every time (Strawberry's limiter extensions do that, see schema/limits.py).
@@ -71,13 +69,18 @@ def build_schema(
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    # Factories, not instances: Strawberry builds extensions per request; the parse and
-    # validation caches behind ParserCache/CachedValidation are shared module-wide.
+    # Factories, not instances: Strawberry builds extensions per request; the document store
+    # is built here, once per schema, and shared by every request.
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(MaxTokensLimiter, max_token_count=max_tokens),
-        partial(ParserCacheForShortDocuments, maxsize=PARSED_DOCUMENTS_KEPT),
         partial(AddValidationRules, rules),
-        partial(CachedValidation, hide_suggestions=not suggestions),
+        partial(
+            CachedDocuments,
+            store=DocumentStore(),
+            hide_suggestions=not suggestions,
+            max_repeated_pairs=max_repeated_pairs,
+            max_chars=max_document_chars,
+        ),
         OperationName,
     ]
     return PatchbaySchema(

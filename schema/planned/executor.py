@@ -19,7 +19,8 @@ from strawberry.types import ExecutionContext
 from strawberry.types.arguments import convert_arguments
 
 from schema.context import Context
-from schema.extensions import CACHED_DOCUMENT_CHARS, honours_every_extension
+from schema.documents import MAX_CACHED_CHARS
+from schema.extensions import honours_every_extension
 from schema.planned.compiler import Compiler
 from schema.planned.plan import Plan, RootBody
 from schema.request_errors import format_error
@@ -46,7 +47,7 @@ class PlannedExecutor:
     def learn(self, query: str, operation_name: str | None) -> None:
         """Compile a document that Strawberry just executed without request errors."""
         key = (query, operation_name)
-        if not self.enabled or key in self._plans or len(query) > CACHED_DOCUMENT_CHARS:
+        if not self.enabled or key in self._plans or len(query) > MAX_CACHED_CHARS:
             return
         try:
             plan: Plan | None = self._compiler.compile(query, operation_name)

@@ -1,0 +1,189 @@
+"""Parsed and validated documents, remembered by their text, and what is remembered of
+refused ones.
+
+Valid documents keep their syntax tree in an LRU bounded by entries and by characters: the
+trees of a cache are millions of objects that every full garbage collection walks, and an
+unbounded one stalled the event loop for ~250 ms per collection. Refused documents (syntax,
+caps, validation) keep only their errors, without the tree or the text, by the text's hash,
+whatever their length: sending the same refused document again costs a hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, OperationType, Source, parse
+from strawberry.extensions import SchemaExtension
+
+from schema.limits import cap_errors
+from schema.repetition import repetition_errors
+from schema.strawberry_internals import graphql_core_schema
+from schema.validation import validation_errors
+
+MAX_CACHED_CHARS = 16 * 1024  # a longer valid document is parsed and validated every time
+# Placeholders handed to Strawberry for a remembered refusal: its operation type, no tree.
+PLACEHOLDERS = {
+    None: parse("{ __typename }"),
+    OperationType.QUERY: parse("{ __typename }"),
+    OperationType.MUTATION: parse("mutation { __typename }"),
+    OperationType.SUBSCRIPTION: parse("subscription { __typename }"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    errors: list[GraphQLError]  # light copies: no nodes, no source text
+    operation: OperationType | None  # None: refused while parsing
+
+
+class DocumentStore:
+    def __init__(
+        self, *, entries: int = 512, chars: int = 128 * 1024, refusals: int = 1024
+    ) -> None:
+        self.entries, self.chars, self.refusals = entries, chars, refusals
+        self._valid: OrderedDict[str, DocumentNode] = OrderedDict()
+        self._valid_chars = 0
+        self._refused: OrderedDict[bytes, Refusal] = OrderedDict()
+
+    def valid(self, query: str) -> DocumentNode | None:
+        document = self._valid.get(query)
+        if document is not None:
+            self._valid.move_to_end(query)
+        return document
+
+    def keep_valid(self, query: str, document: DocumentNode) -> None:
+        if len(query) > MAX_CACHED_CHARS or query in self._valid:
+            return
+        self._valid[query] = document
+        self._valid_chars += len(query)
+        while len(self._valid) > self.entries or self._valid_chars > self.chars:
+            dropped, _ = self._valid.popitem(last=False)
+            self._valid_chars -= len(dropped)
+
+    def refusal(self, query: str) -> Refusal | None:
+        key = _digest(query)
+        refusal = self._refused.get(key)
+        if refusal is not None:
+            self._refused.move_to_end(key)
+        return refusal
+
+    def refuse(
+        self, query: str, errors: list[GraphQLError], operation: OperationType | None
+    ) -> None:
+        if any(error.original_error is not None for error in errors):
+            return  # a failure of ours, not a verdict on the document: never remembered
+        self._refused[_digest(query)] = Refusal([_light(e) for e in errors], operation)
+        if len(self._refused) > self.refusals:
+            self._refused.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._valid)
+
+
+class CachedDocuments(SchemaExtension):
+    """Parsing and validation through the store; graphql-core's `hide_suggestions` passed
+    on, and the repetition bound checked before validation's quadratic rule."""
+
+    def __init__(
+        self,
+        *,
+        store: DocumentStore,
+        hide_suggestions: bool,
+        max_repeated_pairs: int,
+        max_chars: int,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.max_chars = max_chars
+        self.hide_suggestions = hide_suggestions
+        self.max_repeated_pairs = max_repeated_pairs
+        self.known: Refusal | bool | None = None  # a refusal, True when known valid
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        query = context.query or ""
+        if len(query) > self.max_chars:  # lexing alone would take the event loop too long
+            self.known = Refusal([_too_long(self.max_chars)], None)
+        elif (document := self.store.valid(query)) is not None:
+            self.known = True
+            context.graphql_document = document
+        else:
+            self.known = self.store.refusal(query)
+        if isinstance(self.known, Refusal):
+            context.graphql_document = PLACEHOLDERS[self.known.operation]
+        yield  # Strawberry parses when no document was set, and catches its syntax errors
+        if context.graphql_document is None and context.pre_execution_errors:
+            self.store.refuse(query, context.pre_execution_errors, None)
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if isinstance(self.known, Refusal):
+            context.pre_execution_errors = list(self.known.errors)
+        elif self.known:
+            context.pre_execution_errors = []
+        else:
+            context.pre_execution_errors = self._validate()
+        yield
+
+    def _validate(self) -> list[GraphQLError]:
+        context = self.execution_context
+        query, document = context.query or "", context.graphql_document
+        assert document is not None
+        rules = context.validation_rules
+        errors = repetition_errors(document, max_pairs=self.max_repeated_pairs)
+        if errors:  # the caps' own errors say more, and cost one pass too
+            errors = cap_errors(document, rules) or errors
+        else:
+            errors = validation_errors(
+                graphql_core_schema(context.schema),
+                document,
+                rules,
+                hide_suggestions=self.hide_suggestions,
+            )
+        if errors and _operation_count(document) <= 1:  # see OperationName: it adds its own
+            self.store.refuse(query, errors, _operation_type(document))
+        else:
+            self.store.keep_valid(query, document)
+        return errors
+
+
+def _operation_type(document: DocumentNode) -> OperationType | None:
+    for definition in document.definitions:
+        operation = getattr(definition, "operation", None)
+        if isinstance(operation, OperationType):
+            return operation
+    return None
+
+
+def _operation_count(document: DocumentNode) -> int:
+    return sum(
+        isinstance(getattr(d, "operation", None), OperationType) for d in document.definitions
+    )
+
+
+def _digest(query: str) -> bytes:
+    return hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
+
+
+def _too_long(max_chars: int) -> GraphQLError:
+    """Refused before lexing, in the words of graphql-core's token cap."""
+    return GraphQLSyntaxError(
+        Source(""), 0, f"Document contains more than {max_chars} characters. Parsing aborted."
+    )
+
+
+def _light(error: GraphQLError) -> GraphQLError:
+    """The same error, class and locations included, without the tree and the text."""
+    light = Exception.__new__(type(error))  # no __init__: its signature differs by class
+    light.args = error.args
+    for klass in type(error).__mro__:
+        for name in getattr(klass, "__slots__", ()):
+            if hasattr(error, name):
+                setattr(light, name, getattr(error, name))
+    light.__dict__.update(getattr(error, "__dict__", {}))
+    light.nodes = None
+    light.source = None
+    return light
