@@ -2,7 +2,10 @@
 
 On PostgreSQL the prompts table's n_tup_upd delta over the whole run must be at least the
 ok responses of the measured runs (it also counts warm-up and sanity writes, which the
-harness does not report for a contender it cannot verify itself).
+harness does not report for a contender it cannot verify itself). BEFORE = -1 (SQLite, or a
+read workload, which writes nothing) skips that check.
+
+    python bench/check_landed.py RESULT_JSON BEFORE AFTER
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ def main() -> int:
         f"\nours: {ours['rps']:.0f} req/s, p50 {ours['p50_ms']:.1f} ms, "
         f"p99 {ours['p99_ms']:.1f} ms, errors {ours['errors']}"
     )
-    for base in ("A", "E", "S"):
+    # update floors and peers, then their read counterparts (compare.sh --reads)
+    for base in ("A", "E", "E5", "S", "A-list", "E-list", "E5-list", "S-list"):
         if summary.get(base, {}).get("rps"):
             b = summary[base]
             print(

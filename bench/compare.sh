@@ -4,7 +4,23 @@
 #   bench/compare.sh                  # PostgreSQL: A (raw floor), E (PostGraphile), ours; 3 rounds
 #   bench/compare.sh --sqlite         # SQLite default: S (raw Starlette + aiosqlite floor), ours
 #   bench/compare.sh --rows 1000000   # the same with a million prompts
+#   bench/compare.sh --only A,E5,ours # pick contenders (names: peers.sh --list; S/S-list: --sqlite)
 #   bench/compare.sh -- --duration 20 # anything after -- goes to peers.sh
+#
+# Reads (--reads): every request is `prompts(first: 50)` with the 9 fields the harness's read
+# group returns (id name description title content model tags updatedAt updatedBy), instead of
+# an update; nothing is written.
+#
+#   bench/compare.sh --reads          # PostgreSQL: A-list (Starlette + asyncpg SELECT), E5-list
+#                                     #   (PostGraphile 5 allPrompts(first: 50)), ours
+#   bench/compare.sh --sqlite --reads # SQLite: S-list (Starlette + aiosqlite SELECT), ours
+#   bench/compare.sh --reads --rows 1000000 --only A-list,ours
+#   bench/compare.sh --reads --rounds 1 -- --warmup 1 --duration 3   # a smoke run
+#
+# With --reads, bench/prepare.py --like-harness fills Patchbay's rows as the harness fills its
+# own (540-character content, title, model, tags …) and leaves only them in the org, so both
+# sides read 50 rows of about the same size; on PostgreSQL the harness seeds its own `bench`
+# table with --rows too (for updates it keeps its default 1000 whatever --rows says).
 #
 # Patchbay runs the way production would: `patchbay serve` (uvloop, httptools), production
 # settings, a real HS256 secret, one worker pinned to the server CPU by the harness, and its
@@ -15,15 +31,17 @@ ROOT="$(dirname "$HERE")"
 SHARED="${PEERS_BENCH:-$ROOT/../shared/bench}"
 RUN="$HERE/.run"
 PEERS="$RUN/peers"  # a writable copy: the harness installs its venv and node_modules beside it
-mode=postgres rows=1000 only="" rounds=3 extra=()
+mode=postgres workload=updates rows=1000 only="" rounds=3 extra=()
 while (($#)); do
   case "$1" in
     --sqlite) mode=sqlite ;;
+    --reads) workload=reads ;;
     --rows) rows="$2"; shift ;;
     --only) only="$2"; shift ;;
     --rounds) rounds="$2"; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 [--sqlite] [--rows N] [--only LIST] [--rounds N] [-- peers.sh args]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--sqlite] [--reads] [--rows N] [--only LIST] [--rounds N] [-- peers.sh args]" >&2
+       exit 2 ;;
   esac
   shift
 done
@@ -41,20 +59,32 @@ if [ "$mode" = postgres ]; then
   pg_lsclusters -h | grep -q online || pg_ctlcluster --skip-systemctl-redirect "$version" main start
   su postgres -c "psql -q -c 'DROP DATABASE IF EXISTS patchbay_bench WITH (FORCE)' -c 'CREATE DATABASE patchbay_bench'"
   URL="postgresql+asyncpg://postgres@127.0.0.1:5432/patchbay_bench"
-  only="${only:-A,E,ours}"
+  if [ "$workload" = reads ]; then only="${only:-A-list,E5-list,ours}"; else only="${only:-A,E,ours}"; fi
 else
   rm -f "$RUN"/bench.db*
   URL="sqlite+aiosqlite:///$RUN/bench.db"
-  only="${only:-S,ours}"
+  if [ "$workload" = reads ]; then only="${only:-S-list,ours}"; else only="${only:-S,ours}"; fi
 fi
 
-log "preparing $rows prompts on $mode"
+prepare_args=() harness_args=()
+if [ "$workload" = reads ]; then
+  prepare_args=(--like-harness)  # rows like the harness's own (see the top of this file)
+  # A-list/E5-list read a table of the same size as ours (on SQLite both sides read bench.db)
+  [ "$mode" = sqlite ] || harness_args=(--rows "$rows")
+fi
+log "preparing $rows prompts on $mode ($workload)"
 (cd "$ROOT" && "$PY" bench/prepare.py --url "$URL" --rows "$rows" --ids "$RUN/ids.txt" \
-  --token "$RUN/token" --secret "$SECRET")
+  --token "$RUN/token" --secret "$SECRET" "${prepare_args[@]}")
 
 export OURS_CMD="cd '$ROOT' && PATCHBAY_ENV=production PATCHBAY_DATABASE_URL='$URL' \
 PATCHBAY_JWT_SECRET='$SECRET' PATCHBAY_LOG_LEVEL=info exec .venv/bin/patchbay serve --port {port}"
 export OURS_TOKEN="$(cat "$RUN/token")" OURS_IDS="$RUN/ids.txt" OURS_VERIFY=none
+if [ "$workload" = reads ]; then
+  # The same page as A-list / E5-list: the org's first 50 prompts, the same 9 fields. Only a
+  # page with at least one node contains "updatedBy" (an error result or an empty page does not).
+  export OURS_BODY='{"query":"query L($n: Int!) { prompts(first: $n) { ... on PromptConnection { edges { node { id name description title content model tags updatedAt updatedBy } } } } }","variables":{"n":50}}'
+  export OURS_OK='"updatedBy"'
+fi
 
 contenders="$PEERS/contenders.toml"
 if [ "$mode" = sqlite ]; then
@@ -73,16 +103,39 @@ body = '{"description":"__DESC__"}'
 ok = '"updated_at"'
 ids = "$RUN/ids.txt"
 verify = "none"
+
+[[contender]]
+name = "S-list"
+label = "SQLite read floor: Starlette+aiosqlite+orjson, SELECT 50 rows, no GraphQL"
+group = "extra"
+cmd = "cd '$HERE/contenders' && FLOOR_SQLITE_PATH='$RUN/bench.db' exec '$PY' -m uvicorn sqlite_floor:app --host 127.0.0.1 --port {port} --workers 1 --loop uvloop --http httptools --no-access-log"
+path = "/list"
+body = '{"first":50}'
+ok = '"updated_at"'
+verify = "none"
 TOML
 fi
 
-before=$("$PY" "$HERE/count_updates.py" "$URL")
 server_log="$PEERS/.run/server-ours.log"
 log_offset=$(stat -c %s "$server_log" 2>/dev/null || echo 0)
-out="$RUN/result-$mode-$rows.json"
-"$PEERS/peers.sh" --contenders "$contenders" --only "$only" --rounds "$rounds" --out "$out" "${extra[@]}"
-after=$("$PY" "$HERE/count_updates.py" "$URL")
+if [ "$workload" = reads ]; then
+  before=-1 after=-1  # nothing is written: no landed-writes check
+  out="$RUN/result-$mode-reads-$rows.json"
+else
+  before=$("$PY" "$HERE/count_updates.py" "$URL")
+  out="$RUN/result-$mode-$rows.json"
+fi
+"$PEERS/peers.sh" --contenders "$contenders" --only "$only" --rounds "$rounds" --out "$out" \
+  "${harness_args[@]}" "${extra[@]}"
+[ "$workload" = reads ] || after=$("$PY" "$HERE/count_updates.py" "$URL")
 "$PY" "$HERE/check_landed.py" "$out" "$before" "$after"
+warmup=3  # the harness's default; leave out as many seconds of access lines as it leaves out
+for ((i = 0; i < ${#extra[@]}; i++)); do
+  case "${extra[i]}" in
+    --warmup) warmup="${extra[i + 1]:-3}" ;;
+    --warmup=*) warmup="${extra[i]#--warmup=}" ;;
+  esac
+done
 if [ -f "$server_log" ]; then  # Patchbay's own latency, without the load generator's
-  "$PY" "$HERE/server_latency.py" "$server_log" --from-byte "$log_offset"
+  "$PY" "$HERE/server_latency.py" "$server_log" --from-byte "$log_offset" --warmup "$warmup"
 fi

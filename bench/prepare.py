@@ -1,9 +1,17 @@
 """Prepares a Patchbay database for a benchmark: migrate, seed N prompts, write ids + token.
 
     python bench/prepare.py --url URL --rows N --ids FILE --token FILE --secret SECRET
+        [--like-harness]
 
 The prompts belong to acme and are owned by `bench-user`, whose token (prompts:write) is
 written to --token; their ids, one per line, to --ids. Existing bench rows are replaced.
+
+--like-harness (used by `compare.sh --reads`) fills the fields a read returns the way the
+shared harness seeds its own `prompts` for A-list/E5-list: description 'seed', title
+'Title n', content 'lorem ipsum dolor sit amet ' x 20 (540 characters), model 'model-x', tags
+[a, b]; and it deletes acme's demo prompts, whose ids (prm_acme_…) sort before the bench rows,
+so the first page is 50 bench rows of the same size as the peers' rows. Without it (the update
+workload) the rows are as before: those fields empty.
 """
 
 from __future__ import annotations
@@ -26,13 +34,29 @@ USER = "bench-user"
 BATCH = 10_000
 
 
-async def prepare(url: str, rows: int) -> list[str]:
+# The shared harness's SEED_SQL (runner.py), for the fields a read returns.
+HARNESS_CONTENT = "lorem ipsum dolor sit amet " * 20
+
+
+def harness_fields(n: int) -> dict[str, object]:
+    return {
+        "description": "seed",
+        "title": f"Title {n + 1}",
+        "content": HARNESS_CONTENT,
+        "model": "model-x",
+        "tags": ["a", "b"],
+    }
+
+
+async def prepare(url: str, rows: int, like_harness: bool = False) -> list[str]:
     await upgrade_async(url)
     db = Database(url)
     try:
         async with db.write() as conn:
             await seed_demo(conn)
             await conn.execute(delete(prompts).where(prompts.c.owner_id == USER))
+            if like_harness:  # only bench rows in acme: its first page is theirs
+                await conn.execute(delete(prompts).where(prompts.c.org_id == ACME))
         now = datetime.now(UTC)
         ids = [f"prm_bench_{i:07d}" for i in range(rows)]
         for start in range(0, rows, BATCH):
@@ -50,7 +74,8 @@ async def prepare(url: str, rows: int) -> list[str]:
                     "updated_at": now,
                     "updated_by": USER,
                 }
-                for pid in ids[start : start + BATCH]
+                | (harness_fields(n) if like_harness else {})
+                for n, pid in enumerate(ids[start : start + BATCH], start=start)
             ]
             async with db.write() as conn:
                 await conn.execute(insert(prompts), batch)
@@ -72,9 +97,10 @@ def main() -> None:
     parser.add_argument("--ids", type=Path, required=True)
     parser.add_argument("--token", type=Path, required=True)
     parser.add_argument("--secret", required=True)
+    parser.add_argument("--like-harness", action="store_true")
     args = parser.parse_args()
     started = time.monotonic()
-    ids = asyncio.run(prepare(args.url, args.rows))
+    ids = asyncio.run(prepare(args.url, args.rows, args.like_harness))
     args.ids.write_text("".join(f"{pid}\n" for pid in ids))
     claims = {
         "sub": USER,

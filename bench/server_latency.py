@@ -8,12 +8,17 @@ gateway to its response: the gateway and its database, without the load generato
 (wrk's own figures include its pauses: with a million ids in its Lua table they add
 tens of ms to its p99 whatever the server does.) Lines of the first `--warmup` seconds
 of each round are left out, as the harness leaves out its warm-up.
+
+Works for either workload (`compare.sh` or `compare.sh --reads`): the last line counts what
+the gateway answered in the measured lines (the access line's `results`, e.g.
+`UpdatePromptSuccess` or `PromptConnection`) and any status other than 200.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -30,14 +35,14 @@ def rounds(text: str) -> list[list[bytes]]:
     return [lines for lines in found if lines]
 
 
-def measured(lines: list[bytes], warmup: float) -> list[float]:
-    entries = [orjson.loads(line) for line in lines]
+def measured(lines: list[bytes], warmup: float) -> list[dict]:
+    entries = [e for e in map(orjson.loads, lines) if "duration_ms" in e and "time" in e]
+    if not entries:
+        return []
     start = datetime.fromisoformat(entries[0]["time"])
-    return sorted(
-        e["duration_ms"]
-        for e in entries
-        if (datetime.fromisoformat(e["time"]) - start).total_seconds() >= warmup
-    )
+    return [
+        e for e in entries if (datetime.fromisoformat(e["time"]) - start).total_seconds() >= warmup
+    ]
 
 
 def main() -> None:
@@ -50,10 +55,16 @@ def main() -> None:
         log.seek(args.from_byte)
         text = log.read().decode("utf-8", "replace")
     p50s, p99s = [], []
+    answers: Counter[str] = Counter()
     for number, lines in enumerate(rounds(text), start=1):
-        durations = measured(lines, args.warmup)
-        if not durations:
+        entries = measured(lines, args.warmup)
+        if not entries:
             continue
+        durations = sorted(e["duration_ms"] for e in entries)
+        for e in entries:
+            answers.update(e.get("results") or ["(none)"])
+            if e.get("status") != 200:
+                answers[f"status {e.get('status')}"] += 1
         p50 = durations[len(durations) // 2]
         p99 = durations[int(len(durations) * 0.99)]
         p50s.append(p50)
@@ -64,6 +75,7 @@ def main() -> None:
             f"ours, inside the gateway (access lines, median of {len(p99s)} rounds): "
             f"p50 {statistics.median(p50s):.2f} ms, p99 {statistics.median(p99s):.2f} ms"
         )
+        print("  answered: " + ", ".join(f"{name} {n}" for name, n in answers.most_common()))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 What one process can do for the same update on Patchbay's default database, with the same
 connection settings as Patchbay (WAL, busy timeout, synchronous=NORMAL): the SQLite
 counterpart of the shared harness's contender A. Run by bench/compare.sh --sqlite.
+
+POST /list is the read floor (contender S-list, `compare.sh --sqlite --reads`), the SQLite
+counterpart of the harness's A-list: one SELECT of the org's first N prompts (body
+{"first": N}, default 50, at most 100) in id order, the same 9 columns, as JSON.
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ SQL = (
     "WHERE id = ? AND org_id = ? RETURNING id, name, description, updated_at"
 )
 ORG = "11111111111141118111111111111111"  # acme, as SQLAlchemy stores a UUID on SQLite
+LIST_SQL = (
+    "SELECT id, name, description, title, content, model, tags, updated_at, updated_by "
+    "FROM prompts WHERE org_id = ? ORDER BY id LIMIT ?"
+)
 pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
 
 
@@ -49,6 +57,36 @@ async def update(request: Request) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+async def list_prompts(request: Request) -> Response:
+    """The first N prompts of the org: one SELECT, JSON out (tags decoded from their JSON
+    text, updated_at as ISO 8601 UTC, as the PostgreSQL floor A-list answers)."""
+    try:
+        first = int(orjson.loads(await request.body() or b"{}").get("first", 50))
+    except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
+        return Response(b'{"error":"bad body"}', status_code=400)
+    conn = await pool.get()
+    try:
+        rows = await conn.execute_fetchall(LIST_SQL, (ORG, min(max(first, 1), 100)))
+    finally:
+        pool.put_nowait(conn)
+    prompts = [
+        {
+            "id": r[0],
+            "name": r[1],
+            "description": r[2],
+            "title": r[3],
+            "content": r[4],
+            "model": r[5],
+            "tags": orjson.loads(r[6]),
+            # stored as naive UTC text, "YYYY-MM-DD HH:MM:SS.ffffff"
+            "updated_at": f"{r[7][:10]}T{r[7][11:]}+00:00",
+            "updated_by": r[8],
+        }
+        for r in rows
+    ]
+    return Response(orjson.dumps({"prompts": prompts}), media_type="application/json")
+
+
 @asynccontextmanager
 async def lifespan(_: Starlette) -> AsyncIterator[None]:
     for _ in range(POOL):
@@ -61,4 +99,10 @@ async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await pool.get_nowait().close()
 
 
-app = Starlette(routes=[Route("/prompts/{id}", update, methods=["POST"])], lifespan=lifespan)
+app = Starlette(
+    routes=[
+        Route("/prompts/{id}", update, methods=["POST"]),
+        Route("/list", list_prompts, methods=["POST"]),
+    ],
+    lifespan=lifespan,
+)
