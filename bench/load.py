@@ -161,9 +161,7 @@ def start_server(url: str, secret: str, port: int, log: IO[bytes]) -> subprocess
         "warning",
     ]
     # Our own interpreter and a fixed module: no untrusted input reaches the command.
-    return subprocess.Popen(  # noqa: S603
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:

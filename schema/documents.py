@@ -82,6 +82,10 @@ class DocumentStore:
     def __len__(self) -> int:
         return len(self._valid)
 
+    @property
+    def kept_chars(self) -> int:
+        return self._valid_chars
+
 
 class CachedDocuments(SchemaExtension):
     """Parsing and validation through the store; graphql-core's `hide_suggestions` passed

@@ -1,0 +1,167 @@
+"""A well-behaved client's latency, alone and beside 4 connections sending hostile documents.
+
+    .venv/bin/python bench/noisy_neighbour.py [--seconds 10] [--attackers 4]
+
+Starts `patchbay serve` (production settings, SQLite, demo data) pinned to CPU 0; this
+process (on CPU 1) reads one prompt over and over as alice, first alone, then beside N
+connections that send back to back, without a credential: `{ __typename }` (any busy
+neighbour), then the largest document of every family of tests/hostile_documents.py that
+fits the body limit, as is and with a new comment each time (so no cache helps). Prints the
+client's p50 and p99 in each phase and their ratio to the client alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.hostile_documents import FAMILIES, MAX_BODY  # noqa: E402
+
+PATCHBAY = str(ROOT / ".venv" / "bin" / "patchbay")
+READ = '{ prompt(id: "prm_acme_welcome") { ... on Prompt { id title updatedAt } } }'
+
+
+def largest(shape: str) -> bytes:
+    count, body = 1, b""
+    while count <= 20_000:
+        candidate = json.dumps({"query": FAMILIES[shape](count)}).encode()
+        if len(candidate) > MAX_BODY:
+            break
+        body, count = candidate, count * 2
+    return body
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def client_latencies(url: str, token: str, seconds: float) -> list[float]:
+    latencies = []
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            response = await client.post("/graphql", json={"query": READ}, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            assert response.json()["data"]["prompt"]["id"] == "prm_acme_welcome"
+    return latencies
+
+
+async def attacker(
+    url: str, bodies: list[bytes], stop: asyncio.Event, sent: list[int], *, vary: bool
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+        while not stop.is_set():
+            for body in bodies:
+                if vary:  # a new comment each time: no cache helps the gateway
+                    body = body.replace(b'{"query": "', b'{"query": "#%d\\n' % sent[0], 1)
+                await client.post("/graphql", content=body, headers=headers)
+                sent[0] += 1
+                if stop.is_set():
+                    return
+
+
+def summary(latencies: list[float]) -> tuple[float, float]:
+    ordered = sorted(latencies)
+    return statistics.median(ordered), ordered[int(len(ordered) * 0.99) - 1]
+
+
+BENIGN = [json.dumps({"query": "{ __typename }"}).encode()]
+
+
+async def beside(
+    url: str, token: str, seconds: float, attackers: int, bodies: list[bytes], *, vary: bool
+) -> tuple[tuple[float, float], int]:
+    stop, sent = asyncio.Event(), [0]
+    tasks = [
+        asyncio.create_task(attacker(url, bodies, stop, sent, vary=vary)) for _ in range(attackers)
+    ]
+    await asyncio.sleep(1)  # the attack is under way before measuring
+    loaded = summary(await client_latencies(url, token, seconds))
+    stop.set()
+    await asyncio.gather(*tasks)
+    return loaded, sent[0]
+
+
+async def measure(url: str, token: str, seconds: float, attackers: int) -> None:
+    alone = summary(await client_latencies(url, token, seconds))
+    print(f"alone: p50 {alone[0] * 1000:.2f} ms, p99 {alone[1] * 1000:.2f} ms")
+    hostile = [largest(shape) for shape in FAMILIES]
+    phases = {
+        "benign { __typename } flood": (BENIGN, False),
+        "hostile documents, repeated": (hostile, False),
+        "hostile documents, each new": (hostile, True),
+    }
+    for name, (bodies, vary) in phases.items():
+        (p50, p99), sent = await beside(url, token, seconds, attackers, bodies, vary=vary)
+        print(
+            f"beside {attackers} connections, {name} ({sent} sent): p50 {p50 * 1000:.2f} ms "
+            f"(x{p50 / alone[0]:.2f}), p99 {p99 * 1000:.2f} ms (x{p99 / alone[1]:.2f})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--attackers", type=int, default=4)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        env = {
+            **os.environ,
+            "PATCHBAY_ENV": "production",
+            "PATCHBAY_DATABASE_URL": f"sqlite+aiosqlite:///{directory}/noisy.db",
+            "PATCHBAY_JWT_SECRET": secrets.token_urlsafe(32),
+            "PATCHBAY_LOG_LEVEL": "warning",
+        }
+        for command in (["db", "upgrade"], ["seed"]):
+            subprocess.run([PATCHBAY, *command], env=env, check=True, capture_output=True)
+        token = subprocess.run(
+            [PATCHBAY, "token", "--sub", "alice", "--org", "acme"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        port = free_port()
+        server = subprocess.Popen(
+            ["taskset", "-c", "0", PATCHBAY, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            os.sched_setaffinity(0, {1})
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(200):
+                try:
+                    httpx.get(f"{url}/healthz", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+            asyncio.run(measure(url, token, args.seconds, args.attackers))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
