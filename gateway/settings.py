@@ -171,7 +171,10 @@ def estimated_bits(secret: str) -> float:
     its length in bytes, where a repeated pattern (`abcabcab`) counts once. It errs low for
     short random strings: 32 hex digits (16 random bytes) nearly always score under 128."""
     data = secret.encode()
-    pattern = data[: _shortest_period(data)]
+    period = _shortest_period(data)
+    # Repeated only if the pattern comes at least twice: a random string whose end happens
+    # to match its start (1 in 64 for base64) is no pattern.
+    pattern = data[:period] if period * 2 <= len(data) else data
     counts = Counter(pattern).values()
     return -sum(n * math.log2(n / len(pattern)) for n in counts)
 

@@ -109,8 +109,10 @@ def test_development_still_accepts_any_secret(secret: str) -> None:
         lambda: secrets.token_urlsafe(32),  # `openssl rand -base64 32`, in effect
         lambda: secrets.token_hex(32),  # `openssl rand -hex 32`
         lambda: secrets.token_urlsafe(24),
+        # 32 characters whose end repeats their start (1 in 64 random ones): no pattern
+        lambda: (lambda s: s + s[:1])(secrets.token_urlsafe(24)[:31]),
     ],
-    ids=["urlsafe-32-bytes", "hex-32-bytes", "urlsafe-24-bytes"],
+    ids=["urlsafe-32-bytes", "hex-32-bytes", "urlsafe-24-bytes", "end-repeats-start"],
 )
 def test_production_accepts_random_secrets(make_secret: Any) -> None:
     # given: a few hundred secrets made the ways the README suggests
