@@ -89,6 +89,7 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
         suggestions=settings.suggestions,
         max_repeated_pairs=settings.max_repeated_pairs,
         max_document_chars=settings.max_document_chars,
+        max_selections=settings.max_selections,
     )
     return PatchbayGraphQL(
         schema,

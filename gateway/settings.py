@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     # Characters of a document's text: lexing 1 MB costs the event loop ~150 ms. Long values
     # belong in variables.
     max_document_chars: int = 100_000
+    # Fields, fragment spreads and inline fragments written in one document: each costs the
+    # event loop ~30 µs to parse, validate and collect, and real documents need a few hundred.
+    max_selections: int = 1000
     max_body_bytes: int = 1024 * 1024
 
     fast_path: bool = True  # run documents seen before without the generic executor

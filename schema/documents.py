@@ -98,10 +98,12 @@ class CachedDocuments(SchemaExtension):
         hide_suggestions: bool,
         max_repeated_pairs: int,
         max_chars: int,
+        max_selections: int,
     ) -> None:
         super().__init__()
         self.store = store
         self.max_chars = max_chars
+        self.max_selections = max_selections
         self.hide_suggestions = hide_suggestions
         self.max_repeated_pairs = max_repeated_pairs
         self.known: Refusal | bool | None = None  # a refusal, True when known valid
@@ -137,10 +139,12 @@ class CachedDocuments(SchemaExtension):
         query, document = context.query or "", context.graphql_document
         assert document is not None
         rules = context.validation_rules
-        errors = repetition_errors(document, max_pairs=self.max_repeated_pairs)
-        if errors:  # the caps' own errors say more, and cost one pass too
-            errors = cap_errors(document, rules) or errors
-        else:
+        # The caps first (one pass, fragments measured once), then the repetition bound, and
+        # only then the rules whose work grows faster than the document.
+        errors = cap_errors(document, rules) or repetition_errors(
+            document, max_pairs=self.max_repeated_pairs, max_selections=self.max_selections
+        )
+        if not errors:
             errors = validation_errors(
                 graphql_core_schema(context.schema),
                 document,

@@ -61,6 +61,7 @@ def build_schema(
     suggestions: bool = True,
     max_repeated_pairs: int = 5000,
     max_document_chars: int = 100_000,
+    max_selections: int = 1000,
 ) -> strawberry.Schema:
     # The limit rule is built once: a new rule class per request would change the validation
     # cache's key every time (Strawberry's limiter extensions do that, see schema/limits.py).
@@ -80,6 +81,7 @@ def build_schema(
             hide_suggestions=not suggestions,
             max_repeated_pairs=max_repeated_pairs,
             max_chars=max_document_chars,
+            max_selections=max_selections,
         ),
         OperationName,
     ]

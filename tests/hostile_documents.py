@@ -57,3 +57,10 @@ FAMILIES: dict[str, Shape] = {
         "{ " + " ".join(f"a{i % 30}: viewer {{ __typename }}" for i in range(n)) + " }"
     ),
 }
+
+# Fragments each nesting the next: under an introspection field, where no depth is counted.
+FAMILIES["fragments each nesting the next, under __type"] = lambda n: (
+    '{ __type(name: "Query") { ...F0 } } '
+    + " ".join(f"fragment F{i} on __Type {{ ofType {{ ...F{i + 1} }} }}" for i in range(n))
+    + f" fragment F{n} on __Type {{ name }}"
+)
