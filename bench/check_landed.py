@@ -23,13 +23,14 @@ def main() -> int:
     if not ours or not ours.get("runs"):
         print("ours did not run", file=sys.stderr)
         return 1
-    ok_writes = sum(r.get("ok", 0) for r in result["runs"] if r.get("name") == "ours")
+    # "before" (BEFORE_ROOT in compare.sh) writes to the same table
+    ok_writes = sum(r.get("ok", 0) for r in result["runs"] if r.get("name") in ("ours", "before"))
     print(
         f"\nours: {ours['rps']:.0f} req/s, p50 {ours['p50_ms']:.1f} ms, "
         f"p99 {ours['p99_ms']:.1f} ms, errors {ours['errors']}"
     )
     # update floors and peers, then their read counterparts (compare.sh --reads)
-    for base in ("A", "E", "E5", "S", "A-list", "E-list", "E5-list", "S-list"):
+    for base in ("before", "A", "E", "E5", "S", "A-list", "E-list", "E5-list", "S-list"):
         if summary.get(base, {}).get("rps"):
             b = summary[base]
             print(

@@ -6,6 +6,7 @@
 #   bench/compare.sh --rows 1000000   # the same with a million prompts
 #   bench/compare.sh --only A,E5,ours # pick contenders (names: peers.sh --list; S/S-list: --sqlite)
 #   bench/compare.sh -- --duration 20 # anything after -- goes to peers.sh
+#   BEFORE_ROOT=../old bench/compare.sh --only A,before,ours  # an earlier checkout, interleaved
 #
 # Reads (--reads): every request is `prompts(first: 50)` with the 9 fields the harness's read
 # group returns (id name description title content model tags updatedAt updatedBy), instead of
@@ -113,6 +114,32 @@ path = "/list"
 body = '{"first":50}'
 ok = '"updated_at"'
 verify = "none"
+TOML
+fi
+
+if [ -n "${BEFORE_ROOT:-}" ]; then
+  # An earlier checkout of Patchbay as contender "before", with the same settings, database
+  # and token as ours: rounds interleave, so before and after are measured in one sitting.
+  # It runs on this checkout's .venv, its own code first on the path.
+  [ "$contenders" != "$PEERS/contenders.toml" ] || {
+    cp "$PEERS/contenders.toml" "$RUN/contenders-before.toml"; contenders="$RUN/contenders-before.toml"; }
+  export BEFORE_CMD="cd '$BEFORE_ROOT' && PATCHBAY_ENV=production PATCHBAY_DATABASE_URL='$URL' \
+PATCHBAY_JWT_SECRET='$SECRET' PATCHBAY_LOG_LEVEL=info exec '$PY' -c \
+'import sys; sys.path.insert(0, \".\"); from gateway.cli import main; sys.exit(main(sys.argv[1:]))' \
+serve --port {port}"
+  cat >> "$contenders" <<'TOML'
+
+[[contender]]
+name = "before"
+label = "Patchbay at BEFORE_ROOT (an earlier commit)"
+group = "ours"
+cmd = "env:BEFORE_CMD"
+token_env = "OURS_TOKEN"
+path = "env:OURS_PATH|/graphql"
+body = "env:OURS_BODY|{gql_body}"
+ok = "env:OURS_OK|UpdatePromptSuccess"
+verify = "env:OURS_VERIFY|pg"
+ids = "env:OURS_IDS"
 TOML
 fi
 

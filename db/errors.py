@@ -8,8 +8,6 @@ aiosqlite's and sqlite3's own are all read through it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import Enum
 
 import asyncpg
@@ -59,19 +57,31 @@ class WriteOutcomeUnknown(Exception):
         self.cause_name = type(cause).__name__
 
 
-@contextmanager
-def translated() -> Iterator[None]:
-    """The boundary: driver errors leave the database package as one of the two kinds."""
-    try:
-        yield
-    except (UniqueViolation, DatabaseUnavailable, WriteOutcomeUnknown):
-        raise
-    except Exception as error:
+class _Translated:
+    """The boundary: driver errors leave the database package as one of the two kinds. (A
+    class, not a generator: it is entered on every request.)"""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _trace: object
+    ) -> None:
+        if error is None or not isinstance(error, Exception):
+            return
+        if isinstance(error, UniqueViolation | DatabaseUnavailable | WriteOutcomeUnknown):
+            return
         if is_unique_violation(error):
             raise UniqueViolation(str(error)) from error
         if is_unavailable(error):
             raise DatabaseUnavailable(error) from error
-        raise
+
+
+_TRANSLATED = _Translated()
+
+
+def translated() -> _Translated:
+    return _TRANSLATED
 
 
 def failure_of(error: BaseException) -> Failure | None:

@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext
 
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
@@ -52,6 +53,22 @@ class PatchbaySchema(SchemaHidingSuggestions):
                 )
 
 
+class RememberedNames(NameConverter):
+    """Strawberry's names, each converted once: it converts a field's Python name to camel
+    case again every time it converts an argument, which was a sixth of a planned update's
+    CPU (40,000 conversions for 4,000 requests)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._names: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        converted = self._names.get(name)
+        if converted is None:
+            converted = self._names[name] = super().apply_naming_config(name)
+        return converted
+
+
 def build_schema(
     *,
     max_depth: int = 10,
@@ -89,6 +106,6 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        config=StrawberryConfig(),
+        config=StrawberryConfig(name_converter=RememberedNames()),
         hide_suggestions=not suggestions,
     )

@@ -73,3 +73,35 @@ def test_a_document_with_a_directive_is_not_planned() -> None:
     document = UPDATE.replace("__typename", "__typename @include(if: true)")
     planned.learn(document, None)
     assert planned.plan_for(document, None) is None
+
+
+def test_planned_arguments_are_what_strawberry_converts() -> None:
+    """The converters built once per plan give the resolver what Strawberry's own
+    convert_arguments gives it, for every shape of our mutations' inputs."""
+    from graphql.execution.values import get_argument_values, get_variable_values
+    from strawberry.types.arguments import convert_arguments
+
+    schema = build_schema()
+    planned = PlannedExecutor(schema, PLANNABLE_ROOTS)
+    document = (
+        "mutation U($id: ID!, $input: UpdatePromptInput!) "
+        "{ updatePrompt(id: $id, input: $input) { __typename } }"
+    )
+    planned.learn(document, None)
+    plan = planned.plan_for(document, None)
+    assert plan is not None and plan.convert is not None
+    inputs = [
+        {},
+        {"title": None, "tags": None, "name": "n"},
+        {"tags": ["a", " b "], "expectedUpdatedAt": "2026-01-01T00:00:00+01:00"},
+        {"requestId": "r", "fileName": "f.mp3", "content": "", "model": None},
+    ]
+    for value in inputs:
+        variables = get_variable_values(
+            schema._schema, plan.operation.variable_definitions, {"id": "p", "input": value}
+        )
+        raw = get_argument_values(plan.field, plan.node, variables)  # type: ignore[arg-type]
+        expected = convert_arguments(
+            raw, plan.arguments, schema.schema_converter.scalar_registry, schema.config
+        )
+        assert plan.convert(raw) == expected

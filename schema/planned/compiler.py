@@ -37,6 +37,7 @@ from graphql.execution.values import VariableValues
 from graphql.language import FragmentDefinitionNode, Visitor
 from strawberry.types.field import StrawberryField
 
+from schema.planned.arguments import arguments_converter
 from schema.planned.plan import NullInNonNull, Plan, RootBody, Serializer, Unplannable
 from schema.strawberry_internals import graphql_core_schema
 
@@ -78,6 +79,11 @@ class Compiler:
             field=field,
             node=details[0].node,
             arguments=strawberry_field.arguments,
+            convert=arguments_converter(
+                strawberry_field.arguments,
+                self.schema.schema_converter.scalar_registry,
+                self.schema.config.name_converter.get_graphql_name,
+            ),
             resolve=self.roots[name],
             serialize=_Serializers(self, fragments, operation).value(field.type, details),
         )

@@ -86,6 +86,8 @@ class PlannedExecutor:
             return None
         try:
             raw = get_argument_values(plan.field, plan.node, coerced)
+            if plan.convert is not None:
+                return plan.convert(raw)
             return convert_arguments(raw, plan.arguments, self._scalars, self.schema.config)
         except Exception:
             return None

@@ -33,6 +33,9 @@ class Plan:
     field: GraphQLField
     node: FieldNode
     arguments: list[StrawberryArgument]
+    # The arguments as Strawberry would convert them, built once (planned/arguments.py);
+    # None: Strawberry's convert_arguments is called instead
+    convert: Callable[[dict[str, Any]], dict[str, Any]] | None
     resolve: RootBody
     serialize: Serializer
 
