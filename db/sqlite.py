@@ -28,9 +28,11 @@ class SqliteBackend:
             # (SQLAlchemy's default is 30 s): a locked file answers within bounds.
             options["pool_timeout"] = timeout_seconds
         self.engine = create_async_engine(url, **options)
-        _take_over_transactions(self.engine, busy_timeout_seconds=self.busy_timeout_seconds)
+        _take_over_transactions(self.engine, busy_timeout_seconds=timeout_seconds)
         self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.shared = SharedConnection(self.autocommit)
+        self.shared = SharedConnection(
+            self.autocommit, busy_timeout_seconds=self.busy_timeout_seconds
+        )
         # SQLite has one writer at a time. Transactions of this process queue here, in
         # order, instead of polling the file lock in SQLite's busy handler (which backs off
         # up to 100 ms per try); the busy timeout covers writers of other processes.
@@ -78,8 +80,10 @@ class SharedConnection:
     """The single writes' connection: opened when first needed, kept out of the pool, and
     replaced if a failure left it invalidated."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, busy_timeout_seconds: float) -> None:
         self.engine = engine  # with isolation_level AUTOCOMMIT
+        # Its own, shorter than other connections' (transactions keep the whole timeout).
+        self.busy_timeout_ms = max(1, round(busy_timeout_seconds * 1000))
         self.conn: AsyncConnection | None = None
         self._opening = asyncio.Lock()
         self._closed = False
@@ -93,7 +97,9 @@ class SharedConnection:
         async with self._opening:
             if self.conn is None or self.conn.invalidated or self.conn.closed:
                 await self._close_current()
-                self.conn = await self.engine.connect().start()
+                conn = await self.engine.connect().start()
+                await conn.exec_driver_sql(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
+                self.conn = conn
             return self.conn
 
     async def close(self) -> None:

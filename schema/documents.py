@@ -11,32 +11,46 @@ whatever their length: sending the same refused document again costs a hash.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
-from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, OperationType, Source, parse
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    OperationType,
+    Source,
+    parse,
+)
 from strawberry.extensions import SchemaExtension
 
 from schema.limits import cap_errors
 from schema.repetition import repetition_errors
-from schema.strawberry_internals import graphql_core_schema
+from schema.strawberry_internals import graphql_core_schema, provided_operation_name
 from schema.validation import validation_errors
 
 MAX_CACHED_CHARS = 16 * 1024  # a longer valid document is parsed and validated every time
-# Placeholders handed to Strawberry for a remembered refusal: its operation type, no tree.
-PLACEHOLDERS = {
-    None: parse("{ __typename }"),
-    OperationType.QUERY: parse("{ __typename }"),
-    OperationType.MUTATION: parse("mutation { __typename }"),
-    OperationType.SUBSCRIPTION: parse("subscription { __typename }"),
-}
+GRAPHQL_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
+
+
+@lru_cache(maxsize=256)  # operation names are the caller's: bounded
+def placeholder(operation: OperationType, name: str | None) -> DocumentNode:
+    """What Strawberry gets instead of a remembered refusal's tree: one operation of the
+    same type and name, so it reads the operation type exactly as from the document (an
+    unknown operationName is refused the same way), then meets the remembered errors."""
+    return parse(f"{operation.value} {name or ''} {{ __typename }}")
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
     errors: list[GraphQLError]  # light copies: no nodes, no source text
-    operation: OperationType | None  # None: refused while parsing
+    # The document's one operation (type, name); None: refused before there was one (a
+    # syntax error, a cap on the text), which no operationName could have changed.
+    operation: tuple[OperationType, str | None] | None
 
 
 class DocumentStore:
@@ -71,7 +85,10 @@ class DocumentStore:
         return refusal
 
     def refuse(
-        self, query: str, errors: list[GraphQLError], operation: OperationType | None
+        self,
+        query: str,
+        errors: list[GraphQLError],
+        operation: tuple[OperationType, str | None] | None,
     ) -> None:
         if any(error.original_error is not None for error in errors):
             return  # a failure of ours, not a verdict on the document: never remembered
@@ -119,10 +136,23 @@ class CachedDocuments(SchemaExtension):
         else:
             self.known = self.store.refusal(query)
         if isinstance(self.known, Refusal):
-            context.graphql_document = PLACEHOLDERS[self.known.operation]
+            stand_in = self._placeholder(self.known)
+            if stand_in is None:
+                self.known = None  # parsed and validated again: the answer is the same
+            context.graphql_document = stand_in
         yield  # Strawberry parses when no document was set, and catches its syntax errors
         if context.graphql_document is None and context.pre_execution_errors:
             self.store.refuse(query, context.pre_execution_errors, None)
+
+    def _placeholder(self, refusal: Refusal) -> DocumentNode | None:
+        if refusal.operation is not None:
+            return placeholder(*refusal.operation)
+        # Refused before any operation: whatever operationName the caller sent, it was
+        # never looked up. A stand-in of that name keeps it so, when it can be written.
+        name = provided_operation_name(self.execution_context)
+        if name is None or GRAPHQL_NAME.fullmatch(name):
+            return placeholder(OperationType.QUERY, name)
+        return None
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -151,25 +181,21 @@ class CachedDocuments(SchemaExtension):
                 rules,
                 hide_suggestions=self.hide_suggestions,
             )
-        if errors and _operation_count(document) <= 1:  # see OperationName: it adds its own
-            self.store.refuse(query, errors, _operation_type(document))
-        else:
+        if not errors:
             self.store.keep_valid(query, document)
+        elif (operation := _only_operation(document)) is not None:
+            # A refusal is remembered only for a document of one operation: with several,
+            # which one runs (and OperationName's own error) depends on operationName.
+            self.store.refuse(query, errors, operation)
         return errors
 
 
-def _operation_type(document: DocumentNode) -> OperationType | None:
-    for definition in document.definitions:
-        operation = getattr(definition, "operation", None)
-        if isinstance(operation, OperationType):
-            return operation
-    return None
-
-
-def _operation_count(document: DocumentNode) -> int:
-    return sum(
-        isinstance(getattr(d, "operation", None), OperationType) for d in document.definitions
-    )
+def _only_operation(document: DocumentNode) -> tuple[OperationType, str | None] | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1:
+        return None
+    only = operations[0]
+    return only.operation, only.name.value if only.name else None
 
 
 def _digest(query: str) -> bytes:

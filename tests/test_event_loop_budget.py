@@ -119,3 +119,43 @@ def _store(app: Starlette) -> DocumentStore:
             store: DocumentStore = extension.keywords["store"]
             return store
     raise AssertionError("no document store")
+
+
+@pytest.mark.parametrize(
+    ("document", "operation"),
+    [
+        ("query Named { nope }", "Named"),  # refused by validation
+        ("query Named { viewer {", "Named"),  # refused by the parser
+        ("{ nope }", None),
+        ("query Named { nope }", "Other"),  # an operationName the document does not have
+    ],
+)
+async def test_a_remembered_refusal_answers_as_the_first_refusal_did(
+    production: Gateway, document: str, operation: str | None
+) -> None:
+    body = {"query": document, "operationName": operation}
+    answers = [await production.client.post("/graphql", json=body) for _ in range(3)]
+    seen = {(a.status_code, json.dumps(_without_request_ids(a))) for a in answers}
+    assert len(seen) == 1, seen
+
+
+async def test_a_refused_document_of_several_operations_stays_refused(
+    production: Gateway,
+) -> None:
+    """Production has introspection off: the second operation is refused every time."""
+    document = "query A { __typename } query B { __schema { queryType { name } } }"
+    body = {"query": document, "operationName": "B"}
+    for _ in range(3):
+        answer = (await production.client.post("/graphql", json=body)).json()
+        assert answer.get("data") is None, answer
+        assert answer["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def _without_request_ids(response: httpx.Response) -> object:
+    try:
+        answer = response.json()
+    except ValueError:
+        return response.text
+    for error in answer.get("errors") or []:
+        error.get("extensions", {}).pop("requestId", None)
+    return answer

@@ -3,6 +3,7 @@ and one call to `on_finished` per request (the access line and the metrics hang 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -54,6 +55,12 @@ class EdgeMiddleware:
             # ours. Nothing can be answered; the access line and metrics say 499.
             status = CLIENT_CLOSED_REQUEST
             log.info("client disconnected before its request was read request_id=%s", request_id)
+        except asyncio.CancelledError:
+            # The server cancelled the request (the client is gone, or a shutdown): no
+            # answer was sent, and it was no failure of ours either.
+            if not response_started:
+                status = CLIENT_CLOSED_REQUEST
+            raise
         except Exception:
             # A bug of ours escaped every handler: log it under the request id and answer a
             # masked 500 that still carries the id (Starlette's own 500 page would not).
