@@ -7,8 +7,11 @@ import asyncio
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import jwt
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import api_keys as key_store
 from db.database import Database
@@ -26,14 +29,21 @@ def db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+@asynccontextmanager
+async def transaction(settings: Settings) -> AsyncIterator[AsyncConnection]:
+    """One transaction on a database opened for one command, closed after it."""
+    db = Database(settings.database_url)
+    try:
+        async with db.write() as conn:
+            yield conn
+    finally:
+        await db.dispose()
+
+
 def load_demo_data(settings: Settings, _: argparse.Namespace) -> int:
     async def seed() -> None:
-        db = Database(settings.database_url)
-        try:
-            async with db.write() as conn:
-                await seed_demo(conn)
-        finally:
-            await db.dispose()
+        async with transaction(settings) as conn:
+            await seed_demo(conn)
 
     asyncio.run(seed())
     print("demo data loaded", file=sys.stderr)
@@ -108,19 +118,15 @@ def create_api_key(settings: Settings, args: argparse.Namespace) -> int:
     async def create() -> str:
         org_id = await org_id_of(settings, args.org)
         key = api_keys.generate_key()
-        db = Database(settings.database_url)
-        try:
-            async with db.write() as conn:
-                await key_store.insert_key(
-                    conn,
-                    org_id=org_id,
-                    name=args.name,
-                    prefix=key.prefix,
-                    secret_hash=key.secret_hash,
-                    scopes=args.scope.split(),
-                )
-        finally:
-            await db.dispose()
+        async with transaction(settings) as conn:
+            await key_store.insert_key(
+                conn,
+                org_id=org_id,
+                name=args.name,
+                prefix=key.prefix,
+                secret_hash=key.secret_hash,
+                scopes=args.scope.split(),
+            )
         return key.secret
 
     try:
@@ -138,12 +144,8 @@ def create_api_key(settings: Settings, args: argparse.Namespace) -> int:
 
 def revoke_api_key(settings: Settings, args: argparse.Namespace) -> int:
     async def revoke() -> bool:
-        db = Database(settings.database_url)
-        try:
-            async with db.write() as conn:
-                return await key_store.revoke_key(conn, prefix=args.prefix)
-        finally:
-            await db.dispose()
+        async with transaction(settings) as conn:
+            return await key_store.revoke_key(conn, prefix=args.prefix)
 
     if not asyncio.run(revoke()):
         print(f"patchbay: no active key with prefix {args.prefix!r}", file=sys.stderr)
