@@ -25,8 +25,8 @@ from gateway.identity.authenticator import Authenticator
 from gateway.observe.metrics import build_metrics
 from gateway.observe.observer import RequestObserver
 from gateway.settings import Settings
-from schema.mutation import PLANNABLE_ROOTS
 from schema.planned.executor import PlannedExecutor
+from schema.roots import PLANNABLE_ROOTS
 from schema.schema import build_schema
 
 log = logging.getLogger("patchbay")

@@ -8,8 +8,8 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
-from schema.mutation import PLANNABLE_ROOTS
 from schema.planned.executor import PlannedExecutor
+from schema.roots import PLANNABLE_ROOTS
 from schema.schema import build_schema
 
 UPDATE = """mutation { updatePrompt(id: "p", input: {title: "t"}) { __typename } }"""

@@ -35,6 +35,7 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues
 from graphql.language import FragmentDefinitionNode, Visitor
+from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 
 from schema.planned.plan import NullInNonNull, Plan, RootBody, Serializer, Unplannable
@@ -48,7 +49,6 @@ class Compiler:
         self.schema = schema
         self.core: GraphQLSchema = graphql_core_schema(schema)
         self.roots = roots
-        self.classes = _classes_by_type(schema, self.core)
 
     def compile(self, query: str, operation_name: str | None) -> Plan | None:
         document = parse(query)
@@ -127,7 +127,11 @@ class _Serializers:
     def abstract(self, members: Any, details: FieldDetailsList) -> Serializer:
         by_class: dict[type, Serializer] = {}
         for member in members:
-            by_class[self.compiler.classes[member.name]] = self.object(member, details)
+            serializer = self.object(member, details)
+            for cls in _classes_of(self.compiler.schema, member.name):
+                if cls in by_class:  # two members one class: only Strawberry can tell them
+                    raise Unplannable(f"{member.name} shares its class")
+                by_class[cls] = serializer
 
         def abstract(value: Any) -> Any:
             return None if value is None else by_class[type(value)](value)
@@ -198,19 +202,22 @@ def _has_hooks(field: StrawberryField) -> bool:
     return bool(field.permission_classes or field.extensions or field.directives)
 
 
-def _classes_by_type(schema: strawberry.Schema, core: GraphQLSchema) -> dict[str, type]:
-    """Python class of each object type; types sharing a class (generics) are left out."""
-    classes: dict[str, type] = {}
-    seen: dict[type, str] = {}
-    for name in core.type_map:
-        definition = schema.get_type_by_name(name)
-        origin = getattr(definition, "origin", None)
-        if isinstance(origin, type) and not getattr(definition, "is_input", False):
-            if origin in seen:
-                classes.pop(seen[origin], None)
-                continue
-            seen[origin] = name
-            classes[name] = origin
+def _classes_of(schema: strawberry.Schema, type_name: str) -> list[type]:
+    """The Python classes whose instances are of this object type.
+
+    A generic type's specialization (PromptConnection: Connection[Prompt]) has a class of
+    its own that Strawberry derives from the generic class, while the values are instances
+    of the generic class itself: both are listed. A union with two specializations of one
+    generic class is refused by the caller, so a value's class always names one member."""
+    definition = schema.get_type_by_name(type_name)
+    origin = getattr(definition, "origin", None)
+    if not isinstance(origin, type):
+        raise Unplannable(type_name)
+    classes = [origin]
+    for base in origin.__bases__:
+        base_definition = get_object_definition(base)
+        if base_definition is not None and base_definition.is_graphql_generic:
+            classes.append(base)
     return classes
 
 
