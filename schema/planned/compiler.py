@@ -7,6 +7,7 @@ below the root, and a root field with permission classes or extensions of its ow
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,12 @@ from typing import Any
 import strawberry
 from graphql import (
     DocumentNode,
+    GraphQLBoolean,
+    GraphQLID,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     OperationDefinitionNode,
     OperationType,
     is_abstract_type,
@@ -35,6 +39,7 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues
 from graphql.language import FragmentDefinitionNode, Visitor
+from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
 from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 
@@ -114,6 +119,13 @@ class _Serializers:
             return _non_null(self.value(type_.of_type, details))
         if is_list_type(type_):
             item = self.value(type_.of_type, details)
+            kind = _identity_class(type_.of_type)
+            if kind is not None:  # [String!]: most items are their own answer
+                return lambda value: (
+                    None
+                    if value is None
+                    else [v if v.__class__ is kind else item(v) for v in value]
+                )
             return lambda value: None if value is None else [item(v) for v in value]
         if is_leaf_type(type_):
             serialize = type_.serialize
@@ -143,16 +155,22 @@ class _Serializers:
             self.compiler.core, self.fragments, NO_VARIABLES, self.operation, type_, details
         )
         attributes = _plain_attributes(self.compiler.schema, type_.name)
-        fields: list[tuple[str, str | None, Serializer | str]] = []
+        fields: list[_Field] = []
         for key, field_details in collected.grouped_field_set.items():
             name = field_details[0].node.name.value
             if name == "__typename":
-                fields.append((key, None, type_.name))
+                fields.append((key, None, type_.name, None))
                 continue
             if any(d.node.arguments for d in field_details) or name not in attributes:
                 raise Unplannable(f"{type_.name}.{name}")
+            field_type = type_.fields[name].type
             fields.append(
-                (key, attributes[name], self.value(type_.fields[name].type, field_details))
+                (
+                    key,
+                    attributes[name],
+                    self.value(field_type, field_details),
+                    _identity_class(field_type),
+                )
             )
         return _object_writer(fields)
 
@@ -166,16 +184,54 @@ def _non_null(inner: Serializer) -> Serializer:
     return non_null
 
 
-def _object_writer(fields: list[tuple[str, str | None, Serializer | str]]) -> Serializer:
-    # One comprehension per object: this runs for every object of every planned answer.
-    def write(value: Any) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        return {
-            key: (serialize if attribute is None else serialize(getattr(value, attribute)))  # type: ignore[operator]
-            for key, attribute, serialize in fields
-        }
+# (response key, Python attribute or None for a constant, its serializer or the constant,
+# the class whose values the serializer returns unchanged)
+_Field = tuple[str, str | None, Serializer | str, type | None]
+# Leaf types whose serializer returns a value of this exact class as it is
+_IDENTITY: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 
+
+def _identity_class(type_: GraphQLOutputType) -> type | None:
+    named: Any = type_.of_type if is_non_null_type(type_) else type_
+    kind = _IDENTITY.get(named)
+    # the schema's own String, ID and Boolean, with graphql-core's serializers
+    if kind is None or named.serialize not in (serialize_string, serialize_id, serialize_boolean):
+        return None
+    return kind
+
+
+def _object_writer(fields: list[_Field]) -> Serializer:
+    """One function per object type and selection, written as source and compiled once (as
+    graphql-jit does): a dict display reading each attribute, with the value itself where
+    its serializer would return it unchanged (a str for a String, …) and the serializer
+    otherwise. This runs for every object of every planned answer."""
+    names: dict[str, Any] = {}
+    entries = []
+    for index, (key, attribute, serialize, identity) in enumerate(fields):
+        if not key.isidentifier():  # a GraphQL name always is; never write anything else
+            raise Unplannable(key)
+        if attribute is None:
+            names[f"c{index}"] = serialize
+            entries.append(f"{key!r}: c{index}")
+            continue
+        if not attribute.isidentifier() or keyword.iskeyword(attribute):
+            raise Unplannable(attribute)
+        names[f"s{index}"] = serialize
+        if identity is None:
+            entries.append(f"{key!r}: s{index}(value.{attribute})")
+        else:
+            names[f"k{index}"] = identity
+            entries.append(
+                f"{key!r}: v if (v := value.{attribute}).__class__ is k{index} else s{index}(v)"
+            )
+    source = (
+        "def write(value):\n"
+        "    if value is None:\n"
+        "        return None\n"
+        "    return {" + ", ".join(entries) + "}\n"
+    )
+    exec(compile(source, "<planned object writer>", "exec"), names)  # noqa: S102
+    write: Serializer = names["write"]
     return write
 
 
