@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from db.single_write import SharedSingleWrite
+from db.types import read_json
 
 
 class SqliteBackend:
@@ -22,7 +23,10 @@ class SqliteBackend:
         # starts only while that wait still fits: SQLite itself then answers every write in
         # time ("locked": nothing written), and none is left with an unknown outcome.
         self.busy_timeout_seconds = timeout_seconds / 2
-        options: dict[str, Any] = {"connect_args": {"timeout": timeout_seconds}}
+        options: dict[str, Any] = {
+            "connect_args": {"timeout": timeout_seconds},
+            "json_deserializer": read_json,
+        }
         if make_url(url).database not in (None, "", ":memory:"):  # in memory: a StaticPool
             # A writer waits for a pooled connection no longer than for SQLite's lock
             # (SQLAlchemy's default is 30 s): a locked file answers within bounds.
