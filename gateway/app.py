@@ -26,7 +26,7 @@ from gateway.observe.metrics import build_metrics
 from gateway.observe.observer import RequestObserver
 from gateway.settings import Settings
 from schema.planned.executor import PlannedExecutor
-from schema.roots import PLANNABLE_ROOTS
+from schema.roots import PLANNABLE_ROOTS, RECORDS
 from schema.schema import build_schema
 
 log = logging.getLogger("patchbay")
@@ -97,7 +97,11 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
         prompts_url=settings.prompts_url.rstrip("/"),
         graphiql=settings.graphiql,
         graphiql_page=graphiql_page,
-        planned=PlannedExecutor(schema, PLANNABLE_ROOTS) if settings.fast_path else None,
+        planned=(
+            PlannedExecutor(schema, PLANNABLE_ROOTS, records=RECORDS)
+            if settings.fast_path
+            else None
+        ),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import strawberry
 
@@ -37,3 +37,18 @@ class Connection(Generic[Node]):
             edges=[Edge(cursor=cursor, node=node(row)) for cursor, row in page.items],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
+
+    @classmethod
+    def of_records(cls, page: Page[Any], node: Callable[[Any], Any]) -> Connection[Any]:
+        """For the planned executor: edges as records, nodes as `node` makes them."""
+        return cls(
+            edges=[EdgeRecord(cursor, node(row)) for cursor, row in page.items],  # type: ignore[misc]
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+class EdgeRecord(NamedTuple):
+    """An edge as the planned executor writes it (Edge's attributes, a tuple's cost)."""
+
+    cursor: str
+    node: Any

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any
 
 import strawberry
 
+from db.rows import PoolRow, PromptRow
 from resolvers import guardrail_pools, prompts, viewer
 from schema.connection import Connection
 from schema.context import Context
 from schema.errors import ForbiddenError, NotFoundError, UnauthorizedError, answer
 from schema.guardrail_pool import GuardrailPool
 from schema.planned.plan import RootBody
-from schema.prompt import Prompt
+from schema.prompt import Prompt, PromptRecord
 from schema.viewer import Viewer
 
 Info = strawberry.Info[Context, None]
@@ -63,38 +66,49 @@ async def viewer_body(ctx: Context) -> ViewerResult:
     )
 
 
-async def prompt_body(ctx: Context, *, id: strawberry.ID) -> PromptResult:
+async def prompt_body(ctx: Context, *, id: strawberry.ID, records: bool = False) -> PromptResult:
     work = prompts.get_prompt(db=ctx.db, principal=await ctx.principal(), raw_id=id)
+    present: Callable[[PromptRow, str], Any] = PromptRecord.from_row if records else Prompt.from_row
     return await answer(  # type: ignore[return-value]
-        ctx, work, lambda row: Prompt.from_row(row, ctx.prompts_url)
+        ctx, work, lambda row: present(row, ctx.prompts_url), success="Prompt"
     )
 
 
 async def prompts_body(
-    ctx: Context, *, first: int | None = 20, after: str | None = None
+    ctx: Context, *, first: int | None = 20, after: str | None = None, records: bool = False
 ) -> PromptConnectionResult:
     work = prompts.list_prompts(
         db=ctx.db, principal=await ctx.principal(), first=first, after=after
     )
+    url = ctx.prompts_url
     return await answer(  # type: ignore[return-value]
         ctx,
         work,
-        lambda page: Connection[Prompt].from_page(
-            page, lambda row: Prompt.from_row(row, ctx.prompts_url)
+        (
+            (lambda page: Connection.of_records(page, lambda row: PromptRecord.from_row(row, url)))
+            if records
+            else (
+                lambda page: Connection[Prompt].from_page(
+                    page, lambda row: Prompt.from_row(row, url)
+                )
+            )
         ),
         success="PromptConnection",
     )
 
 
-async def guardrail_pool_body(ctx: Context, *, id: strawberry.ID) -> GuardrailPoolResult:
+async def guardrail_pool_body(
+    ctx: Context, *, id: strawberry.ID, records: bool = False
+) -> GuardrailPoolResult:
     work = guardrail_pools.get_pool(db=ctx.db, principal=await ctx.principal(), raw_id=id)
+    present: Callable[[PoolRow], Any] = _same if records else GuardrailPool.from_row
     return await answer(  # type: ignore[return-value]
-        ctx, work, GuardrailPool.from_row
+        ctx, work, present, success="GuardrailPool"
     )
 
 
 async def guardrail_pools_body(
-    ctx: Context, *, first: int | None = 20, after: str | None = None
+    ctx: Context, *, first: int | None = 20, after: str | None = None, records: bool = False
 ) -> GuardrailPoolConnectionResult:
     work = guardrail_pools.list_pools(
         db=ctx.db, principal=await ctx.principal(), first=first, after=after
@@ -102,9 +116,19 @@ async def guardrail_pools_body(
     return await answer(  # type: ignore[return-value]
         ctx,
         work,
-        lambda page: Connection[GuardrailPool].from_page(page, GuardrailPool.from_row),
+        (
+            (lambda page: Connection.of_records(page, _same))
+            if records
+            else (lambda page: Connection[GuardrailPool].from_page(page, GuardrailPool.from_row))
+        ),
         success="GuardrailPoolConnection",
     )
+
+
+def _same(row: PoolRow) -> PoolRow:
+    """A pool row has GuardrailPool's attributes, ids as UUIDs (the ID scalar writes them
+    as str() does): the planned executor writes it as it is."""
+    return row
 
 
 @strawberry.type(description="Reads. Every field answers for the caller's organization only.")
@@ -145,10 +169,17 @@ class Query:
 
 
 # Query root fields the planned executor may run, by GraphQL name (see schema/roots.py).
+# The reads answer with records (rows, or tuples of a row and what is derived from it) in
+# place of Strawberry objects: see QUERY_RECORDS.
 QUERY_BODIES: dict[str, RootBody] = {
     "viewer": viewer_body,
-    "prompt": prompt_body,
-    "prompts": prompts_body,
-    "guardrailPool": guardrail_pool_body,
-    "guardrailPools": guardrail_pools_body,
+    "prompt": partial(prompt_body, records=True),
+    "prompts": partial(prompts_body, records=True),
+    "guardrailPool": partial(guardrail_pool_body, records=True),
+    "guardrailPools": partial(guardrail_pools_body, records=True),
+}
+# Classes that stand in for an object type's own in those answers, by GraphQL type name
+QUERY_RECORDS: dict[str, tuple[type, ...]] = {
+    "Prompt": (PromptRecord,),
+    "GuardrailPool": (PoolRow,),
 }

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
@@ -73,3 +74,11 @@ def test_a_document_with_a_directive_is_not_planned() -> None:
     document = UPDATE.replace("__typename", "__typename @include(if: true)")
     planned.learn(document, None)
     assert planned.plan_for(document, None) is None
+
+
+def test_a_record_without_every_field_of_its_type_is_refused_at_once() -> None:
+    class Partial(NamedTuple):
+        id: str
+
+    with pytest.raises(TypeError, match="Partial lacks"):
+        PlannedExecutor(build_schema(), PLANNABLE_ROOTS, records={"Prompt": (Partial,)})

@@ -50,10 +50,22 @@ NO_VARIABLES = VariableValues({}, {})
 
 
 class Compiler:
-    def __init__(self, schema: strawberry.Schema, roots: Mapping[str, RootBody]) -> None:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        roots: Mapping[str, RootBody],
+        records: Mapping[str, tuple[type, ...]],
+    ) -> None:
         self.schema = schema
         self.core: GraphQLSchema = graphql_core_schema(schema)
         self.roots = roots
+        self.records = records
+        for type_name, classes in records.items():
+            wanted = set(_plain_attributes(schema, type_name).values())
+            for cls in classes:
+                missing = {name for name in wanted if not hasattr(cls, name)}
+                if missing:
+                    raise TypeError(f"{cls.__name__} lacks {sorted(missing)} of {type_name}")
 
     def compile(self, query: str, operation_name: str | None) -> Plan | None:
         document = parse(query)
@@ -140,7 +152,8 @@ class _Serializers:
         by_class: dict[type, Serializer] = {}
         for member in members:
             serializer = self.object(member, details)
-            for cls in _classes_of(self.compiler.schema, member.name):
+            classes = _classes_of(self.compiler.schema, member.name)
+            for cls in (*classes, *self.compiler.records.get(member.name, ())):
                 if cls in by_class:  # two members one class: only Strawberry can tell them
                     raise Unplannable(f"{member.name} shares its class")
                 by_class[cls] = serializer

@@ -28,12 +28,19 @@ from schema.request_errors import format_error
 
 class PlannedExecutor:
     def __init__(
-        self, schema: strawberry.Schema, roots: Mapping[str, RootBody], *, size: int = 256
+        self,
+        schema: strawberry.Schema,
+        roots: Mapping[str, RootBody],
+        *,
+        records: Mapping[str, tuple[type, ...]] | None = None,
+        size: int = 256,
     ) -> None:
+        """`roots`: the body of each plannable root field; `records`: classes (NamedTuples)
+        the bodies may answer with in place of an object type's own, by type name."""
         self.schema = schema
         self.size = size
         self.enabled = honours_every_extension(schema)
-        self._compiler = Compiler(schema, roots)
+        self._compiler = Compiler(schema, roots, records or {})
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         self._scalars = schema.schema_converter.scalar_registry
 
