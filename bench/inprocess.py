@@ -1,9 +1,11 @@
 """Patchbay's ASGI app driven in-process, without HTTP: CPU per request, and where it goes.
 
     python bench/inprocess.py --url URL --token FILE --ids FILE [--requests N] [--profile]
+        [--reads]
 
 Runs the harness's mutation (`description` of a random prepared prompt, variables in the
-document) with 32 requests in flight, like wrk in bench/compare.sh, and prints the
+document), or with --reads the read of bench/compare.sh --reads (`prompts(first: 50)`, 9
+fields), with 32 requests in flight, like wrk in bench/compare.sh, and prints the
 process CPU time per request. `--profile` prints cProfile's top functions as well. It
 leaves out uvicorn's HTTP work, which the floor contenders pay too: use it to see what
 a change of ours costs, and bench/compare.sh for figures against peers.
@@ -32,10 +34,14 @@ DOCUMENT = (
     "{ __typename ... on UpdatePromptSuccess { prompt { id name updatedAt } } "
     "... on NotFoundError { message } } }"
 )
+READ = (
+    "query L($n: Int!) { prompts(first: $n) { ... on PromptConnection { edges { node { id name "
+    "description title content model tags updatedAt updatedBy } } } } }"
+)
 IN_FLIGHT = 32
 
 
-async def drive(app: Any, token: str, ids: list[str], requests: int) -> None:
+async def drive(app: Any, token: str, ids: list[str], requests: int, *, reads: bool) -> None:
     headers = [
         (b"host", b"127.0.0.1"),
         (b"content-type", b"application/json"),
@@ -49,7 +55,9 @@ async def drive(app: Any, token: str, ids: list[str], requests: int) -> None:
         nonlocal counter, failures
         counter += 1
         body = orjson.dumps(
-            {
+            {"query": READ, "variables": {"n": 50}}
+            if reads
+            else {
                 "query": DOCUMENT,
                 "variables": {
                     "id": random.choice(ids),  # noqa: S311 (a load, not a secret)
@@ -82,7 +90,7 @@ async def drive(app: Any, token: str, ids: list[str], requests: int) -> None:
                 sent.append(message.get("body", b""))
 
         await app(scope, receive, send)
-        if b"UpdatePromptSuccess" not in b"".join(sent):
+        if (b'"updatedBy"' if reads else b"UpdatePromptSuccess") not in b"".join(sent):
             failures += 1
 
     async def worker(share: int) -> None:
@@ -102,6 +110,7 @@ async def main() -> None:
     parser.add_argument("--secret", required=True)
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--reads", action="store_true", help="prompts(first: 50) instead")
     args = parser.parse_args()
     access = logging.getLogger("patchbay.access")
     access.addHandler(logging.FileHandler("/dev/null"))
@@ -114,12 +123,12 @@ async def main() -> None:
     token = args.token.read_text().strip()
     ids = args.ids.read_text().split()
     async with app.router.lifespan_context(app):
-        await drive(app, token, ids, 2_000)  # warm: plans learnt, pool filled
+        await drive(app, token, ids, 2_000, reads=args.reads)  # warm: plans learnt, pool filled
         profiler = cProfile.Profile() if args.profile else None
         started, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        await drive(app, token, ids, args.requests)
+        await drive(app, token, ids, args.requests, reads=args.reads)
         if profiler:
             profiler.disable()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from db.errors import connection_lost, connection_unusable
 from db.lane import BORN, ConnectionLane
 from db.single_write import SingleWrite
+from db.types import read_json
 
 
 class PostgresBackend:
@@ -31,6 +32,7 @@ class PostgresBackend:
             # No pre-ping: it costs a round trip per request. After a server restart the
             # first failing statement marks every older connection stale (below).
             connect_args={"timeout": timeout_seconds, "command_timeout": timeout_seconds},
+            json_deserializer=read_json,
         )
         # One statement is atomic by itself: it runs without BEGIN/COMMIT, two round trips
         # fewer per request; and connections are lent without a pool checkout each time.

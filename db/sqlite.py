@@ -1,5 +1,6 @@
-"""SQLite: single writes share one connection, reads take pooled ones (WAL lets them run
-beside the writer), and transactions queue for their turn in this process."""
+"""SQLite: single writes share one connection, reads take connections kept out of the pool
+(WAL lets them run beside the writer), and transactions queue for their turn in this
+process."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from db.errors import connection_lost, connection_unusable
+from db.lane import ConnectionLane
 from db.single_write import SharedSingleWrite
+from db.types import read_json
+
+READ_CONNECTIONS = 5  # what SQLAlchemy's pool kept for reads before (its pool_size)
 
 
 class SqliteBackend:
@@ -22,7 +28,10 @@ class SqliteBackend:
         # starts only while that wait still fits: SQLite itself then answers every write in
         # time ("locked": nothing written), and none is left with an unknown outcome.
         self.busy_timeout_seconds = timeout_seconds / 2
-        options: dict[str, Any] = {"connect_args": {"timeout": timeout_seconds}}
+        options: dict[str, Any] = {
+            "connect_args": {"timeout": timeout_seconds},
+            "json_deserializer": read_json,
+        }
         if make_url(url).database not in (None, "", ":memory:"):  # in memory: a StaticPool
             # A writer waits for a pooled connection no longer than for SQLite's lock
             # (SQLAlchemy's default is 30 s): a locked file answers within bounds.
@@ -33,6 +42,16 @@ class SqliteBackend:
         self.shared = SharedConnection(
             self.autocommit, busy_timeout_seconds=self.busy_timeout_seconds
         )
+        # Reads take connections kept out of the pool (db/lane.py): a pool checkout costs
+        # three hops to aiosqlite's thread here (setting the isolation level, resetting it,
+        # the rollback on return), each as dear as the statement's own.
+        self.lane = ConnectionLane(
+            self.autocommit,
+            size=READ_CONNECTIONS,
+            timeout_seconds=timeout_seconds,
+            is_lost=connection_lost,
+            is_unusable=connection_unusable,
+        )
         # SQLite has one writer at a time. Transactions of this process queue here, in
         # order, instead of polling the file lock in SQLite's busy handler (which backs off
         # up to 100 ms per try); the busy timeout covers writers of other processes.
@@ -40,12 +59,12 @@ class SqliteBackend:
 
     @property
     def idle_outside_pool(self) -> int:
-        return 1 if self.shared.conn is not None else 0
+        return (1 if self.shared.conn is not None else 0) + self.lane.idle
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """Each statement sees committed data, and is its own transaction."""
-        async with self.autocommit.connect() as conn:
+        async with self.lane.connection() as conn:
             yield conn
 
     @asynccontextmanager
@@ -72,6 +91,7 @@ class SqliteBackend:
             self._writer.release()
 
     async def dispose(self) -> None:
+        await self.lane.close()
         await self.shared.close()
         await self.engine.dispose()
 

@@ -35,8 +35,9 @@ class Compiled:
     sql: str
     # (name, processor, value of a literal the statement carries), in the driver's order
     parameters: tuple[tuple[str, Processor, Any], ...]
-    results: tuple[Processor, ...]
     for_asyncpg: bool
+    # (index, processor) of the result columns that have a processor
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 async def first(
@@ -69,11 +70,17 @@ async def rows(
         )
     ]
     found = await _run(conn, compiled, values, turn)
-    results = compiled.results
-    return [
-        row._make(v if p is None else p(v) for v, p in zip(raw, results, strict=True))
-        for raw in found
-    ]
+    make = row._make  # checks the number of values
+    processed = compiled.processed
+    if not processed:
+        return [make(raw) for raw in found]
+    made = []
+    for raw in found:
+        columns = list(raw)
+        for index, process in processed:
+            columns[index] = process(columns[index])
+        made.append(make(columns))
+    return made
 
 
 async def _run(
@@ -121,4 +128,5 @@ def _compiled(statement: Executable, dialect: Dialect, row: type[NamedTuple]) ->
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
     )
-    return Compiled(compiled.string, parameters, results, dialect.driver == "asyncpg")
+    processed = tuple((index, process) for index, process in enumerate(results) if process)
+    return Compiled(compiled.string, parameters, dialect.driver == "asyncpg", processed)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -33,3 +35,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 StringList = JSON().with_variant(JSONB(), "postgresql")
+
+
+def read_json(text: str | bytes) -> Any:
+    """The JSON columns' reader (both engines): orjson, several times faster than the
+    stdlib's; the stdlib only for what orjson refuses (integers beyond 64 bits, NaN), so
+    every stored value reads back as before."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)

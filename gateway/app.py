@@ -25,8 +25,8 @@ from gateway.identity.authenticator import Authenticator
 from gateway.observe.metrics import build_metrics
 from gateway.observe.observer import RequestObserver
 from gateway.settings import Settings
-from schema.mutation import PLANNABLE_ROOTS
 from schema.planned.executor import PlannedExecutor
+from schema.roots import PLANNABLE_ROOTS, RECORDS
 from schema.schema import build_schema
 
 log = logging.getLogger("patchbay")
@@ -98,7 +98,11 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
         prompts_url=settings.prompts_url.rstrip("/"),
         graphiql=settings.graphiql,
         graphiql_page=graphiql_page,
-        planned=PlannedExecutor(schema, PLANNABLE_ROOTS) if settings.fast_path else None,
+        planned=(
+            PlannedExecutor(schema, PLANNABLE_ROOTS, records=RECORDS)
+            if settings.fast_path
+            else None
+        ),
     )
 
 

@@ -16,12 +16,18 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    items: Sequence[tuple[str, T]]  # (cursor, item)
+    rows: Sequence[T]
+    keys: Sequence[str]  # each row's key; its cursor is encode_cursor(key)
     has_next_page: bool
 
     @property
+    def items(self) -> list[tuple[str, T]]:
+        """(cursor, row) of each row."""
+        return [(encode_cursor(key), row) for key, row in zip(self.keys, self.rows, strict=True)]
+
+    @property
     def end_cursor(self) -> str | None:
-        return self.items[-1][0] if self.items else None
+        return encode_cursor(self.keys[-1]) if self.keys else None
 
 
 DEFAULT_PAGE_SIZE = 20
@@ -54,4 +60,4 @@ def decode_cursor(cursor: str | None) -> str | None:
 def make_page(rows: Sequence[T], size: int, key: Callable[[T], str]) -> Page[T]:
     """`rows` was fetched with size + 1 rows so the extra one tells if there is more."""
     visible = rows[:size]
-    return Page([(encode_cursor(key(row)), row) for row in visible], len(rows) > size)
+    return Page(visible, [key(row) for row in visible], len(rows) > size)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import strawberry
 
-from resolvers.pagination import Page
+from resolvers.pagination import Page, encode_cursor
 
 Node = TypeVar("Node")
 
@@ -37,3 +37,26 @@ class Connection(Generic[Node]):
             edges=[Edge(cursor=cursor, node=node(row)) for cursor, row in page.items],
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
+
+    @classmethod
+    def of_records(cls, page: Page[Any], node: Callable[[Any], Any]) -> Connection[Any]:
+        """For the planned executor: edges as records, nodes as `node` makes them."""
+        return cls(
+            edges=[
+                EdgeRecord(key, node(row))  # type: ignore[misc]
+                for key, row in zip(page.keys, page.rows, strict=True)
+            ],
+            page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+        )
+
+
+class EdgeRecord(NamedTuple):
+    """An edge as the planned executor writes it (Edge's attributes, a tuple's cost); its
+    cursor is encoded only if the document asks for it."""
+
+    key: str
+    node: Any
+
+    @property
+    def cursor(self) -> str:
+        return encode_cursor(self.key)

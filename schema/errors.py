@@ -108,7 +108,8 @@ async def answer(
     """Run a resolver call; a domain error becomes data, anything else stays an error.
 
     The result's GraphQL type name is noted on the context for the request's log line
-    (`success` names it where the Python class is generic, e.g. PromptConnection).
+    (`success` names it where the Python class is not the type's: a generic one, e.g.
+    PromptConnection, or a record the planned executor writes, e.g. PromptRecord).
     """
     try:
         value = await work

@@ -22,9 +22,8 @@ class Mutation:
     )
 
 
-# Root fields the planned executor may run (schema/planned/), by GraphQL name: the body each
-# resolver delegates to, called with the arguments as Strawberry converts them.
-PLANNABLE_ROOTS: dict[str, RootBody] = {
+# Mutation root fields the planned executor may run, by GraphQL name (see schema/roots.py).
+MUTATION_BODIES: dict[str, RootBody] = {
     "updatePrompt": update_prompt_body,
     "updateGuardrailPool": update_guardrail_pool_body,
 }

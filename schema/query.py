@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any
 
 import strawberry
 
+from db.rows import PoolRow, PromptRow
 from resolvers import guardrail_pools, prompts, viewer
 from schema.connection import Connection
 from schema.context import Context
 from schema.errors import ForbiddenError, NotFoundError, UnauthorizedError, answer
 from schema.guardrail_pool import GuardrailPool
-from schema.prompt import Prompt
+from schema.planned.plan import RootBody
+from schema.prompt import Prompt, PromptRecord
 from schema.viewer import Viewer
 
 Info = strawberry.Info[Context, None]
@@ -50,25 +54,92 @@ AFTER = "Cursor of the item to start after (`pageInfo.endCursor`)."
 
 # `answer` is typed with every error member; reads raise only the members their union
 # lists (Unauthorized, Forbidden, NotFound), hence the return-value ignores below.
+#
+# Each field's body is a function of the context and the field's arguments, called by the
+# Strawberry resolver and by the planned executor (schema/planned/) alike.
+
+
+async def viewer_body(ctx: Context) -> ViewerResult:
+    work = viewer.get_viewer(db=ctx.db, principal=await ctx.principal())
+    return await answer(  # type: ignore[return-value]
+        ctx, work, lambda found: Viewer.from_principal(*found)
+    )
+
+
+async def prompt_body(ctx: Context, *, id: strawberry.ID, records: bool = False) -> PromptResult:
+    work = prompts.get_prompt(db=ctx.db, principal=await ctx.principal(), raw_id=id)
+    present: Callable[[PromptRow, str], Any] = PromptRecord.from_row if records else Prompt.from_row
+    return await answer(  # type: ignore[return-value]
+        ctx, work, lambda row: present(row, ctx.prompts_url), success="Prompt"
+    )
+
+
+async def prompts_body(
+    ctx: Context, *, first: int | None = 20, after: str | None = None, records: bool = False
+) -> PromptConnectionResult:
+    work = prompts.list_prompts(
+        db=ctx.db, principal=await ctx.principal(), first=first, after=after
+    )
+    url = ctx.prompts_url
+    return await answer(  # type: ignore[return-value]
+        ctx,
+        work,
+        (
+            (lambda page: Connection.of_records(page, lambda row: PromptRecord.from_row(row, url)))
+            if records
+            else (
+                lambda page: Connection[Prompt].from_page(
+                    page, lambda row: Prompt.from_row(row, url)
+                )
+            )
+        ),
+        success="PromptConnection",
+    )
+
+
+async def guardrail_pool_body(
+    ctx: Context, *, id: strawberry.ID, records: bool = False
+) -> GuardrailPoolResult:
+    work = guardrail_pools.get_pool(db=ctx.db, principal=await ctx.principal(), raw_id=id)
+    present: Callable[[PoolRow], Any] = _same if records else GuardrailPool.from_row
+    return await answer(  # type: ignore[return-value]
+        ctx, work, present, success="GuardrailPool"
+    )
+
+
+async def guardrail_pools_body(
+    ctx: Context, *, first: int | None = 20, after: str | None = None, records: bool = False
+) -> GuardrailPoolConnectionResult:
+    work = guardrail_pools.list_pools(
+        db=ctx.db, principal=await ctx.principal(), first=first, after=after
+    )
+    return await answer(  # type: ignore[return-value]
+        ctx,
+        work,
+        (
+            (lambda page: Connection.of_records(page, _same))
+            if records
+            else (lambda page: Connection[GuardrailPool].from_page(page, GuardrailPool.from_row))
+        ),
+        success="GuardrailPoolConnection",
+    )
+
+
+def _same(row: PoolRow) -> PoolRow:
+    """A pool row has GuardrailPool's attributes, ids as UUIDs (the ID scalar writes them
+    as str() does): the planned executor writes it as it is."""
+    return row
 
 
 @strawberry.type(description="Reads. Every field answers for the caller's organization only.")
 class Query:
     @strawberry.field(description="Who the credential says you are.")
     async def viewer(self, info: Info) -> ViewerResult:
-        ctx = info.context
-        work = viewer.get_viewer(db=ctx.db, principal=await ctx.principal())
-        return await answer(  # type: ignore[return-value]
-            ctx, work, lambda found: Viewer.from_principal(*found)
-        )
+        return await viewer_body(info.context)
 
     @strawberry.field(description="One prompt by id. Needs prompts:read or prompts:write.")
     async def prompt(self, info: Info, id: strawberry.ID) -> PromptResult:
-        ctx = info.context
-        work = prompts.get_prompt(db=ctx.db, principal=await ctx.principal(), raw_id=id)
-        return await answer(  # type: ignore[return-value]
-            ctx, work, lambda row: Prompt.from_row(row, ctx.prompts_url)
-        )
+        return await prompt_body(info.context, id=id)
 
     @strawberry.field(description="Prompts, a page at a time. Needs prompts:read or prompts:write.")
     async def prompts(
@@ -77,28 +148,13 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = 20,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> PromptConnectionResult:
-        ctx = info.context
-        work = prompts.list_prompts(
-            db=ctx.db, principal=await ctx.principal(), first=first, after=after
-        )
-        return await answer(  # type: ignore[return-value]
-            ctx,
-            work,
-            lambda page: Connection[Prompt].from_page(
-                page, lambda row: Prompt.from_row(row, ctx.prompts_url)
-            ),
-            success="PromptConnection",
-        )
+        return await prompts_body(info.context, first=first, after=after)
 
     @strawberry.field(
         description="One guardrail pool by id. Needs org:admin:read or org:admin:write."
     )
     async def guardrail_pool(self, info: Info, id: strawberry.ID) -> GuardrailPoolResult:
-        ctx = info.context
-        work = guardrail_pools.get_pool(db=ctx.db, principal=await ctx.principal(), raw_id=id)
-        return await answer(  # type: ignore[return-value]
-            ctx, work, GuardrailPool.from_row
-        )
+        return await guardrail_pool_body(info.context, id=id)
 
     @strawberry.field(
         description="Guardrail pools, a page at a time. Needs org:admin:read or org:admin:write."
@@ -109,13 +165,21 @@ class Query:
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = 20,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> GuardrailPoolConnectionResult:
-        ctx = info.context
-        work = guardrail_pools.list_pools(
-            db=ctx.db, principal=await ctx.principal(), first=first, after=after
-        )
-        return await answer(  # type: ignore[return-value]
-            ctx,
-            work,
-            lambda page: Connection[GuardrailPool].from_page(page, GuardrailPool.from_row),
-            success="GuardrailPoolConnection",
-        )
+        return await guardrail_pools_body(info.context, first=first, after=after)
+
+
+# Query root fields the planned executor may run, by GraphQL name (see schema/roots.py).
+# The reads answer with records (rows, or tuples of a row and what is derived from it) in
+# place of Strawberry objects: see QUERY_RECORDS.
+QUERY_BODIES: dict[str, RootBody] = {
+    "viewer": viewer_body,
+    "prompt": partial(prompt_body, records=True),
+    "prompts": partial(prompts_body, records=True),
+    "guardrailPool": partial(guardrail_pool_body, records=True),
+    "guardrailPools": partial(guardrail_pools_body, records=True),
+}
+# Classes that stand in for an object type's own in those answers, by GraphQL type name
+QUERY_RECORDS: dict[str, tuple[type, ...]] = {
+    "Prompt": (PromptRecord,),
+    "GuardrailPool": (PoolRow,),
+}

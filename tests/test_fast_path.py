@@ -85,8 +85,68 @@ mutation Pool($id: ID!, $input: UpdateGuardrailPoolInput!) {
   }
 }
 """
+PROMPT = """
+query One($id: ID!) {
+  prompt(id: $id) {
+    __typename
+    ... on Prompt {
+      id orgId ownerId name title description type state assetId fileName content model
+      tags createdAt createdBy createdUserName updatedAt updatedBy updatedUserName
+      links { self { href } downloadLink { href } }
+    }
+    ... on Error { code message requestId }
+    ... on ForbiddenError { requiredScope }
+    ... on NotFoundError { resource id }
+  }
+}
+"""
+PROMPTS = """
+query Page($first: Int, $after: String) {
+  page: prompts(first: $first, after: $after) {
+    __typename
+    ... on PromptConnection {
+      edges { cursor node { id name title type state tags createdAt updatedAt
+        links { self { href } downloadLink { href } } } }
+      pageInfo { hasNextPage endCursor }
+    }
+    ... on Error { code message }
+  }
+}
+"""
+PROMPTS_DEFAULT = (
+    "{ prompts { ... on PromptConnection { pageInfo { endCursor } edges { node { id } } } } }"
+)
+POOL_ONE = """
+query Pool($id: ID!) {
+  guardrailPool(id: $id) {
+    __typename
+    ... on GuardrailPool { id orgId brandId name slug createdAt updatedAt }
+    ... on Error { code message }
+    ... on NotFoundError { resource id }
+  }
+}
+"""
+POOLS = """
+query Pools($first: Int, $after: String) {
+  guardrailPools(first: $first, after: $after) {
+    __typename
+    ... on GuardrailPoolConnection {
+      pageInfo { endCursor hasNextPage }
+      edges { node { __typename id name slug createdAt } cursor }
+    }
+    ...Failure
+  }
+}
+fragment Failure on Error { code message requestId }
+"""
+VIEWER = """
+{ viewer { __typename ... on Viewer { subject kind name scopes organization { id slug name } }
+  ... on UnauthorizedError { code message } } }
+"""
 MARKETING = "a1000000-0000-4000-8000-000000000002"
 WELCOME = "prm_acme_welcome"
+AFTER_HOURS_CURSOR = "azpwcm1fYWNtZV9hZnRlcl9ob3Vycw"  # encode_cursor("prm_acme_after_hours")
+DEFAULT_POOL_CURSOR = "azphMTAwMDAwMC0wMDAwLTQwMDAtODAwMC0wMDAwMDAwMDAwMDE"
 CASES: list[tuple[str, str, dict[str, Any] | None, str | None, str | None]] = [
     # (case, document, variables, credential user, operationName)
     ("success", UPDATE, {"id": WELCOME, "input": {"description": "x"}}, "alice", None),
@@ -152,6 +212,32 @@ CASES: list[tuple[str, str, dict[str, Any] | None, str | None, str | None]] = [
     ),
     ("pool conflict", POOL, {"id": MARKETING, "input": {"slug": "default"}}, "alice", None),
     ("pool null", POOL, {"id": MARKETING, "input": {"slug": None}}, "alice", None),
+    # reads
+    ("prompt", PROMPT, {"id": WELCOME}, "alice", None),
+    ("prompt read scope", PROMPT, {"id": "prm_acme_hold_music"}, "reader", None),
+    ("prompt other org", PROMPT, {"id": "prm_globex_welcome"}, "alice", None),
+    ("prompt unknown id", PROMPT, {"id": "nope"}, "alice", None),
+    ("prompt unauthorized", PROMPT, {"id": WELCOME}, None, None),
+    ("prompt forbidden", PROMPT, {"id": WELCOME}, "no scopes", None),
+    ("prompts", PROMPTS, {"first": 50}, "alice", None),
+    ("prompts first 2", PROMPTS, {"first": 2}, "alice", None),
+    ("prompts after", PROMPTS, {"first": 2, "after": AFTER_HOURS_CURSOR}, "alice", None),
+    ("prompts empty page", PROMPTS, {"first": 0}, "alice", None),
+    ("prompts default", PROMPTS_DEFAULT, None, "reader", None),
+    ("prompts bad cursor", PROMPTS, {"after": "not-a-cursor"}, "alice", None),
+    ("prompts negative first", PROMPTS, {"first": -1}, "alice", None),
+    ("prompts unauthorized", PROMPTS, {"first": 2}, None, None),
+    ("prompts forbidden", PROMPTS, {"first": 2}, "no scopes", None),
+    ("pool read", POOL_ONE, {"id": MARKETING}, "alice", None),
+    ("pool not found", POOL_ONE, {"id": "a1000000-0000-4000-8000-000000000009"}, "alice", None),
+    ("pool forbidden", POOL_ONE, {"id": MARKETING}, "reader", None),
+    ("pools", POOLS, {"first": 50}, "alice", None),
+    ("pools after", POOLS, {"first": 1, "after": DEFAULT_POOL_CURSOR}, "alice", None),
+    ("pools bad cursor", POOLS, {"after": AFTER_HOURS_CURSOR}, "alice", None),
+    ("pools unauthorized", POOLS, {}, None, None),
+    ("viewer", VIEWER, None, "alice", None),
+    ("viewer unauthorized", VIEWER, None, None, None),
+    ("viewer garbage", VIEWER, None, "garbage", None),
 ]
 UNPLANNABLE = {WITH_DIRECTIVE, TWO_ROOT_FIELDS}
 PRIMERS: dict[str, dict[str, Any] | None] = {  # variables that run each document cleanly
@@ -162,6 +248,12 @@ PRIMERS: dict[str, dict[str, Any] | None] = {  # variables that run each documen
     WITH_DIRECTIVE: {"id": WELCOME, "full": True},
     TWO_ROOT_FIELDS: {"id": WELCOME},
     POOL: {"id": MARKETING, "input": {"name": "p"}},
+    PROMPT: {"id": WELCOME},
+    PROMPTS: {"first": 3},
+    PROMPTS_DEFAULT: None,
+    POOL_ONE: {"id": MARKETING},
+    POOLS: {},
+    VIEWER: None,
 }
 VOLATILE = {"updatedAt", "requestId"}
 
@@ -171,6 +263,10 @@ def _credential(user: str | None) -> dict[str, str]:
         return {}
     if user == "reader":
         return {"Authorization": f"Bearer {token('alice', scope='prompts:read')}"}
+    if user == "no scopes":
+        return {"Authorization": f"Bearer {token('alice', scope='')}"}
+    if user == "garbage":
+        return {"Authorization": "Bearer not-a-token"}
     return {"Authorization": f"Bearer {token(user)}"}
 
 

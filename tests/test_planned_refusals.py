@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+import pytest
 import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
-from schema.mutation import PLANNABLE_ROOTS
 from schema.planned.executor import PlannedExecutor
+from schema.roots import PLANNABLE_ROOTS
 from schema.schema import build_schema
 
 UPDATE = """mutation { updatePrompt(id: "p", input: {title: "t"}) { __typename } }"""
@@ -105,3 +106,32 @@ def test_planned_arguments_are_what_strawberry_converts() -> None:
             raw, plan.arguments, schema.schema_converter.scalar_registry, schema.config
         )
         assert plan.convert(raw) == expected
+
+
+def test_a_record_without_every_field_of_its_type_is_refused_at_once() -> None:
+    class Partial(NamedTuple):
+        id: str
+
+    with pytest.raises(TypeError, match="Partial lacks"):
+        PlannedExecutor(build_schema(), PLANNABLE_ROOTS, records={"Prompt": (Partial,)})
+
+
+def test_coerced_arguments_are_kept_per_plan_for_scalar_variables_only() -> None:
+    planned = PlannedExecutor(build_schema(), PLANNABLE_ROOTS)
+    page = "query P($n: Int, $a: String) { prompts(first: $n, after: $a) { __typename } }"
+    write = "mutation W($i: UpdatePromptInput!) { updatePrompt(id: 1, input: $i) { __typename } }"
+    planned.learn(page, None)
+    planned.learn(write, None)
+    reads, writes = planned.plan_for(page, None), planned.plan_for(write, None)
+    assert reads is not None and writes is not None
+    # when: the same scalar variables twice, then a value of another type, then bad ones
+    first = planned._arguments(reads, {"n": 2, "a": None})
+    again = planned._arguments(reads, {"n": 2, "a": None})
+    refused = planned._arguments(reads, {"n": "2"})
+    written = planned._arguments(writes, {"i": {"title": "t"}})
+    # then
+    assert first == again == {"first": 2, "after": None}
+    assert refused is None
+    assert written is not None
+    assert list(reads.arguments_cache.values()) == [first]  # refusals are not kept
+    assert writes.arguments_cache == {}  # input objects are not scalars

@@ -7,6 +7,7 @@ below the root, and a root field with permission classes or extensions of its ow
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,12 @@ from typing import Any
 import strawberry
 from graphql import (
     DocumentNode,
+    GraphQLBoolean,
+    GraphQLID,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     OperationDefinitionNode,
     OperationType,
     is_abstract_type,
@@ -35,6 +39,8 @@ from graphql.execution.collect_fields import (
 )
 from graphql.execution.values import VariableValues
 from graphql.language import FragmentDefinitionNode, Visitor
+from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
+from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 
 from schema.planned.arguments import arguments_converter
@@ -45,11 +51,22 @@ NO_VARIABLES = VariableValues({}, {})
 
 
 class Compiler:
-    def __init__(self, schema: strawberry.Schema, roots: Mapping[str, RootBody]) -> None:
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        roots: Mapping[str, RootBody],
+        records: Mapping[str, tuple[type, ...]],
+    ) -> None:
         self.schema = schema
         self.core: GraphQLSchema = graphql_core_schema(schema)
         self.roots = roots
-        self.classes = _classes_by_type(schema, self.core)
+        self.records = records
+        for type_name, classes in records.items():
+            wanted = set(_plain_attributes(schema, type_name).values())
+            for cls in classes:
+                missing = {name for name in wanted if not hasattr(cls, name)}
+                if missing:
+                    raise TypeError(f"{cls.__name__} lacks {sorted(missing)} of {type_name}")
 
     def compile(self, query: str, operation_name: str | None) -> Plan | None:
         document = parse(query)
@@ -120,6 +137,13 @@ class _Serializers:
             return _non_null(self.value(type_.of_type, details))
         if is_list_type(type_):
             item = self.value(type_.of_type, details)
+            kind = _identity_class(type_.of_type)
+            if kind is not None:  # [String!]: most items are their own answer
+                return lambda value: (
+                    None
+                    if value is None
+                    else [v if v.__class__ is kind else item(v) for v in value]
+                )
             return lambda value: None if value is None else [item(v) for v in value]
         if is_leaf_type(type_):
             serialize = type_.serialize
@@ -133,7 +157,12 @@ class _Serializers:
     def abstract(self, members: Any, details: FieldDetailsList) -> Serializer:
         by_class: dict[type, Serializer] = {}
         for member in members:
-            by_class[self.compiler.classes[member.name]] = self.object(member, details)
+            serializer = self.object(member, details)
+            classes = _classes_of(self.compiler.schema, member.name)
+            for cls in (*classes, *self.compiler.records.get(member.name, ())):
+                if cls in by_class:  # two members one class: only Strawberry can tell them
+                    raise Unplannable(f"{member.name} shares its class")
+                by_class[cls] = serializer
 
         def abstract(value: Any) -> Any:
             return None if value is None else by_class[type(value)](value)
@@ -145,16 +174,22 @@ class _Serializers:
             self.compiler.core, self.fragments, NO_VARIABLES, self.operation, type_, details
         )
         attributes = _plain_attributes(self.compiler.schema, type_.name)
-        fields: list[tuple[str, str | None, Serializer | str]] = []
+        fields: list[_Field] = []
         for key, field_details in collected.grouped_field_set.items():
             name = field_details[0].node.name.value
             if name == "__typename":
-                fields.append((key, None, type_.name))
+                fields.append((key, None, type_.name, None))
                 continue
             if any(d.node.arguments for d in field_details) or name not in attributes:
                 raise Unplannable(f"{type_.name}.{name}")
+            field_type = type_.fields[name].type
             fields.append(
-                (key, attributes[name], self.value(type_.fields[name].type, field_details))
+                (
+                    key,
+                    attributes[name],
+                    self.value(field_type, field_details),
+                    _identity_class(field_type),
+                )
             )
         return _object_writer(fields)
 
@@ -168,16 +203,54 @@ def _non_null(inner: Serializer) -> Serializer:
     return non_null
 
 
-def _object_writer(fields: list[tuple[str, str | None, Serializer | str]]) -> Serializer:
-    # One comprehension per object: this runs for every object of every planned answer.
-    def write(value: Any) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        return {
-            key: (serialize if attribute is None else serialize(getattr(value, attribute)))  # type: ignore[operator]
-            for key, attribute, serialize in fields
-        }
+# (response key, Python attribute or None for a constant, its serializer or the constant,
+# the class whose values the serializer returns unchanged)
+_Field = tuple[str, str | None, Serializer | str, type | None]
+# Leaf types whose serializer returns a value of this exact class as it is
+_IDENTITY: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 
+
+def _identity_class(type_: GraphQLOutputType) -> type | None:
+    named: Any = type_.of_type if is_non_null_type(type_) else type_
+    kind = _IDENTITY.get(named)
+    # the schema's own String, ID and Boolean, with graphql-core's serializers
+    if kind is None or named.serialize not in (serialize_string, serialize_id, serialize_boolean):
+        return None
+    return kind
+
+
+def _object_writer(fields: list[_Field]) -> Serializer:
+    """One function per object type and selection, written as source and compiled once (as
+    graphql-jit does): a dict display reading each attribute, with the value itself where
+    its serializer would return it unchanged (a str for a String, …) and the serializer
+    otherwise. This runs for every object of every planned answer."""
+    names: dict[str, Any] = {}
+    entries = []
+    for index, (key, attribute, serialize, identity) in enumerate(fields):
+        if not key.isidentifier():  # a GraphQL name always is; never write anything else
+            raise Unplannable(key)
+        if attribute is None:
+            names[f"c{index}"] = serialize
+            entries.append(f"{key!r}: c{index}")
+            continue
+        if not attribute.isidentifier() or keyword.iskeyword(attribute):
+            raise Unplannable(attribute)
+        names[f"s{index}"] = serialize
+        if identity is None:
+            entries.append(f"{key!r}: s{index}(value.{attribute})")
+        else:
+            names[f"k{index}"] = identity
+            entries.append(
+                f"{key!r}: v if (v := value.{attribute}).__class__ is k{index} else s{index}(v)"
+            )
+    source = (
+        "def write(value):\n"
+        "    if value is None:\n"
+        "        return None\n"
+        "    return {" + ", ".join(entries) + "}\n"
+    )
+    exec(compile(source, "<planned object writer>", "exec"), names)  # noqa: S102
+    write: Serializer = names["write"]
     return write
 
 
@@ -204,19 +277,22 @@ def _has_hooks(field: StrawberryField) -> bool:
     return bool(field.permission_classes or field.extensions or field.directives)
 
 
-def _classes_by_type(schema: strawberry.Schema, core: GraphQLSchema) -> dict[str, type]:
-    """Python class of each object type; types sharing a class (generics) are left out."""
-    classes: dict[str, type] = {}
-    seen: dict[type, str] = {}
-    for name in core.type_map:
-        definition = schema.get_type_by_name(name)
-        origin = getattr(definition, "origin", None)
-        if isinstance(origin, type) and not getattr(definition, "is_input", False):
-            if origin in seen:
-                classes.pop(seen[origin], None)
-                continue
-            seen[origin] = name
-            classes[name] = origin
+def _classes_of(schema: strawberry.Schema, type_name: str) -> list[type]:
+    """The Python classes whose instances are of this object type.
+
+    A generic type's specialization (PromptConnection: Connection[Prompt]) has a class of
+    its own that Strawberry derives from the generic class, while the values are instances
+    of the generic class itself: both are listed. A union with two specializations of one
+    generic class is refused by the caller, so a value's class always names one member."""
+    definition = schema.get_type_by_name(type_name)
+    origin = getattr(definition, "origin", None)
+    if not isinstance(origin, type):
+        raise Unplannable(type_name)
+    classes = [origin]
+    for base in origin.__bases__:
+        base_definition = get_object_definition(base)
+        if base_definition is not None and base_definition.is_graphql_generic:
+            classes.append(base)
     return classes
 
 

@@ -28,12 +28,19 @@ from schema.request_errors import format_error
 
 class PlannedExecutor:
     def __init__(
-        self, schema: strawberry.Schema, roots: Mapping[str, RootBody], *, size: int = 256
+        self,
+        schema: strawberry.Schema,
+        roots: Mapping[str, RootBody],
+        *,
+        records: Mapping[str, tuple[type, ...]] | None = None,
+        size: int = 256,
     ) -> None:
+        """`roots`: the body of each plannable root field; `records`: classes (NamedTuples)
+        the bodies may answer with in place of an object type's own, by type name."""
         self.schema = schema
         self.size = size
         self.enabled = honours_every_extension(schema)
-        self._compiler = Compiler(schema, roots)
+        self._compiler = Compiler(schema, roots, records or {})
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         self._scalars = schema.schema_converter.scalar_registry
 
@@ -78,7 +85,29 @@ class PlannedExecutor:
         return ExecutionContext(query=None, schema=self.schema, allowed_operations=(), context=ctx)
 
     def _arguments(self, plan: Plan, variables: dict[str, Any] | None) -> dict[str, Any] | None:
-        """The root field's arguments as its resolver gets them from Strawberry."""
+        """The root field's arguments as its resolver gets them from Strawberry.
+
+        Coercion is a function of the plan and the variables alone: arguments made of
+        immutable scalars only are kept per plan, by variables of immutable scalars only
+        (with their types: 1, 1.0 and True are different variables)."""
+        key = _scalar_key(variables)
+        if key is not None:
+            cached = plan.arguments_cache.get(key)
+            if cached is not None:
+                return cached
+        arguments = self._coerced_arguments(plan, variables)
+        if (
+            key is not None
+            and arguments is not None
+            and len(plan.arguments_cache) < ARGUMENTS_KEPT_PER_PLAN
+            and all(type(value) in _SCALARS for value in arguments.values())
+        ):
+            plan.arguments_cache[key] = arguments
+        return arguments
+
+    def _coerced_arguments(
+        self, plan: Plan, variables: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
         coerced = get_variable_values(
             self._compiler.core, plan.operation.variable_definitions or (), variables or {}
         )
@@ -91,3 +120,20 @@ class PlannedExecutor:
             return convert_arguments(raw, plan.arguments, self._scalars, self.schema.config)
         except Exception:
             return None
+
+
+ARGUMENTS_KEPT_PER_PLAN = 64
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _scalar_key(variables: dict[str, Any] | None) -> tuple[Any, ...] | None:
+    """A hashable key for variables that are all immutable scalars; None otherwise."""
+    if not variables:
+        return ()
+    key = []
+    for name, value in variables.items():
+        kind = type(value)
+        if kind not in _SCALARS:
+            return None
+        key.append((name, kind, value))
+    return tuple(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from graphql import FieldNode, GraphQLField, OperationDefinitionNode
@@ -38,6 +39,10 @@ class Plan:
     convert: Callable[[dict[str, Any]], dict[str, Any]] | None
     resolve: RootBody
     serialize: Serializer
+    # converted arguments by the scalar variables they came from (schema/planned/executor.py)
+    arguments_cache: dict[tuple[Any, ...], dict[str, Any]] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     async def run(self, ctx: Context, arguments: dict[str, Any]) -> object:
         return await self.resolve(ctx, **arguments)
