@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager, suppress
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 BORN = "born"  # key of a connection record's info: when its DBAPI connection was made
+DEADLINE = "deadline"  # key of a lent connection's info: when its request's answer is due
 
 
 class ConnectionLane:
@@ -56,8 +57,14 @@ class ConnectionLane:
         return len(self._idle)
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
-        conn = await self._take()
+    async def connection(self, deadline: float | None = None) -> AsyncIterator[AsyncConnection]:
+        """A connection until the block ends. `deadline` (time.monotonic): the request's
+        answer is due then: waiting, connecting and each statement (db/statements.py reads
+        it from the connection's info) end by it."""
+        loop = asyncio.get_running_loop()
+        remaining = self.timeout_seconds if deadline is None else deadline - time.monotonic()
+        conn = await self._take(loop.time() + remaining)
+        conn.info[DEADLINE] = time.monotonic() + remaining
         broken = False
         try:
             yield conn
@@ -84,22 +91,20 @@ class ConnectionLane:
         if _CLOSING:
             await asyncio.gather(*_CLOSING, return_exceptions=True)
 
-    async def _take(self) -> AsyncConnection:
+    async def _take(self, deadline: float) -> AsyncConnection:
+        """`deadline` on the loop's clock: one for all the waiting and connecting."""
         if self._closed:
             raise RuntimeError("the database was disposed")
-        # One deadline for all the waiting, however often it waits. (Not for connecting:
-        # the driver's connect timeout bounds that, and cleans up after itself.)
-        deadline = asyncio.get_running_loop().time() + self.timeout_seconds
         while True:
             if self._idle:
                 conn = self._idle.pop()
             elif self._open < self.size:
                 self._open += 1
-                return await self._open_slot()
+                return await self._open_slot(deadline)
             else:
                 handed = await self._wait(deadline)
                 if handed is None:  # a slot was freed and kept for this request
-                    return await self._open_slot()
+                    return await self._open_slot(deadline)
                 conn = handed
             if conn.info.get(BORN, 0.0) < self.stale_before:
                 self._discard(conn, invalidate=False)  # made before a lost connection
@@ -150,18 +155,19 @@ class ConnectionLane:
                 return waiter
         return None
 
-    async def _open_slot(self) -> AsyncConnection:
+    async def _open_slot(self, deadline: float) -> AsyncConnection:
         """Opens a connection in a slot already counted in _open.
 
-        A request that gives up (its bound, a cancellation) does not cancel the connect: a
-        driver cancelled mid-handshake leaves futures nobody reads. The connect finishes
+        A request that gives up (its deadline, a cancellation) does not cancel the connect:
+        a driver cancelled mid-handshake leaves futures nobody reads. The connect finishes
         within the driver's own timeout, off the request's path, and its connection goes
         to the next request."""
         connecting = asyncio.ensure_future(self.engine.connect().start())
         try:
-            return await asyncio.shield(connecting)
-        except asyncio.CancelledError:
-            connecting.add_done_callback(self._adopt)
+            async with asyncio.timeout_at(deadline):
+                return await asyncio.shield(connecting)
+        except (asyncio.CancelledError, TimeoutError):
+            connecting.add_done_callback(self._adopt)  # frees the slot if it failed
             raise
         except BaseException:
             self._free_slot()  # a waiter may try in turn (and fail fast if the server is down)

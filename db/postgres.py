@@ -51,13 +51,13 @@ class PostgresBackend:
         return self.lane.idle
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.lane.connection() as conn:
+    async def read(self, deadline: float) -> AsyncIterator[AsyncConnection]:
+        async with self.lane.connection(deadline) as conn:
             yield conn
 
     @asynccontextmanager
-    async def single_write(self, _deadline: float) -> AsyncIterator[SingleWrite]:
-        async with self.lane.connection() as conn:
+    async def single_write(self, deadline: float) -> AsyncIterator[SingleWrite]:
+        async with self.lane.connection(deadline) as conn:
             yield SingleWrite(conn)
 
     @asynccontextmanager

@@ -62,9 +62,9 @@ class SqliteBackend:
         return (1 if self.shared.conn is not None else 0) + self.lane.idle
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self, deadline: float | None = None) -> AsyncIterator[AsyncConnection]:
         """Each statement sees committed data, and is its own transaction."""
-        async with self.lane.connection() as conn:
+        async with self.lane.connection(deadline) as conn:
             yield conn
 
     @asynccontextmanager

@@ -13,6 +13,7 @@ transaction, so there is no transaction state of SQLAlchemy's to keep in step.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from db.errors import UniqueViolation, is_unique_violation
+from db.lane import DEADLINE
 from db.sqlite_driver import Turn, rows_in_turn
 
 Processor = Callable[[Any], Any] | None
@@ -95,7 +97,10 @@ async def _run(
         driver = (await conn.get_raw_connection()).driver_connection
     try:
         if compiled.for_asyncpg:
-            found: list[Any] = await driver.fetch(compiled.sql, *values)
+            # By the request's deadline (db/lane.py), else the driver's command timeout.
+            deadline = conn.info.get(DEADLINE)
+            timeout = None if deadline is None else max(0.001, deadline - time.monotonic())
+            found: list[Any] = await driver.fetch(compiled.sql, *values, timeout=timeout)
             return found
         return await rows_in_turn(driver, compiled.sql, values, turn)
     except Exception as error:

@@ -34,10 +34,20 @@ class Patch:
     def sent(self) -> dict[str, Any]:
         """The fields the caller sent, by API name, in declaration order."""
         return {
-            api_name(field.name): value
-            for field in fields(self)
-            if (value := getattr(self, field.name)) is not UNSET
+            api: value
+            for name, api in _names(type(self))
+            if (value := getattr(self, name)) is not UNSET
         }
+
+
+_NAMES: dict[type, tuple[tuple[str, str], ...]] = {}  # once per patch class: every update asks
+
+
+def _names(patch: type[Patch]) -> tuple[tuple[str, str], ...]:
+    names = _NAMES.get(patch)
+    if names is None:
+        names = _NAMES[patch] = tuple((f.name, api_name(f.name)) for f in fields(patch))
+    return names
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
