@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from collections import namedtuple
 from datetime import datetime
 from typing import NamedTuple
 
@@ -103,27 +103,12 @@ class PromptLinksRecord(NamedTuple):
     download_link: LinkRecord | None
 
 
-class PromptRecord(NamedTuple):
-    id: str
-    org_id: uuid.UUID
-    owner_id: str
-    name: str
-    title: str | None
-    description: str | None
-    type: PromptTypeValue
-    state: PromptStateValue
-    asset_id: str | None
-    file_name: str | None
-    content: str | None
-    model: str | None
-    tags: list[str]
-    created_at: datetime
-    created_by: str
-    created_user_name: str | None
-    updated_at: datetime
-    updated_by: str
-    updated_user_name: str | None
-    links: PromptLinksRecord
+# mypy needs literal field names; these are derived from PromptRow's, so they cannot drift.
+class PromptRecord(namedtuple("PromptRecord", (*PromptRow._fields, "links"))):  # type: ignore[misc]
+    """A prompt row's columns, in the row's order (derived from it: never out of step),
+    and `links`."""
+
+    __slots__ = ()
 
     @classmethod
     def from_row(cls, row: PromptRow, prompts_url: str) -> PromptRecord:

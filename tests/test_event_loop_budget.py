@@ -165,3 +165,13 @@ def _without_request_ids(response: httpx.Response) -> object:
     for error in answer.get("errors") or []:
         error.get("extensions", {}).pop("requestId", None)
     return answer
+
+
+async def test_the_longest_chain_of_nesting_fragments_under_the_caps_is_cheap(
+    production: Gateway,
+) -> None:
+    """450 fragments each nesting the next under `__type` (no depth is counted there) fit
+    the token and selection caps; counting their expanded paths one by one took ~0.4 s, so
+    the expansion has a budget of its own."""
+    document = FAMILIES["fragments each nesting the next, under __type"](450)
+    assert await cpu_of(production, document) < BUDGET * MARGIN

@@ -19,6 +19,7 @@ from strawberry.types import ExecutionResult
 
 from db.database import Database
 from db.storable import is_storable
+from gateway.authorization import authorization_header
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.graphql.transport import (
     JSON_HEADERS,
@@ -29,7 +30,7 @@ from gateway.graphql.transport import (
     read_body,
 )
 from gateway.http.request_id import current_request_id
-from gateway.identity.authenticator import Authenticator, authorization_header
+from gateway.identity.authenticator import Authenticator
 from gateway.observe.observed import STATE_KEY
 from schema.context import Context
 from schema.planned.executor import PlannedExecutor

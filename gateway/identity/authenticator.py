@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 import jwt
@@ -127,20 +126,6 @@ class Authenticator:
         if self.jwks is not None and (kid is None or isinstance(kid, str)):
             return await self.jwks.keys(kid, algorithm)  # a kid that is no string: refused
         return ()
-
-
-def authorization_header(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    """The request's one Authorization header (an ASGI scope's raw, lower-cased headers),
-    in a single pass. Two or more are refused as no credential at all: using the first
-    would let a proxy that reads the last one authorize someone else."""
-    found: bytes | None = None
-    for name, value in headers:
-        if name == b"authorization":
-            if found is not None:
-                log.debug("request refused: more than one Authorization header")
-                return None
-            found = value
-    return found.decode("latin-1") if found is not None else None
 
 
 def _bearer(authorization: str | None) -> str | None:

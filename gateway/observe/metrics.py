@@ -35,6 +35,7 @@ from prometheus_client.registry import Collector
 from starlette.types import Receive, Scope, Send
 
 from db.database import Database
+from gateway.authorization import authorization_header
 
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"  # what generate_latest writes
@@ -185,13 +186,11 @@ class MetricsEndpoint:
 
 
 def _bearer_matches(scope: Scope, token: bytes) -> bool:
-    """Exactly one Authorization header, carrying the token (two are refused: a proxy
-    reading the other one would disagree about who is asking)."""
-    found = [value for key, value in scope["headers"] if key == b"authorization"]
-    if len(found) != 1:
+    authorization = authorization_header(scope["headers"])
+    if authorization is None:
         return False
-    scheme, _, credential = found[0].partition(b" ")
-    return scheme.lower() == b"bearer" and hmac.compare_digest(credential, token)
+    scheme, _, credential = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(credential.encode("latin-1"), token)
 
 
 def build_metrics(db: Database, token: str | None) -> tuple[RequestMetrics, MetricsEndpoint]:
