@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     metrics: bool | None = None
     metrics_token: SecretStr | None = None
 
+    # State shared by every process and replica (rate-limit buckets, persisted queries), e.g.
+    # redis://127.0.0.1:6379/0. Unset: that state lives in each process.
+    redis_url: str | None = None
+    redis_timeout_seconds: float = 0.25  # one command's bound: Redis is a cache, never a wait
+
     @property
     def development_keys(self) -> bool:
         """No key material configured: tokens are signed with the built-in secret."""
