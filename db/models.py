@@ -121,6 +121,16 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
+class OrganizationRateLimit(SQLModel, table=True):
+    """An organization's own rate limit, in place of the gateway's default."""
+
+    __tablename__ = "organization_rate_limits"
+
+    org_id: uuid.UUID = Field(primary_key=True, foreign_key="organizations.id")
+    maximum: float  # points a bucket holds when full
+    restore_rate: float  # points per second it refills
+
+
 _TABLES = SQLModel.metadata.tables
 prompts: Table = _TABLES["prompts"]
 guardrail_pools: Table = _TABLES["guardrail_pools"]
@@ -128,3 +138,4 @@ organizations: Table = _TABLES["organizations"]
 brands: Table = _TABLES["brands"]
 uploads: Table = _TABLES["uploads"]
 api_keys: Table = _TABLES["api_keys"]
+organization_rate_limits: Table = _TABLES["organization_rate_limits"]

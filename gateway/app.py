@@ -14,7 +14,9 @@ from starlette.routing import BaseRoute, Route
 
 from db.database import Database
 from db.readiness import check_ready
+from gateway.graphql.admission import Admission
 from gateway.graphql.graphiql import self_hosted_graphiql
+from gateway.graphql.trusted_documents import load_manifests
 from gateway.graphql.view import PatchbayGraphQL
 from gateway.http.body_limit import BodyLimitMiddleware
 from gateway.http.cors import cors_middleware
@@ -22,9 +24,15 @@ from gateway.http.edge import EdgeMiddleware
 from gateway.http.health import health_routes
 from gateway.http.routing import Gateway
 from gateway.identity.authenticator import Authenticator
-from gateway.observe.metrics import build_metrics
+from gateway.observe.metrics import RequestMetrics, build_metrics
 from gateway.observe.observer import RequestObserver
 from gateway.settings import Settings
+from gateway.shared_state import redis_client
+from gateway.throttle.buckets import LocalBuckets
+from gateway.throttle.limits import Limit
+from gateway.throttle.overrides import organization_limits
+from gateway.throttle.redis_buckets import RedisBuckets
+from gateway.throttle.throttle import Buckets, Throttle
 from schema.planned.executor import PlannedExecutor
 from schema.roots import PLANNABLE_ROOTS, RECORDS
 from schema.schema import build_schema
@@ -47,12 +55,12 @@ def create_app(settings: Settings) -> Starlette:
     )
     # Strawberry's CDN page, or the same page with npm's files when PATCHBAY_GRAPHIQL_ASSETS is set
     graphiql = self_hosted_graphiql(settings.graphiql_assets) if settings.graphiql else None
-    graphql = _graphql_front(settings, db, graphiql.page if graphiql else None)
     metrics, metrics_endpoint = (
         build_metrics(db, settings.metrics_token_value)
         if settings.metrics_enabled
         else (None, None)
     )
+    graphql = _graphql_front(settings, db, graphiql.page if graphiql else None, metrics)
     observer = RequestObserver(metrics, metered_paths=frozenset({GRAPHQL_PATH}))
     middleware = [  # outermost first: every response, preflights too, carries the request id
         Middleware(EdgeMiddleware, on_finished=observer.finished),
@@ -77,10 +85,13 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.graphql = graphql
     return app
 
 
-def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) -> PatchbayGraphQL:
+def _graphql_front(
+    settings: Settings, db: Database, graphiql_page: str | None, metrics: RequestMetrics | None
+) -> PatchbayGraphQL:
     schema = build_schema(
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
@@ -91,6 +102,16 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
         max_document_chars=settings.max_document_chars,
         max_selections=settings.max_selections,
     )
+    planned = (
+        PlannedExecutor(schema, PLANNABLE_ROOTS, records=RECORDS) if settings.fast_path else None
+    )
+    trusted = load_manifests(
+        settings.trusted_document_paths,
+        policy=settings.trusted_documents_policy,
+        schema=schema,
+        planned=planned,
+        max_tokens=settings.max_tokens,
+    )
     return PatchbayGraphQL(
         schema,
         db=db,
@@ -98,12 +119,49 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
         prompts_url=settings.prompts_url.rstrip("/"),
         graphiql=settings.graphiql,
         graphiql_page=graphiql_page,
-        planned=(
-            PlannedExecutor(schema, PLANNABLE_ROOTS, records=RECORDS)
-            if settings.fast_path
-            else None
-        ),
+        planned=planned,
+        admission=_admission(settings, db, metrics),
+        trusted=trusted,
+        on_untrusted=_log_untrusted(metrics),
     )
+
+
+def _admission(settings: Settings, db: Database, metrics: RequestMetrics | None) -> Admission:
+    throttle = None
+    if settings.rate_limit:
+        unreachable = metrics.limiter_unreachable.inc if metrics else (lambda: None)
+        buckets: Buckets = (
+            RedisBuckets(
+                redis_client(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds),
+                prefix=settings.redis_key_prefix,
+                on_unreachable=unreachable,
+            )
+            if settings.redis_url
+            else LocalBuckets()
+        )
+        throttle = Throttle(
+            buckets,
+            default=Limit(settings.rate_limit_maximum, settings.rate_limit_restore_rate),
+            anonymous=Limit(
+                settings.rate_limit_anonymous_maximum, settings.rate_limit_anonymous_restore_rate
+            ),
+            overrides=organization_limits(db),
+            fail_open=settings.rate_limit_redis_failure == "open",
+        )
+    return Admission(
+        report_cost=settings.operation_cost,
+        max_cost=settings.max_operation_cost if settings.operation_cost else None,
+        throttle=throttle,
+        on_throttled=metrics.throttled.inc if metrics else (lambda: None),
+    )
+
+
+def _log_untrusted(metrics: RequestMetrics | None) -> Callable[[str | None], None]:
+    def untrusted(operation: str | None) -> None:
+        if metrics is not None:
+            metrics.untrusted_document(operation)
+
+    return untrusted
 
 
 def _lifespan(db: Database) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:

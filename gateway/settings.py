@@ -85,6 +85,27 @@ class Settings(BaseSettings):
     # redis://127.0.0.1:6379/0. Unset: that state lives in each process.
     redis_url: str | None = None
     redis_timeout_seconds: float = 0.25  # one command's bound: Redis is a cache, never a wait
+    redis_key_prefix: str = "patchbay:"  # several deployments may share one Redis
+
+    # Sharing one gateway safely (docs/trusted-documents.md). Trusted documents: Apollo
+    # persisted-query manifests, comma-separated paths, checked at start; the policy for
+    # every other document: off (run it), log (run it, count it) or enforce (refuse it, but
+    # for credentials with the graphql:freeform scope).
+    trusted_documents: str = ""
+    trusted_documents_policy: Literal["off", "log", "enforce"] = "off"
+    # Operation cost (object fields 1, scalars 0, mutation fields 10, pages times `first`):
+    # reported as extensions.cost on every response, and refused over the maximum.
+    operation_cost: bool = True
+    max_operation_cost: int | None = 5000
+    # A token bucket of cost points per client (API key, user, or address when anonymous).
+    rate_limit: bool = False
+    rate_limit_restore_rate: float = 50.0  # points per second
+    rate_limit_maximum: float = 1000.0  # points when full
+    rate_limit_anonymous_restore_rate: float = 1.0  # callers without a valid credential
+    rate_limit_anonymous_maximum: float = 50.0
+    # With PATCHBAY_REDIS_URL and Redis unreachable: admit the request (open) or answer 503
+    # RATE_LIMIT_UNAVAILABLE (closed). Either way the event is counted in metrics.
+    rate_limit_redis_failure: Literal["open", "closed"] = "open"
 
     @property
     def development_keys(self) -> bool:
@@ -100,6 +121,10 @@ class Settings(BaseSettings):
     @property
     def metrics_token_value(self) -> str | None:
         return self.metrics_token.get_secret_value() if self.metrics_token is not None else None
+
+    @property
+    def trusted_document_paths(self) -> tuple[Path, ...]:
+        return tuple(Path(p.strip()) for p in self.trusted_documents.split(",") if p.strip())
 
     @property
     def cors_origin_list(self) -> tuple[str, ...]:

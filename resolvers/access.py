@@ -9,6 +9,9 @@ PROMPTS_READ = "prompts:read"
 PROMPTS_WRITE = "prompts:write"
 ADMIN_READ = "org:admin:read"
 ADMIN_WRITE = "org:admin:write"
+# Free-form documents where only trusted documents run (PATCHBAY_TRUSTED_DOCUMENTS_POLICY=
+# enforce): for people in GraphiQL and operators, never for an app's own credentials.
+GRAPHQL_FREEFORM = "graphql:freeform"
 
 
 def authorize(principal: Principal | None, *any_of: str) -> Principal:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from db.database import Database
 from resolvers.principal import Principal
@@ -17,6 +18,11 @@ class Context:
     authenticate: Callable[[], Awaitable[Principal | None]]
     operation: str | None = None  # the operation's name, for the request's log line
     results: list[str] = field(default_factory=list)  # result type of each root field
+    # The gateway's say on whether an operation of this requested cost may run (raises
+    # schema.admission.NotAdmitted); None: every operation may.
+    admit: Callable[[int], Awaitable[None]] | None = None
+    actual_cost: int | None = None  # what ran, once it has (see schema/cost.py)
+    gate: Any = None  # the gateway's per-request admission state, opaque to the schema
     _principal: Principal | None = field(default=None, init=False)
     _authenticated: bool = field(default=False, init=False)
 

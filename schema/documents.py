@@ -77,6 +77,10 @@ class DocumentStore:
             dropped, _ = self._valid.popitem(last=False)
             self._valid_chars -= len(dropped)
 
+    def knows(self, query: str) -> bool:
+        """Parsed and judged before: valid in the cache, or a remembered refusal."""
+        return query in self._valid or _digest(query) in self._refused
+
     def refusal(self, query: str) -> Refusal | None:
         key = _digest(query)
         refusal = self._refused.get(key)

@@ -13,6 +13,7 @@ from graphql import (
 )
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 
+from schema.admission import CostAdmission
 from schema.context import Context
 from schema.documents import CachedDocuments
 from schema.strawberry_internals import provided_operation_name
@@ -50,9 +51,16 @@ def _operation_count(document: DocumentNode) -> int:
 
 
 # Extensions that act before execution (parse, validate, limits) or whose one execution-time
-# effect the planned executor reproduces (OperationName). A plan, compiled from a document
-# that passed them all, honours them; any other extension keeps plans off.
-BEFORE_EXECUTION = (MaxTokensLimiter, CachedDocuments, AddValidationRules, OperationName)
+# effect the planned executor's caller reproduces (OperationName; CostAdmission, which the
+# view asks before running a plan). A plan, compiled from a document that passed them all,
+# honours them; any other extension keeps plans off.
+BEFORE_EXECUTION = (
+    MaxTokensLimiter,
+    CachedDocuments,
+    AddValidationRules,
+    OperationName,
+    CostAdmission,
+)
 
 
 def honours_every_extension(schema: strawberry.Schema) -> bool:

@@ -8,6 +8,7 @@ from graphql import GraphQLError, GraphQLSyntaxError
 
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from resolvers.errors import InvalidArgument
+from schema.admission import NotAdmitted
 
 MASKED_MESSAGES = {
     "INTERNAL_SERVER_ERROR": "Internal server error",
@@ -35,6 +36,8 @@ def is_request_error(error: GraphQLError) -> bool:
 
 
 def error_code(error: GraphQLError) -> str:
+    if isinstance(error.original_error, NotAdmitted):
+        return error.original_error.code
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED"
     if is_caller_error(error):  # validation, variable and argument coercion
@@ -56,5 +59,7 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if code in MASKED_MESSAGES:
         formatted["message"] = MASKED_MESSAGES[code]
         extensions = {}
+    if isinstance(error.original_error, NotAdmitted):
+        extensions = {**extensions, **error.original_error.extensions}
     formatted["extensions"] = {**extensions, "code": code, "requestId": request_id}
     return formatted

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-import strawberry
 from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
@@ -16,18 +15,26 @@ from strawberry.types import ExecutionContext
 
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from resolvers.errors import InvalidArgument
+from schema.admission import CostAdmission, NotAdmitted
+from schema.cost import Costs
 from schema.documents import CachedDocuments, DocumentStore
 from schema.extensions import OperationName
 from schema.limits import limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.request_errors import is_caller_error
-from schema.strawberry_internals import SchemaHidingSuggestions
+from schema.strawberry_internals import SchemaHidingSuggestions, graphql_core_schema
 
 log = logging.getLogger("patchbay.graphql")
 
 
 class PatchbaySchema(SchemaHidingSuggestions):
+    costs: Costs  # the costing of each document it ran (schema/cost.py)
+    documents: DocumentStore  # the documents it parsed and judged
+    rules: tuple[type[ASTValidationRule], ...]  # validation rules of ours, beside graphql's
+    max_repeated_pairs: int
+    max_selections: int
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -35,7 +42,7 @@ class PatchbaySchema(SchemaHidingSuggestions):
         for error in errors:
             if error.original_error is None or is_caller_error(error):
                 continue
-            if isinstance(error.original_error, InvalidArgument):
+            if isinstance(error.original_error, InvalidArgument | NotAdmitted):
                 continue
             request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
             if isinstance(error.original_error, DatabaseUnavailable | WriteOutcomeUnknown):
@@ -79,7 +86,7 @@ def build_schema(
     max_repeated_pairs: int = 5000,
     max_document_chars: int = 100_000,
     max_selections: int = 1000,
-) -> strawberry.Schema:
+) -> PatchbaySchema:
     # The limit rule is built once: a new rule class per request would change the validation
     # cache's key every time (Strawberry's limiter extensions do that, see schema/limits.py).
     rules: list[type[ASTValidationRule]] = [
@@ -89,23 +96,32 @@ def build_schema(
         rules.append(NoSchemaIntrospectionCustomRule)
     # Factories, not instances: Strawberry builds extensions per request; the document store
     # is built here, once per schema, and shared by every request.
+    costs, documents = Costs(), DocumentStore()
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(MaxTokensLimiter, max_token_count=max_tokens),
         partial(AddValidationRules, rules),
         partial(
             CachedDocuments,
-            store=DocumentStore(),
+            store=documents,
             hide_suggestions=not suggestions,
             max_repeated_pairs=max_repeated_pairs,
             max_chars=max_document_chars,
             max_selections=max_selections,
         ),
         OperationName,
+        partial(CostAdmission, costs=costs),
     ]
-    return PatchbaySchema(
+    schema = PatchbaySchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(name_converter=RememberedNames()),
         hide_suggestions=not suggestions,
     )
+    costs.schema = graphql_core_schema(schema)
+    schema.costs = costs
+    schema.documents = documents
+    schema.rules = tuple(rules)
+    schema.max_repeated_pairs = max_repeated_pairs
+    schema.max_selections = max_selections
+    return schema

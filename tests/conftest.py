@@ -23,7 +23,15 @@ from starlette.applications import Starlette
 
 from db.database import Database
 from db.migrate import upgrade_async
-from db.models import api_keys, brands, guardrail_pools, organizations, prompts, uploads
+from db.models import (
+    api_keys,
+    brands,
+    guardrail_pools,
+    organization_rate_limits,
+    organizations,
+    prompts,
+    uploads,
+)
 from db.seed import seed_demo
 from gateway.app import create_app
 from gateway.settings import Settings
@@ -78,7 +86,15 @@ async def app(database_url: str) -> AsyncIterator[Starlette]:
 
 async def reset_demo_data(database: Database) -> None:
     async with database.write() as conn:
-        for table in (api_keys, prompts, uploads, guardrail_pools, brands, organizations):
+        for table in (
+            api_keys,
+            prompts,
+            uploads,
+            guardrail_pools,
+            brands,
+            organization_rate_limits,
+            organizations,
+        ):
             await conn.execute(delete(table))
         await seed_demo(conn)
 

@@ -233,7 +233,7 @@ async def test_fragments_spread_twice_per_level_are_measured_once(
     # when
     body, elapsed = await timed_post(client, fan_out(60), measure="fragment fan-out, 60 levels")
     # then: a valid document, executed once
-    assert body == {"data": {"__typename": "Query"}}
+    assert body["data"] == {"__typename": "Query"}
     assert elapsed < FAST
 
 

@@ -50,7 +50,8 @@ async def test_a_cli_token_is_accepted_for_its_user_and_organization(
         "subject": "alice",
         "kind": "USER",
         "name": None,
-        "scopes": sorted(ALL_SCOPES.split()),
+        # every scope, graphql:freeform included: the CLI's tokens are for people
+        "scopes": sorted([*ALL_SCOPES.split(), "graphql:freeform"]),
         "organization": ACME_ORG,
     }
 

@@ -145,7 +145,7 @@ async def test_more_than_1000_written_selections_are_refused(client: httpx.Async
     served = await post_json(client, spreads(999))
     refused = await post_json(client, spreads(1000))
     # then
-    assert served == {"data": {"__typename": "Query"}}
+    assert served["data"] == {"__typename": "Query"}
     assert refused["data"] is None
     assert top_level_codes(refused) == ["GRAPHQL_VALIDATION_FAILED"]
     assert refused["errors"][0]["message"].startswith("The document has 1001 selections")
@@ -155,5 +155,5 @@ async def test_the_selections_cap_is_a_setting(database_url: str) -> None:
     async with client_for(settings_for(database_url, max_selections=10)) as client:
         served = await post_json(client, spreads(9))
         refused = await post_json(client, spreads(10))
-    assert served == {"data": {"__typename": "Query"}}
+    assert served["data"] == {"__typename": "Query"}
     assert refused["errors"][0]["message"].startswith("The document has 11 selections")

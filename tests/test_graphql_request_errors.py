@@ -110,7 +110,7 @@ async def test_several_operations_with_an_operation_name_run_that_one(
     body = (
         await client.post("/graphql", json={"query": TWO_OPERATIONS, "operationName": "B"})
     ).json()
-    assert body == {"data": {"viewer": {"__typename": "UnauthorizedError"}}}
+    assert body["data"] == {"viewer": {"__typename": "UnauthorizedError"}}
 
 
 NULL_ID_WITH_DEFAULT = 'query Read($id: ID = "prm_acme_welcome") { prompt(id: $id) { __typename } }'

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.cli import admin
+from gateway.cli import admin, sharing
 from gateway.cli import serve as serve_command
 from gateway.cli.admin import ALL_SCOPES
 from gateway.settings import Settings, describe_invalid
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         run=admin.print_schema
     )
     _credential_commands(commands)
+    sharing.add_commands(commands)
     return parser
 
 

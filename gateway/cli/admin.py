@@ -21,7 +21,7 @@ from db.seed import seed_demo
 from gateway.identity import api_keys
 from gateway.settings import Settings
 
-ALL_SCOPES = "prompts:read prompts:write org:admin:read org:admin:write"
+ALL_SCOPES = "prompts:read prompts:write org:admin:read org:admin:write graphql:freeform"
 
 
 def db_upgrade(settings: Settings, _: argparse.Namespace) -> int:

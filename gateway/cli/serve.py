@@ -20,12 +20,13 @@ from db.errors import DatabaseUnavailable
 from db.readiness import NotReady, check_ready
 from db.seed import USER_NAMES
 from gateway.cli.admin import ALL_SCOPES, db_upgrade, load_demo_data, sign_token
+from gateway.cli.sharing import manifest_refusal
 from gateway.observe.metrics import MULTIPROCESS_ENV
 from gateway.settings import Settings
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    refusal = asyncio.run(_why_not_ready(settings))
+    refusal = asyncio.run(_why_not_ready(settings)) or manifest_refusal(settings)
     if refusal is not None:
         print(f"patchbay: cannot serve: {refusal}", file=sys.stderr)
         return 2

@@ -33,6 +33,19 @@ class PersistedQueries:
 
     def resolve(self, query: Any, persisted: Any) -> str:
         """The document to run for a request carrying `extensions.persistedQuery`."""
+        digest = self.check(persisted)
+        if not isinstance(query, str):
+            known = self._documents.get(digest)
+            if known is None:
+                raise PersistedQueryError(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
+            self._documents.move_to_end(digest)
+            return known
+        self._keep(digest, self.verify(query, persisted), len(query.encode()))
+        return query
+
+    @staticmethod
+    def check(persisted: Any) -> str:
+        """The hash of a well-formed `persistedQuery` extension, in lower case."""
         if not isinstance(persisted, dict) or persisted.get("version") != 1:
             raise PersistedQueryError(
                 "Unsupported persisted query version", "PERSISTED_QUERY_NOT_SUPPORTED", 400
@@ -40,13 +53,14 @@ class PersistedQueries:
         digest = persisted.get("sha256Hash")
         if not isinstance(digest, str):
             raise PersistedQueryError("sha256Hash is missing", "BAD_REQUEST", 400)
-        digest = digest.lower()
+        return digest.lower()
+
+    @classmethod
+    def verify(cls, query: Any, persisted: Any) -> str:
+        """The document, once its hash is the one the extension names (nothing is kept)."""
+        digest = cls.check(persisted)
         if not isinstance(query, str):
-            known = self._documents.get(digest)
-            if known is None:
-                raise PersistedQueryError(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
-            self._documents.move_to_end(digest)
-            return known
+            raise PersistedQueryError("the query must be a string", "BAD_REQUEST", 400)
         try:
             encoded = query.encode()
         except UnicodeEncodeError:  # a lone surrogate: no document has that hash
@@ -55,7 +69,6 @@ class PersistedQueries:
             raise PersistedQueryError(
                 "provided sha does not match query", "PERSISTED_QUERY_HASH_MISMATCH", 400
             )
-        self._keep(digest, query, len(encoded))
         return query
 
     def _keep(self, digest: str, query: str, size: int) -> None:

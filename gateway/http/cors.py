@@ -15,7 +15,7 @@ def cors_middleware(origins: tuple[str, ...]) -> list[Middleware]:
             allow_origins=origins,
             allow_methods=("GET", "POST"),
             allow_headers=("authorization", "content-type", "x-request-id"),
-            expose_headers=("x-request-id",),
+            expose_headers=("x-request-id", "ratelimit", "ratelimit-policy", "retry-after"),
             allow_credentials=False,
             max_age=600,
         )

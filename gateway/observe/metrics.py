@@ -90,6 +90,24 @@ class RequestMetrics:
             labels,
             registry=registry,
         )
+        self.untrusted = Counter(
+            "patchbay_untrusted_documents",
+            "Free-form documents that are not trusted documents, by operation name "
+            "(PATCHBAY_TRUSTED_DOCUMENTS_POLICY=log)",
+            ("operation",),
+            registry=registry,
+        )
+        self.throttled = Counter(
+            "patchbay_rate_limit_throttled",
+            "Requests refused because their client was over its rate limit",
+            registry=registry,
+        )
+        self.limiter_unreachable = Counter(
+            "patchbay_rate_limiter_unreachable",
+            "Rate-limit checks that could not reach Redis (PATCHBAY_RATE_LIMIT_REDIS_FAILURE "
+            "chose what the request got)",
+            registry=registry,
+        )
         self._operations: set[str] = set()
         self._request_children: dict[tuple[str, str], Any] = {}
         self._result_children: dict[tuple[str, str], Any] = {}
@@ -109,6 +127,9 @@ class RequestMetrics:
             if child is None:
                 child = self._result_children[key] = self.results.labels(*key)
             child.inc()
+
+    def untrusted_document(self, operation: str | None) -> None:
+        self.untrusted.labels(self._operation_label(operation)).inc()
 
     def _without_results(
         self, operation: str | None, results: list[str] | None, status: int

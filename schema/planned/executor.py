@@ -42,24 +42,32 @@ class PlannedExecutor:
         self.enabled = honours_every_extension(schema)
         self._compiler = Compiler(schema, roots, records or {})
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+        self._pinned: dict[tuple[str, str | None], Plan] = {}  # trusted documents: kept
         self._scalars = schema.schema_converter.scalar_registry
 
     def plan_for(self, query: str, operation_name: str | None) -> Plan | None:
         key = (query, operation_name)
-        plan = self._plans.get(key)
-        if plan is not None:
+        plan = self._pinned.get(key) or self._plans.get(key)
+        if plan is not None and key in self._plans:
             self._plans.move_to_end(key)
         return plan
 
-    def learn(self, query: str, operation_name: str | None) -> None:
-        """Compile a document that Strawberry just executed without request errors."""
+    def learn(self, query: str, operation_name: str | None, *, pinned: bool = False) -> None:
+        """Compile a document that Strawberry just executed without request errors, or a
+        trusted one checked at start (`pinned`: kept whatever else is learnt)."""
         key = (query, operation_name)
-        if not self.enabled or key in self._plans or len(query) > MAX_CACHED_CHARS:
+        if not self.enabled or key in self._plans or key in self._pinned:
+            return
+        if len(query) > MAX_CACHED_CHARS and not pinned:
             return
         try:
             plan: Plan | None = self._compiler.compile(query, operation_name)
         except Exception:  # anything unexpected: the document simply stays on the slow path
             plan = None
+        if pinned:
+            if plan is not None:
+                self._pinned[key] = plan
+            return
         self._plans[key] = plan
         if len(self._plans) > self.size:
             self._plans.popitem(last=False)

@@ -1,0 +1,160 @@
+"""Which operations run, for whom and at what cost: trusted documents, the operation-cost
+cap, the rate limit, and the cost each response reports (Shopify's `extensions.cost`).
+
+`Admission` is built once per app; each request that runs GraphQL gets a `Gate`, whose
+`admit` the schema calls with the operation's requested cost once the document is valid
+(schema/admission.py), and which the view settles after execution.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import Message, Send
+
+from gateway.throttle.throttle import Charge, Throttle
+from resolvers.principal import Principal
+from schema.admission import NotAdmitted
+
+PARSE_CHARS_PER_POINT = 1000  # a document never seen before: a point per 1,000 characters
+THROTTLED = "THROTTLED"
+TOO_COSTLY = "OPERATION_TOO_COSTLY"
+LIMITER_UNAVAILABLE = "RATE_LIMIT_UNAVAILABLE"
+
+
+@dataclass(frozen=True)
+class Admission:
+    report_cost: bool  # extensions.cost on every response
+    max_cost: int | None
+    throttle: Throttle | None
+    on_throttled: Callable[[], None] = lambda: None
+
+    @property
+    def active(self) -> bool:
+        return self.report_cost or self.max_cost is not None or self.throttle is not None
+
+    def gate(
+        self, principal: Callable[[], Awaitable[Principal | None]], address: str | None
+    ) -> Gate:
+        return Gate(self, principal, address)
+
+
+@dataclass
+class Gate:
+    admission: Admission
+    principal: Callable[[], Awaitable[Principal | None]]
+    address: str | None
+    requested: int | None = None
+    actual: int | None = None
+    charge: Charge | None = None
+    status: int | None = None  # the response's status when a refusal sets it
+    settled: bool = field(default=False)
+
+    async def before_parsing(self, query: str, known: bool) -> NotAdmitted | None:
+        """A client out of points is refused before its document is even parsed; a
+        document never seen costs its parsing (a point per 1,000 characters)."""
+        throttle = self.admission.throttle
+        if throttle is None:
+            return None
+        refused = throttle.refusing(await self.principal(), self.address)
+        if refused is not None:
+            return self._refusal(refused)
+        if known:
+            return None
+        points = math.ceil(len(query) / PARSE_CHARS_PER_POINT)
+        charge = await throttle.charge(await self.principal(), self.address, points)
+        if not charge.admitted:
+            return self._refusal(charge)
+        self.charge = charge
+        return None
+
+    async def admit(self, requested: int) -> None:
+        """Raises NotAdmitted when the operation may not run; charges the client if so."""
+        self.requested = requested
+        limit = self.admission.max_cost
+        if limit is not None and requested > limit:
+            self.status = 400
+            raise NotAdmitted(
+                TOO_COSTLY,
+                f"The operation's cost, {requested}, is over the limit of {limit}",
+                400,
+                {"cost": self.cost(0), "maximumCost": limit},
+            )
+        throttle = self.admission.throttle
+        if throttle is None:
+            return
+        charge = await throttle.charge(await self.principal(), self.address, max(1, requested))
+        if not charge.admitted:
+            raise self._refusal(charge)
+        self.charge = charge
+
+    def _refusal(self, charge: Charge) -> NotAdmitted:
+        self.charge = charge
+        if charge.unavailable:
+            self.status = 503
+            return NotAdmitted(
+                LIMITER_UNAVAILABLE,
+                "The rate limiter cannot be reached; retry shortly",
+                503,
+                {"cost": self.cost(0)},
+            )
+        self.admission.on_throttled()
+        self.status = 429
+        too_big = math.isinf(charge.retry_after)
+        return NotAdmitted(
+            THROTTLED,
+            "The operation costs more than this client's whole budget"
+            if too_big
+            else "Throttled: this client is over its rate limit; retry after "
+            f"{max(1, math.ceil(charge.retry_after))} s",
+            429,
+            {"cost": self.cost(0)},
+        )
+
+    def cost(self, actual: int | None) -> dict[str, Any]:
+        """Shopify's shape: requested and actual cost, and the bucket when limits are on."""
+        self.actual = actual
+        found: dict[str, Any] = {
+            "requestedQueryCost": self.requested or 0,
+            "actualQueryCost": actual or 0,
+        }
+        charge = self.charge
+        if charge is not None:
+            refund = max(0, (self.requested or 0) - (actual or 0)) if charge.admitted else 0
+            found["throttleStatus"] = {
+                "maximumAvailable": charge.limit.maximum,
+                "currentlyAvailable": math.floor(
+                    min(charge.limit.maximum, charge.available + refund)
+                ),
+                "restoreRate": charge.limit.restore_rate,
+            }
+        return found
+
+    async def settle(self) -> None:
+        """Gives back what the operation did not use, once."""
+        if self.settled:
+            return
+        self.settled = True
+        throttle, charge = self.admission.throttle, self.charge
+        if throttle is not None and charge is not None and self.requested is not None:
+            unused = max(1, self.requested) - max(1, self.actual or 0)
+            await throttle.give_back(charge, unused)
+
+    def wrap(self, send: Send) -> Send:
+        """The response with the refusal's status and the RateLimit headers, settled first."""
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self.settle()
+                headers = list(message.get("headers", ()))
+                if self.charge is not None:
+                    headers += self.charge.headers()
+                message = {**message, "headers": headers}
+                if self.status is not None:
+                    message["status"] = self.status
+            await send(message)
+
+        return sending

@@ -1,0 +1,51 @@
+"""Token buckets kept in this process: exact, no round trip, one budget per process."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from gateway.throttle.limits import Limit
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    admitted: bool
+    available: float  # points left after this take (or now, when refused)
+    retry_after: float  # seconds until `cost` points are available (0 when admitted)
+
+
+class LocalBuckets:
+    """Buckets by client key, bounded: the least recently used is forgotten first (a
+    forgotten bucket is a full one, so forgetting only ever errs towards the client)."""
+
+    def __init__(self, *, max_clients: int = 100_000) -> None:
+        self.max_clients = max_clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (points, at)
+
+    async def take(self, key: str, cost: float, limit: Limit) -> Verdict:
+        points = self._now_points(key, limit)
+        if points < cost:
+            wait = (cost - points) / limit.restore_rate if limit.restore_rate > 0 else 0.0
+            return Verdict(False, points, wait if cost <= limit.maximum else float("inf"))
+        self._store(key, points - cost)
+        return Verdict(True, points - cost, 0.0)
+
+    async def give_back(self, key: str, points: float, limit: Limit) -> float:
+        now_points = min(limit.maximum, self._now_points(key, limit) + points)
+        self._store(key, now_points)
+        return now_points
+
+    def _now_points(self, key: str, limit: Limit) -> float:
+        kept = self._buckets.get(key)
+        if kept is None:
+            return limit.maximum
+        points, at = kept
+        return min(limit.maximum, points + (time.monotonic() - at) * limit.restore_rate)
+
+    def _store(self, key: str, points: float) -> None:
+        self._buckets[key] = (points, time.monotonic())
+        self._buckets.move_to_end(key)
+        if len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)

@@ -1,0 +1,27 @@
+"""Who a client is for the rate limit, and how large its bucket is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resolvers.principal import Principal, PrincipalKind
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    maximum: float  # points the bucket holds when full
+    restore_rate: float  # points per second it refills
+
+    @property
+    def seconds_to_fill(self) -> float:
+        return self.maximum / self.restore_rate if self.restore_rate > 0 else 0.0
+
+
+def client_key(principal: Principal | None, address: str | None) -> str:
+    """One bucket per API key, per user of an organization, or per address when the
+    request carries no valid credential."""
+    if principal is None:
+        return f"anonymous:{address or '-'}"
+    if principal.kind is PrincipalKind.API_KEY:
+        return f"key:{principal.subject}"
+    return f"user:{principal.org_id}:{principal.subject}"

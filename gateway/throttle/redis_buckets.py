@@ -1,0 +1,82 @@
+"""Token buckets in Redis: one budget for every process and replica.
+
+Each take or give-back is one round trip: a Lua script reads the bucket, refills it by the
+time passed (Redis's own clock, the same for every replica), and writes it back, atomically.
+A bucket expires once it would be full again, so idle clients cost Redis nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gateway.throttle.buckets import Verdict
+from gateway.throttle.limits import Limit
+
+log = logging.getLogger("patchbay.throttle")
+KEY_SUFFIX = "bucket:"  # after the deployment's PATCHBAY_REDIS_KEY_PREFIX
+
+# KEYS[1]: the bucket. ARGV: points, maximum, restore rate, "take" or "give".
+# Returns {admitted (1/0), points after, as a string: Lua numbers reach Redis as integers}.
+SCRIPT = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
+local cost, maximum, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local kept = redis.call('HMGET', KEYS[1], 'p', 't')
+local points = maximum
+if kept[1] then
+  points = math.min(maximum, tonumber(kept[1]) + math.max(0, now - tonumber(kept[2])) * rate)
+end
+local admitted = 1
+if ARGV[4] == 'give' then
+  points = math.min(maximum, points + cost)
+elseif points >= cost then
+  points = points - cost
+else
+  admitted = 0
+end
+if admitted == 1 then
+  redis.call('HSET', KEYS[1], 'p', tostring(points), 't', tostring(now))
+  local ttl = 86400000
+  if rate > 0 then ttl = math.ceil((maximum - points) / rate * 1000) + 1000 end
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return {admitted, tostring(points)}
+"""
+
+
+class LimiterUnavailable(Exception):
+    """Redis could not be asked; the caller applies the fail-open or fail-closed setting."""
+
+
+class RedisBuckets:
+    def __init__(self, client: Redis, *, prefix: str, on_unreachable: Callable[[], None]) -> None:
+        self.prefix = prefix + KEY_SUFFIX
+        self.on_unreachable = on_unreachable
+        self._script = client.register_script(SCRIPT)
+
+    async def take(self, key: str, cost: float, limit: Limit) -> Verdict:
+        admitted, points = await self._run(key, cost, limit, "take")
+        if admitted:
+            return Verdict(True, points, 0.0)
+        wait = (cost - points) / limit.restore_rate if limit.restore_rate > 0 else 0.0
+        return Verdict(False, points, wait if cost <= limit.maximum else float("inf"))
+
+    async def give_back(self, key: str, points: float, limit: Limit) -> float:
+        _, after = await self._run(key, points, limit, "give")
+        return after
+
+    async def _run(self, key: str, points: float, limit: Limit, mode: str) -> tuple[bool, float]:
+        try:
+            admitted, after = await self._script(
+                keys=[self.prefix + key],
+                args=[repr(float(points)), repr(limit.maximum), repr(limit.restore_rate), mode],
+            )
+        except (TimeoutError, RedisError, OSError) as error:
+            self.on_unreachable()
+            log.warning("rate limiter: Redis unreachable (%s)", type(error).__name__)
+            raise LimiterUnavailable from error
+        return bool(admitted), float(after)

@@ -1,0 +1,130 @@
+"""Charging a request's cost to its client's bucket, and giving back what it did not use."""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from gateway.throttle.buckets import Verdict
+from gateway.throttle.limits import Limit, client_key
+from gateway.throttle.redis_buckets import LimiterUnavailable
+from resolvers.principal import Principal
+
+POLICY_NAME = "cost"  # the policy's name in the RateLimit and RateLimit-Policy headers
+OVERRIDE_SECONDS = 30.0  # how long an organization's limits are trusted before re-reading
+MAX_REMEMBERED_REFUSALS = 10_000
+
+
+class Buckets(Protocol):
+    async def take(self, key: str, cost: float, limit: Limit) -> Verdict: ...
+
+    async def give_back(self, key: str, points: float, limit: Limit) -> float: ...
+
+
+@dataclass(slots=True)
+class Charge:
+    """One request's charge: what was taken, and the bucket it came from."""
+
+    key: str
+    limit: Limit
+    taken: float
+    available: float  # points left after the take
+    admitted: bool
+    retry_after: float = 0.0
+    unavailable: bool = False  # Redis could not be asked (fail-open admitted it anyway)
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """IETF RateLimit-Policy / RateLimit (draft-ietf-httpapi-ratelimit-headers):
+        the quota, the window it refills in, what is left and when the bucket is full."""
+        limit = self.limit
+        window = math.ceil(limit.seconds_to_fill)
+        left = max(0, math.floor(self.available))
+        full_in = (
+            math.ceil((limit.maximum - self.available) / limit.restore_rate)
+            if limit.restore_rate > 0
+            else 0
+        )
+        policy = f'"{POLICY_NAME}";q={math.floor(limit.maximum)};w={window}'
+        state = f'"{POLICY_NAME}";r={left};t={max(0, full_in)}'
+        found = [(b"ratelimit-policy", policy.encode()), (b"ratelimit", state.encode())]
+        if not self.admitted and math.isfinite(self.retry_after):  # inf: it can never run
+            found.append((b"retry-after", str(max(1, math.ceil(self.retry_after))).encode()))
+        return found
+
+
+class Throttle:
+    def __init__(
+        self,
+        buckets: Buckets,
+        *,
+        default: Limit,
+        anonymous: Limit,
+        overrides: Callable[[uuid.UUID], Awaitable[Limit | None]],
+        fail_open: bool,
+    ) -> None:
+        self.buckets = buckets
+        self.default = default
+        self.anonymous = anonymous
+        self.overrides = overrides
+        self.fail_open = fail_open
+        self._by_org: dict[uuid.UUID, tuple[Limit, float]] = {}
+        self._refused: dict[str, tuple[float, Charge]] = {}  # key → (until, the refusal)
+
+    def refusing(self, principal: Principal | None, address: str | None) -> Charge | None:
+        """The refusal a client had moments ago, while it cannot have enough points again:
+        answered without parsing its document or asking Redis."""
+        key = client_key(principal, address)
+        refused = self._refused.get(key)
+        if refused is None:
+            return None
+        until, charge = refused
+        wait = until - time.monotonic()
+        if wait <= 0:
+            del self._refused[key]
+            return None
+        return Charge(key, charge.limit, 0.0, charge.available, False, wait)
+
+    async def charge(self, principal: Principal | None, address: str | None, cost: float) -> Charge:
+        key = client_key(principal, address)
+        limit = await self.limit_of(principal)
+        try:
+            verdict = await self.buckets.take(key, cost, limit)
+        except LimiterUnavailable:
+            return Charge(
+                key, limit, 0.0, limit.maximum, self.fail_open, retry_after=1.0, unavailable=True
+            )
+        if not verdict.admitted:
+            refused = Charge(key, limit, 0.0, verdict.available, False, verdict.retry_after)
+            if verdict.available < 1 and limit.restore_rate > 0:  # empty: no request can pass
+                self._remember_refusal(key, refused, (1 - verdict.available) / limit.restore_rate)
+            return refused
+        return Charge(key, limit, cost, verdict.available, True)
+
+    async def give_back(self, charge: Charge, points: float) -> None:
+        """Gives back points charged beyond what the operation used."""
+        if not charge.admitted or charge.unavailable or points <= 0:
+            return
+        try:
+            charge.available = await self.buckets.give_back(charge.key, points, charge.limit)
+        except LimiterUnavailable:
+            return  # the points stay spent: errs towards the other clients
+
+    def _remember_refusal(self, key: str, charge: Charge, seconds: float) -> None:
+        self._refused[key] = (time.monotonic() + seconds, charge)
+        if len(self._refused) > MAX_REMEMBERED_REFUSALS:
+            self._refused.pop(next(iter(self._refused)))
+
+    async def limit_of(self, principal: Principal | None) -> Limit:
+        if principal is None:
+            return self.anonymous
+        kept = self._by_org.get(principal.org_id)
+        now = time.monotonic()
+        if kept is not None and kept[1] > now:
+            return kept[0]
+        limit = await self.overrides(principal.org_id) or self.default
+        self._by_org[principal.org_id] = (limit, now + OVERRIDE_SECONDS)
+        return limit

@@ -1,0 +1,287 @@
+"""The static cost of an operation, in the spirit of the IBM GraphQL cost specification
+(what Shopify and Apollo's demand control use): object fields 1, scalars and enums 0, a
+mutation root field 10, and the list fields under a field with a `first` argument (a
+connection's `edges`) multiplied by the page size asked for. A union or an interface costs
+its dearest member's selection.
+
+A document's costing is built once (per document text and operation name, bounded) and
+evaluated per request: only the page sizes given as variables change between requests.
+`actual` counts what ran, from the response's data: a page that returned 3 items, not 100.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    BooleanValueNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    InlineFragmentNode,
+    IntValueNode,
+    NamedTypeNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+)
+
+from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+OBJECT_COST = 1
+MUTATION_COST = 10
+PAGE_ARGUMENT = "first"
+
+
+@dataclass(frozen=True, slots=True)
+class PageSize:
+    """Where a field's `first` comes from: a literal, or a variable with a fallback."""
+
+    literal: int | None
+    variable: str | None = None
+
+    def value(self, variables: Mapping[str, Any] | None) -> int:
+        given: Any = self.literal
+        if self.variable is not None:
+            given = (variables or {}).get(self.variable, self.literal)
+        if type(given) is not int:  # null or absent: the default; a wrong type is refused later
+            return DEFAULT_PAGE_SIZE
+        return max(0, min(given, MAX_PAGE_SIZE))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldCost:
+    key: str  # the response key (alias or name)
+    weight: int
+    page: PageSize | None  # this field's `first`: multiplies its list-typed children
+    is_list: bool
+    common: tuple[FieldCost, ...]  # selected whatever the concrete type
+    by_type: tuple[tuple[str, tuple[FieldCost, ...]], ...]  # (type condition, its fields)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationCost:
+    fields: tuple[FieldCost, ...]
+
+    def requested(self, variables: Mapping[str, Any] | None) -> int:
+        return sum(_requested(f, variables, 1) for f in self.fields)
+
+    def actual(self, data: Any) -> int:
+        """What ran, read off the response's `data` (None when nothing ran)."""
+        if not isinstance(data, dict):
+            return 0
+        return _actual_of_selection(self.fields, (), data)
+
+
+class Costs:
+    """Costings of the documents a schema ran, by (text, operation name), bounded."""
+
+    def __init__(self, *, size: int = 512) -> None:
+        self.schema: GraphQLSchema | None = None  # bound once the schema is built
+        self.size = size
+        self._kept: OrderedDict[tuple[str, str | None], OperationCost] = OrderedDict()
+
+    def known(self, query: str, operation_name: str | None) -> OperationCost | None:
+        return self._kept.get((query, operation_name))
+
+    def of(
+        self, query: str, operation_name: str | None, document: DocumentNode
+    ) -> OperationCost | None:
+        """The costing of a valid document's operation (None: no such operation)."""
+        key = (query, operation_name)
+        kept = self._kept.get(key)
+        if kept is not None:
+            self._kept.move_to_end(key)
+            return kept
+        assert self.schema is not None, "Costs.schema is bound by build_schema"
+        cost = operation_cost(self.schema, document, operation_name)
+        if cost is not None:
+            self._kept[key] = cost
+            if len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return cost
+
+
+def operation_cost(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> OperationCost | None:
+    operation = _operation(document, operation_name)
+    if operation is None:
+        return None
+    root = schema.get_root_type(operation.operation)
+    if root is None:
+        return None
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    builder = _Builder(schema, fragments)
+    weight = MUTATION_COST if operation.operation == OperationType.MUTATION else None
+    common, _ = builder.selection(operation.selection_set, root, root_weight=weight)
+    return OperationCost(common)
+
+
+class _Builder:
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]):
+        self.schema = schema
+        self.fragments = fragments
+
+    def selection(
+        self,
+        selection_set: SelectionSetNode | None,
+        parent: GraphQLNamedType,
+        *,
+        root_weight: int | None = None,
+    ) -> tuple[tuple[FieldCost, ...], tuple[tuple[str, tuple[FieldCost, ...]], ...]]:
+        common: list[FieldCost] = []
+        by_type: dict[str, list[FieldCost]] = {}
+        self._collect(selection_set, parent, parent, common, by_type, root_weight, set())
+        return tuple(common), tuple((name, tuple(fields)) for name, fields in by_type.items())
+
+    def _collect(
+        self,
+        selection_set: SelectionSetNode | None,
+        parent: GraphQLNamedType,
+        scope: GraphQLNamedType,
+        common: list[FieldCost],
+        by_type: dict[str, list[FieldCost]],
+        root_weight: int | None,
+        seen: set[str],
+    ) -> None:
+        for node in selection_set.selections if selection_set else ():
+            if _skipped(node):
+                continue
+            if isinstance(node, FieldNode):
+                field = self._field(node, scope, root_weight)
+                if field is not None:
+                    target = common if scope is parent else by_type.setdefault(scope.name, [])
+                    target.append(field)
+                continue
+            if isinstance(node, FragmentSpreadNode):
+                name = node.name.value
+                if name in seen or name not in self.fragments:
+                    continue  # validation refuses cycles; never loop on one regardless
+                fragment = self.fragments[name]
+                condition: NamedTypeNode | None = fragment.type_condition
+                inner = fragment.selection_set
+                seen = seen | {name}
+            elif isinstance(node, InlineFragmentNode):
+                condition, inner = node.type_condition, node.selection_set
+            else:
+                continue
+            narrowed = self.schema.get_type(condition.name.value) if condition else None
+            if narrowed is None or narrowed is parent or isinstance(narrowed, GraphQLUnionType):
+                narrowed = scope  # the same type, or no narrowing at all
+            self._collect(inner, parent, narrowed, common, by_type, root_weight, seen)
+
+    def _field(
+        self, node: FieldNode, parent: GraphQLNamedType, root_weight: int | None
+    ) -> FieldCost | None:
+        name = node.name.value
+        if name.startswith("__"):
+            return None  # __typename and introspection: free
+        definition = _field_definition(parent, name)
+        if definition is None:
+            return None
+        named = get_named_type(definition.type)
+        is_object = isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType)
+        weight = root_weight if root_weight is not None else (OBJECT_COST if is_object else 0)
+        common, by_type = self.selection(node.selection_set, named) if is_object else ((), ())
+        return FieldCost(
+            key=node.alias.value if node.alias else name,
+            weight=weight,
+            page=_page_size(node, definition),
+            is_list=isinstance(get_nullable_type(definition.type), GraphQLList),
+            common=common,
+            by_type=by_type,
+        )
+
+
+def _requested(field: FieldCost, variables: Mapping[str, Any] | None, times: int) -> int:
+    inner = field.page.value(variables) if field.page is not None else 1
+    cost = field.weight
+    cost += sum(_requested(c, variables, inner if c.is_list else 1) for c in field.common)
+    cost += max(
+        (
+            sum(_requested(c, variables, inner if c.is_list else 1) for c in fields)
+            for _, fields in field.by_type
+        ),
+        default=0,
+    )
+    return cost * times
+
+
+def _actual(field: FieldCost, value: Any) -> int:
+    if isinstance(value, list):
+        return sum(_actual(field, item) for item in value)
+    if not isinstance(value, dict):
+        return field.weight  # a leaf, or an object field that resolved to null
+    return field.weight + _actual_of_selection(field.common, field.by_type, value)
+
+
+def _actual_of_selection(
+    common: tuple[FieldCost, ...],
+    by_type: tuple[tuple[str, tuple[FieldCost, ...]], ...],
+    data: dict[str, Any],
+) -> int:
+    cost = sum(_actual(f, data[f.key]) for f in common if f.key in data)
+    # The member that answered is the one whose fields are in the data: the dearest of them.
+    cost += max(
+        (sum(_actual(f, data[f.key]) for f in fields if f.key in data) for _, fields in by_type),
+        default=0,
+    )
+    return cost
+
+
+def _page_size(node: FieldNode, definition: GraphQLField) -> PageSize | None:
+    if PAGE_ARGUMENT not in definition.args:
+        return None
+    for argument in node.arguments or ():
+        if argument.name.value != PAGE_ARGUMENT:
+            continue
+        if isinstance(argument.value, VariableNode):
+            return PageSize(DEFAULT_PAGE_SIZE, argument.value.name.value)
+        if isinstance(argument.value, IntValueNode):
+            return PageSize(int(argument.value.value))
+        return PageSize(None)  # null: the default
+    return PageSize(None)
+
+
+def _field_definition(parent: GraphQLNamedType, name: str) -> GraphQLField | None:
+    if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+        found: GraphQLField | None = parent.fields.get(name)
+        return found
+    return None  # a union has no fields of its own but __typename
+
+
+def _skipped(node: Any) -> bool:
+    """`@skip(if: true)` / `@include(if: false)` written as literals; variables count."""
+    for directive in getattr(node, "directives", None) or ():
+        argument = next((a for a in directive.arguments or () if a.name.value == "if"), None)
+        if argument is None or not isinstance(argument.value, BooleanValueNode):
+            continue
+        if directive.name.value == "skip" and argument.value.value:
+            return True
+        if directive.name.value == "include" and not argument.value.value:
+            return True
+    return False
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)

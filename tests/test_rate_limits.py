@@ -1,0 +1,219 @@
+"""The rate limit per client, in process: a token bucket of cost points per API key, per
+user of an organization, and per address for callers without a valid credential."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from db.database import Database
+from db.models import prompts
+from db.rate_limits import set_rate_limit
+from db.seed import GLOBEX
+from gateway.cli import main
+from tests.conftest import settings_for
+from tests.factories import api_key, client_for, token
+
+RENAME = """mutation Rename($title: String) {
+  updatePrompt(id: "prm_acme_after_hours", input: {title: $title}) { __typename } }"""
+PAGE = "query Page { prompts(first: 100) { ... on PromptConnection { edges { node { id } } } } }"
+
+
+def limited(database_url: str, **more: Any) -> Any:
+    """Mutations cost 10, and a document the gateway has not seen a point more: a bucket of
+    25 points admits two (11 + 10), then refuses for 6 s."""
+    values: dict[str, Any] = {
+        "rate_limit": True,
+        "rate_limit_maximum": 25,
+        "rate_limit_restore_rate": 1,
+    }
+    return settings_for(database_url, **(values | more))
+
+
+async def rename(client: httpx.AsyncClient, title: str, credential: str) -> httpx.Response:
+    return await client.post(
+        "/graphql",
+        json={"query": RENAME, "variables": {"title": title}},
+        headers={"Authorization": f"Bearer {credential}"},
+    )
+
+
+async def title_now(db: Database) -> str | None:
+    async with db.read() as conn:
+        found = await conn.execute(
+            select(prompts.c.title).where(prompts.c.id == "prm_acme_after_hours")
+        )
+        title: str | None = found.scalar_one()
+        return title
+
+
+async def test_a_client_over_its_budget_is_throttled_and_nothing_runs(
+    database_url: str, db: Database
+) -> None:
+    alice = token("alice")
+    async with client_for(limited(database_url)) as client:
+        first = await rename(client, "one", alice)
+        second = await rename(client, "two", alice)
+        third = await rename(client, "three", alice)  # 10 points needed, 4 left
+    assert first.status_code == second.status_code == 200
+    assert third.status_code == 429
+    body = third.json()
+    assert "data" not in body
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "THROTTLED"
+    assert error["extensions"]["requestId"] == third.headers["x-request-id"]
+    cost = error["extensions"]["cost"]
+    assert cost["requestedQueryCost"] == 10 and cost["actualQueryCost"] == 0
+    assert cost["throttleStatus"]["maximumAvailable"] == 25
+    assert cost["throttleStatus"]["currentlyAvailable"] in (4, 5)
+    assert cost["throttleStatus"]["restoreRate"] == 1
+    assert int(third.headers["retry-after"]) in (5, 6)
+    assert await title_now(db) == "two"  # the third never ran
+
+
+async def test_every_response_carries_the_ratelimit_headers(
+    database_url: str, db: Database
+) -> None:
+    async with client_for(limited(database_url)) as client:
+        response = await rename(client, "one", token("alice"))
+    assert response.headers["ratelimit-policy"] == '"cost";q=25;w=25'
+    found = re.fullmatch(r'"cost";r=(\d+);t=(\d+)', response.headers["ratelimit"])
+    assert found is not None
+    assert int(found[1]) in (14, 15) and int(found[2]) in (10, 11, 12)
+    assert "retry-after" not in response.headers
+    assert response.json()["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] in (14, 15)
+
+
+async def test_a_refused_client_is_answered_before_its_document_is_parsed(
+    database_url: str, db: Database
+) -> None:
+    # 21 points, restored slowly: two renames (11 + 10) empty the bucket
+    settings = limited(database_url, rate_limit_maximum=21, rate_limit_restore_rate=0.01)
+    alice = token("alice")
+    async with client_for(settings) as client:
+        statuses = [(await rename(client, title, alice)).status_code for title in "abc"]
+        # empty: a document is refused before it is parsed, even one that would not parse
+        broken = await client.post(
+            "/graphql",
+            json={"query": "{ this is not graphql"},
+            headers={"Authorization": f"Bearer {alice}"},
+        )
+    assert statuses == [200, 200, 429]
+    assert broken.status_code == 429
+    assert broken.json()["errors"][0]["extensions"]["code"] == "THROTTLED"
+
+
+async def test_buckets_are_per_user_per_api_key_and_per_address(
+    database_url: str, db: Database
+) -> None:
+    settings = limited(database_url, rate_limit_anonymous_maximum=2)
+    key = await api_key(db)
+    async with client_for(settings) as client:
+        alice = [await rename(client, str(i), token("alice")) for i in range(3)]
+        bob = await client.post(
+            "/graphql",
+            json={"query": "{ viewer { __typename } }"},
+            headers={"Authorization": f"Bearer {token('bob')}"},
+        )
+        by_key = await rename(client, "key", key)
+        anonymous = [
+            await client.post("/graphql", json={"query": "{ viewer { __typename } }"})
+            for _ in range(3)
+        ]
+    assert [r.status_code for r in alice] == [200, 200, 429]
+    assert bob.status_code == 200  # alice's bucket is hers
+    assert by_key.status_code == 200  # an API key has its own
+    assert [r.status_code for r in anonymous] == [200, 200, 429]  # 2 points, 1 each
+    assert anonymous[0].headers["ratelimit-policy"] == '"cost";q=2;w=2'
+
+
+async def test_what_an_operation_did_not_use_is_given_back(database_url: str, db: Database) -> None:
+    # a page of 100 asks 1 + 100 x 2 = 201 points; acme has 3 prompts: 1 + 3 x 2 = 7 ran
+    # (and the first sight of the document costs a point)
+    settings = limited(database_url, rate_limit_maximum=1000, rate_limit_restore_rate=0.001)
+    alice = token("alice")
+    async with client_for(settings) as client:
+        pages = [
+            await client.post(
+                "/graphql", json={"query": PAGE}, headers={"Authorization": f"Bearer {alice}"}
+            )
+            for _ in range(6)  # 6 x 201 > 1000: only the refunds let the sixth through
+        ]
+    assert [r.status_code for r in pages] == [200] * 6
+    for number, page in enumerate(pages, start=1):
+        cost = page.json()["extensions"]["cost"]
+        assert cost["requestedQueryCost"] == 201 and cost["actualQueryCost"] == 7
+        assert cost["throttleStatus"]["currentlyAvailable"] == 1000 - 1 - 7 * number
+
+
+async def test_an_operation_dearer_than_the_whole_bucket_says_so(
+    database_url: str, db: Database
+) -> None:
+    settings = limited(database_url, rate_limit_maximum=100)
+    async with client_for(settings) as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": PAGE},
+            headers={"Authorization": f"Bearer {token('alice')}"},
+        )
+    assert response.status_code == 429
+    assert "whole budget" in response.json()["errors"][0]["message"]
+    assert "retry-after" not in response.headers  # waiting would not help
+
+
+async def test_an_organization_may_have_its_own_limit(database_url: str, db: Database) -> None:
+    async with db.write() as conn:
+        await set_rate_limit(conn, org_id=GLOBEX, maximum=12, restore_rate=0.01)
+    async with client_for(limited(database_url)) as client:
+        carol = [
+            await client.post(
+                "/graphql",
+                json={"query": RENAME, "variables": {"title": str(i)}},
+                headers={"Authorization": f"Bearer {token('carol')}"},
+            )
+            for i in range(2)
+        ]
+        alice = [await rename(client, str(i), token("alice")) for i in range(2)]
+    # carol's mutations find no prompt of that id in globex, but still cost 10 each
+    assert [r.status_code for r in carol] == [200, 429]
+    assert carol[0].headers["ratelimit-policy"] == '"cost";q=12;w=1200'
+    assert [r.status_code for r in alice] == [200, 200]  # acme keeps the default
+
+
+async def test_the_ratelimit_command_sets_shows_and_clears_an_organization_limit(
+    database_url: str, db: Database, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("PATCHBAY_DATABASE_URL", database_url)
+
+    async def patchbay(*argv: str) -> int:  # the command runs its own event loop
+        return await asyncio.to_thread(main, list(argv))
+
+    assert (
+        await patchbay("ratelimit", "set", "globex", "--maximum", "40", "--restore-rate", "2") == 0
+    )
+    assert await patchbay("ratelimit", "show", "globex") == 0
+    assert "globex: 40 points, 2 per second" in capsys.readouterr().out
+    assert (
+        await patchbay("ratelimit", "set", "globex", "--maximum", "-1", "--restore-rate", "2") == 2
+    )
+    assert (
+        await patchbay("ratelimit", "set", "nowhere", "--maximum", "1", "--restore-rate", "2") == 1
+    )
+    assert await patchbay("ratelimit", "clear", "globex") == 0
+    assert await patchbay("ratelimit", "show", "globex") == 0
+    assert "the default" in capsys.readouterr().out
+
+
+async def test_without_the_limit_there_are_no_ratelimit_headers(
+    database_url: str, db: Database
+) -> None:
+    async with client_for(settings_for(database_url)) as client:
+        responses = [await rename(client, str(i), token("alice")) for i in range(5)]
+    assert all(r.status_code == 200 for r in responses)
+    assert all("ratelimit" not in r.headers for r in responses)
+    assert "throttleStatus" not in responses[0].json()["extensions"]["cost"]
