@@ -84,7 +84,9 @@ class Settings(BaseSettings):
     # State shared by every process and replica (rate-limit buckets, persisted queries), e.g.
     # redis://127.0.0.1:6379/0. Unset: that state lives in each process.
     redis_url: str | None = None
-    redis_timeout_seconds: float = 0.25  # one command's bound: Redis is a cache, never a wait
+    # One command's bound. A busy event loop reads replies late: too tight a bound turns a
+    # loaded gateway's answers from Redis into timeouts (and fail-open admissions).
+    redis_timeout_seconds: float = 1.0
     redis_key_prefix: str = "patchbay:"  # several deployments may share one Redis
 
     # Sharing one gateway safely (docs/trusted-documents.md). Trusted documents: Apollo
