@@ -142,7 +142,7 @@ def messages(body: dict[str, Any]) -> list[str]:
 
 
 def assert_refused(body: dict[str, Any], code: str = "GRAPHQL_VALIDATION_FAILED") -> None:
-    assert body["data"] is None, body
+    assert "data" not in body, body
     assert codes(body) == {code}, body
 
 
@@ -473,7 +473,7 @@ async def test_the_costliest_document_under_the_token_cap_is_answered_fast(
         client, "{ " + "__typename " * 4998 + "}", measure="4998 repeated fields (at the cap)"
     )
     # then: graphql-core's comparison budget gives up; either way nothing is slow
-    assert body["data"] in (None, {"__typename": "Query"})
+    assert body.get("data") in (None, {"__typename": "Query"})
     assert codes(body) <= {"GRAPHQL_VALIDATION_FAILED"}
     assert elapsed < LARGEST_UNDER_THE_CAP
 
@@ -542,7 +542,7 @@ async def test_a_mutation_over_a_cap_writes_nothing(
         # when
         body = await post(client, query)
         # then
-        assert body["data"] is None
+        assert "data" not in body
         assert codes(body) <= {"GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED"}
         assert await title_of_welcome(client) == SEEDED_TITLE
 

@@ -217,7 +217,7 @@ async def test_an_unparsable_expected_updated_at_is_a_graphql_error_not_a_crash(
         {"id": str(ACME_DEFAULT_POOL), "input": {"name": "X", "expectedUpdatedAt": "yesterday"}},
         auth=token(),
     )
-    assert body["data"] is None
+    assert "data" not in body
     assert [error["extensions"]["code"] for error in body["errors"]] == [
         "GRAPHQL_VALIDATION_FAILED"
     ]

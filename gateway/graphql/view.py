@@ -9,28 +9,38 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from db.database import Database
 from db.storable import is_storable
 from gateway.authorization import authorization_header
 from gateway.graphql.admission import Admission, Gate
+from gateway.graphql.negotiation import JSON, ResponseMedia, response_media
+from gateway.graphql.parameters import checked_parameters
 from gateway.graphql.persisted_queries import NOT_FOUND, PersistedQueries, PersistedQueryError
+from gateway.graphql.refusals import (
+    METHOD_NOT_ALLOWED,
+    NOT_ACCEPTABLE,
+    NOT_JSON,
+    UNSUPPORTED_MEDIA_TYPE,
+    Refusal,
+    refusal_of,
+)
 from gateway.graphql.transport import (
-    JSON_HEADERS,
-    NO_SUB_RESPONSE,
     decode_json,
     encode_json,
     media_type,
     read_body,
 )
 from gateway.graphql.trusted_documents import TrustedDocuments
+from gateway.http.refusal import refusal_document
 from gateway.http.request_id import current_request_id
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.observed import STATE_KEY
@@ -70,31 +80,37 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.prompts_url = prompts_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.admission is not None:
-            gate = self._context(Request(scope)).gate
-            assert gate is not None
-            send = gate.wrap(send)  # the refusal's status, RateLimit headers, refunds
-        if scope["type"] == "http" and scope["method"] == "GET":
-            resolved = await self._resolve_persisted_get(scope)
-            if isinstance(resolved, Response):
-                await resolved(scope, receive, send)
-                return
-            scope = resolved
-        if scope["type"] != "http" or scope["method"] != "POST":
+        if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        if self.admission is not None:
+            gate = self._context(request).gate
+            assert gate is not None
+            send = gate.wrap(send)  # the refusal's status, RateLimit headers, give-backs
+        try:
+            await self._serve(request, send)
+        except Refusal as refusal:
+            await self._refused(request, refusal)(scope, receive, send)
+        except NotAdmitted as refusal:
+            await self._not_admitted(request, refusal)(scope, receive, send)
+
+    async def _serve(self, request: Request, send: Send) -> None:
+        scope, receive = request.scope, request.receive
+        if scope["method"] not in ("GET", "POST"):
+            raise METHOD_NOT_ALLOWED
+        media = self._negotiated(request)
+        if scope["method"] == "GET":
+            await self._run_strawberry(await self._resolve_persisted_get(scope), receive, send)
+            return
         body = await read_body(receive)
         answered = await self._answer_directly(request, body)
-        if isinstance(answered, Response):
-            await answered(scope, receive, send)
-            return
         if isinstance(answered, _Answer):
             await send(
                 {
                     "type": "http.response.start",
                     "status": 200,
-                    "headers": [*JSON_HEADERS, (b"content-length", b"%d" % len(answered.body))],
+                    "headers": [*media.headers, (b"content-length", b"%d" % len(answered.body))],
                 }
             )
             await send({"type": "http.response.body", "body": answered.body})
@@ -109,58 +125,63 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        await super().__call__(scope, replay, send)
+        await self._run_strawberry(scope, replay, send)
 
-    async def _answer_directly(
-        self, request: Request, body: bytes
-    ) -> _Answer | Response | bytes | None:
-        """Answers refusals and planned documents itself. Otherwise leaves the request to
-        Strawberry: as it came (None), or with the document a persisted-query hash stands
-        for written into the body (bytes)."""
-        content_type = media_type(request.headers.get("content-type", ""))
-        if "application/json" not in content_type:  # the test Strawberry applies
-            return None
+    def _negotiated(self, request: Request) -> ResponseMedia:
+        """The response's media type, kept in the scope for Strawberry's half of the work."""
+        media = response_media(request.headers.get("accept", ""))
+        if media is None:
+            if not self.should_render_graphql_ide(request):
+                raise NOT_ACCEPTABLE
+            media = JSON
+        request.scope.setdefault("state", {})[_MEDIA_KEY] = media
+        return media
+
+    async def _run_strawberry(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            data = self.decode_json(body)
+            response = await self.run(Request(scope, receive))
+        except HTTPException as error:
+            raise refusal_of(error, scope["method"]) from None
+        await response(scope, receive, send)
+
+    async def _answer_directly(self, request: Request, body: bytes) -> _Answer | bytes | None:
+        """Refuses malformed requests and answers planned documents itself. Otherwise leaves
+        the request to Strawberry: as it came (None), or with the document a persisted-query
+        hash stands for written into the body (bytes)."""
+        if media_type(request.headers.get("content-type", "")) != "application/json":
+            raise UNSUPPORTED_MEDIA_TYPE
+        try:
+            data = checked_parameters(self.decode_json(body))
         except json.JSONDecodeError:
-            return None
-        if not isinstance(data, dict):
-            return None
+            raise NOT_JSON from None
         query, operation, extensions = (
             data.get("query"),
             data.get("operationName"),
             data.get("extensions"),
         )
-        if not isinstance(operation, str | None) or (
-            isinstance(operation, str) and not is_storable(operation)
-        ):
-            return self._refused(request, "operationName must be a string of valid UTF-8")
+        if isinstance(operation, str) and not is_storable(operation):
+            raise Refusal("operationName must be a string of valid UTF-8")
         persisted, trusted = False, False
         if "documentId" in data:
             trusted = persisted = True
             query = self._trusted_body(query, data["documentId"])
-            if isinstance(query, PersistedQueryError):
-                return self._refused(request, query.message, code=query.code, status=query.status)
         elif isinstance(extensions, dict) and "persistedQuery" in extensions:
             persisted = True
-            try:
-                query, trusted = self._resolve_persisted(query, extensions["persistedQuery"])
-            except PersistedQueryError as error:
-                return self._refused(request, error.message, code=error.code, status=error.status)
+            query, trusted = self._resolve_persisted(query, extensions["persistedQuery"])
         if isinstance(query, str):
-            refusal = await self._admit_document(request, query, operation, trusted=trusted)
-            if refusal is not None:
-                return refusal
+            await self._admit_document(request, query, operation, trusted=trusted)
         planned = await self._run_planned(request, data, query, operation)
         if planned is not None:
             return planned
-        return self.encode_json({**data, "query": query}) if persisted else None
+        if not persisted:
+            return None
+        data = {k: v for k, v in data.items() if k != "documentId"}
+        return self.encode_json({**data, "query": query})
 
     async def _run_planned(
         self, request: Request, data: dict[str, Any], query: Any, operation: str | None
-    ) -> _Answer | Response | None:
-        """The response of a planned document (or its refusal); None when Strawberry must
-        answer."""
+    ) -> _Answer | None:
+        """The response of a planned document; None when Strawberry must answer."""
         variables, extensions = data.get("variables"), data.get("extensions")
         if not (
             self.planned is not None
@@ -180,10 +201,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             cost = self.documents.costs.known(query, operation)
             if cost is None:
                 return None  # Strawberry's path works the costing out again
-            try:
-                await gate.admit(cost.requested(variables))
-            except NotAdmitted as refusal:
-                return self._not_admitted(request, refusal)
+            await gate.admit(cost.requested(variables))  # raises NotAdmitted
         result = await self.planned.execute(plan, context, variables)
         if result is None:
             return None
@@ -192,10 +210,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             result["extensions"] = {"cost": gate.cost(cost.actual(result.get("data")))}
         return _Answer(self.encode_json(result))
 
-    async def _resolve_persisted_get(self, scope: Scope) -> Scope | Response:
+    async def _resolve_persisted_get(self, scope: Scope) -> Scope:
         """A GET with a document id or a persisted-query hash runs the document it stands
         for; any GET document meets the trusted-documents policy and the rate limit."""
-        scope.setdefault("state", {})
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         query: Any = params.get("query", [None])[0]
         operation = params.get("operationName", [None])[0]
@@ -208,56 +225,49 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             try:
                 persisted = json.loads(raw)["persistedQuery"]
             except (ValueError, TypeError, KeyError):
-                return scope  # Strawberry answers a malformed `extensions` itself
-            try:
-                query, trusted = self._resolve_persisted(query, persisted)
-                resolved = True
-            except PersistedQueryError as error:
-                query = error
-        if isinstance(query, PersistedQueryError):
-            return self._refused(
-                Request(scope), query.message, code=query.code, status=query.status
-            )
+                return scope  # Strawberry refuses a malformed `extensions` itself
+            query, trusted = self._resolve_persisted(query, persisted)
+            resolved = True
         if isinstance(query, str):
-            refusal = await self._admit_document(Request(scope), query, operation, trusted=trusted)
-            if refusal is not None:
-                return refusal
+            await self._admit_document(Request(scope), query, operation, trusted=trusted)
         if not resolved:
             return scope
         params.pop("documentId", None)
         params["query"] = [query]
         return {**scope, "query_string": urlencode(params, doseq=True).encode()}
 
-    def _trusted_body(self, query: Any, document_id: Any) -> str | PersistedQueryError:
+    def _trusted_body(self, query: Any, document_id: Any) -> str:
         """The trusted document a `documentId` names."""
         if query is not None:
-            return PersistedQueryError("send either `query` or `documentId`", "BAD_REQUEST", 400)
+            raise Refusal("Send either `query` or `documentId`, not both")
         body = self.trusted.body_of(document_id) if isinstance(document_id, str) else None
         if body is None:
-            return PersistedQueryError(
-                "No trusted document has this documentId", "TRUSTED_DOCUMENT_NOT_FOUND", 400
-            )
+            raise Refusal("No trusted document has this documentId", "TRUSTED_DOCUMENT_NOT_FOUND")
         return body
 
     def _resolve_persisted(self, query: Any, persisted: Any) -> tuple[str, bool]:
         """Apollo's persisted-query extension: a trusted document by its hash first, then
         the automatic store, which learns nothing where only trusted documents run."""
         digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-        if query is None and isinstance(digest, str):
-            body = self.trusted.body_of(digest)
-            if body is not None:
-                return body, True
-        if self.trusted.policy == "enforce":
-            if query is None:
-                self.persisted.check(persisted)
-                raise PersistedQueryError(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
-            return self.persisted.verify(query, persisted), False
-        return self.persisted.resolve(query, persisted), False
+        try:
+            if query is None and isinstance(digest, str):
+                body = self.trusted.body_of(digest)
+                if body is not None:
+                    return body, True
+            if self.trusted.policy == "enforce":
+                if query is None:
+                    self.persisted.check(persisted)
+                    raise PersistedQueryError(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
+                return self.persisted.verify(query, persisted), False
+            return self.persisted.resolve(query, persisted), False
+        except PersistedQueryError as error:
+            raise Refusal(error.message, error.code, error.status) from None
 
     async def _admit_document(
         self, request: Request, query: str, operation: str | None, *, trusted: bool
-    ) -> Response | None:
-        """The trusted-documents policy, then the rate limit's look before parsing."""
+    ) -> None:
+        """The trusted-documents policy, then the rate limit's look before parsing: raises
+        Refusal or NotAdmitted."""
         policy = self.trusted.policy
         if policy != "off" and not trusted and not self.trusted.trusts(query):
             if policy == "log":
@@ -265,21 +275,21 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             else:
                 principal = await self._context(request).principal()
                 if principal is None or GRAPHQL_FREEFORM not in principal.scopes:
-                    return self._refused(
-                        request,
+                    raise Refusal(
                         "Only trusted documents run here: send a documentId, or use a "
                         f"credential with the {GRAPHQL_FREEFORM} scope",
-                        code="TRUSTED_DOCUMENTS_ONLY",
-                        status=403,
+                        "TRUSTED_DOCUMENTS_ONLY",
+                        403,
                     )
         gate = self._context(request).gate
         if gate is None:
-            return None
+            return
         known = (
             self.planned is not None and self.planned.plan_for(query, operation) is not None
         ) or self.documents.documents.knows(query)
         refusal = await gate.before_parsing(query, known)
-        return self._not_admitted(request, refusal) if refusal is not None else None
+        if refusal is not None:
+            raise refusal
 
     def _count_untrusted(self, request: Request, context: Context) -> None:
         """An untrusted document that ran (policy `log`): counted by its operation's name,
@@ -290,18 +300,25 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             self.trusted.log_once(query, context.operation)
 
     def _not_admitted(self, request: Request, refusal: NotAdmitted) -> Response:
-        extensions = {"code": refusal.code, "requestId": _request_id(request), **refusal.extensions}
-        body = {"errors": [{"message": refusal.message, "extensions": extensions}]}
-        return Response(
-            self.encode_json(body), status_code=refusal.status, media_type="application/json"
+        media = request.scope.get("state", {}).get(_MEDIA_KEY, JSON)
+        document = refusal_document(
+            refusal.message, code=refusal.code, request_id=_request_id(request)
         )
+        document["errors"][0]["extensions"].update(refusal.extensions)
+        return Response(self.encode_json(document), refusal.status, media_type=media.content_type)
 
-    def _refused(
-        self, request: Request, message: str, *, code: str = "BAD_REQUEST", status: int = 400
-    ) -> Response:
-        extensions = {"code": code, "requestId": _request_id(request)}
-        body = {"errors": [{"message": message, "extensions": extensions}]}
-        return Response(self.encode_json(body), status_code=status, media_type="application/json")
+    def _refused(self, request: Request, refusal: Refusal) -> Response:
+        media = request.scope.get("state", {}).get(_MEDIA_KEY, JSON)
+        document = refusal_document(
+            refusal.message, code=refusal.code, request_id=_request_id(request)
+        )
+        status = media.request_error_status if refusal.status is None else refusal.status
+        headers = {"allow": refusal.allow} if refusal.allow else None
+        return Response(self.encode_json(document), status, headers, media.content_type)
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # Without GraphiQL, a GET without a query is the caller's 400, not Strawberry's 404.
+        return self.graphql_ide is not None and super().should_render_graphql_ide(request)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         if self.graphiql_page is None:
@@ -315,16 +332,19 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         return decode_json(data)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        # Our resolvers never set headers or a status: skip building a Response per request.
-        return NO_SUB_RESPONSE  # type: ignore[return-value]
+        # Our resolvers never set headers or a status: no Response per request, only what
+        # `create_response` needs, the media type negotiated for this request.
+        return request.scope.get("state", {}).get(_MEDIA_KEY, JSON)  # type: ignore[no-any-return]
 
-    async def parse_http_body(self, request: Any) -> GraphQLRequestData | list[GraphQLRequestData]:
-        """A JSON body that is no object (`"x"`, `5`, `null`) is a 400 too: Strawberry calls
-        `.get` on it and would fail with AttributeError, a 500."""
-        try:
-            return await super().parse_http_body(request)
-        except AttributeError:
-            raise json.JSONDecodeError("not a JSON object", "", 0) from None
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        media: ResponseMedia = sub_response  # type: ignore[assignment]
+        # No `data`: a request error (see process_result), whose status the media decides.
+        status = 200 if "data" in response_data else media.request_error_status
+        return Response(self.encode_json(response_data), status, media_type=media.content_type)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -356,21 +376,23 @@ class PatchbayGraphQL(GraphQL[Context, None]):
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
-        response: dict[str, Any] = {"data": result.data}
+        valid = _document_was_valid(result)
+        # A request error (nothing ran) has no `data` entry at all, as the GraphQL spec says.
+        response: dict[str, Any] = (
+            {} if result.data is None and not valid else {"data": result.data}
+        )
         context = request.scope.get("state", {}).get(STATE_KEY)
-        gate: Gate | None = getattr(context, "gate", None)
-        if gate is not None and any(_not_admitted(e) for e in result.errors or ()):
-            del response["data"]  # a request error: nothing ran
         if isinstance(context, Context):
             self._count_untrusted(request, context)
         key = request.scope.get("state", {}).get(_LEARN_KEY)
-        if key is not None and self.planned is not None and _document_was_valid(result):
+        if key is not None and self.planned is not None and valid:
             self.planned.learn(*key)
         if result.errors:
             request_id = _request_id(request)
             response["errors"] = [format_error(error, request_id) for error in result.errors]
         if result.extensions:
             response["extensions"] = result.extensions
+        gate: Gate | None = getattr(context, "gate", None)
         if gate is not None:
             actual = context.actual_cost if isinstance(context, Context) else None
             response["extensions"] = {**(result.extensions or {}), "cost": gate.cost(actual)}
@@ -386,11 +408,8 @@ class _Answer:
 
 _DICT_OR_NONE = (dict, type(None))
 _LEARN_KEY = "planned_executor_learns"  # scope state: the document to plan if it runs
+_MEDIA_KEY = "response_media"  # scope state: the ResponseMedia negotiated for the request
 _UNTRUSTED_KEY = "untrusted_document"  # scope state: an untrusted document let through
-
-
-def _not_admitted(error: Any) -> bool:
-    return isinstance(getattr(error, "original_error", None), NotAdmitted)
 
 
 def _document_was_valid(result: ExecutionResult) -> bool:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.http.refusal import refusal
+from gateway.http.request_id import current_request_id
 
 
 class BodyTooLarge(Exception):
@@ -22,7 +24,7 @@ class BodyLimitMiddleware:
         declared, chunked = _framing(scope)
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:
-                await _refuse(scope, receive, send)
+                await _refuse(scope, receive, send, self.max_bytes)
                 return
             if not chunked:
                 # The server frames the body by its declared length: it cannot run over.
@@ -49,7 +51,7 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _refuse(scope, receive, send)
+                await _refuse(scope, receive, send, self.max_bytes)
 
 
 def _framing(scope: Scope) -> tuple[bytes | None, bool]:
@@ -63,5 +65,11 @@ def _framing(scope: Scope) -> tuple[bytes | None, bool]:
     return length, chunked
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
-    await PlainTextResponse("Request body too large", status_code=413)(scope, receive, send)
+async def _refuse(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+    answer = refusal(
+        f"Request body too large: at most {max_bytes} bytes",
+        code="PAYLOAD_TOO_LARGE",
+        status=413,
+        request_id=current_request_id(scope),
+    )
+    await answer(scope, receive, send)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import orjson
 from starlette.responses import Response
+
+from gateway.http.refusal import refusal
 
 
 def internal_error(request_id: str) -> Response:
-    error = {
-        "message": "Internal server error",
-        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-    }
-    return Response(orjson.dumps({"errors": [error]}), 500, media_type="application/json")
+    return refusal(
+        "Internal server error", code="INTERNAL_SERVER_ERROR", status=500, request_id=request_id
+    )
