@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     introspection: bool = True
     graphiql: bool = True
     suggestions: bool = True  # "Did you mean …?" in GraphQL errors: names schema fields
-    graphiql_assets: Path | None = None  # npm files for GraphiQL: see gateway/graphiql.py
+    # GraphiQL's files (node_modules of clients/graphiql); unset: the npm download cache
+    graphiql_assets: Path | None = None
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 5000
@@ -85,6 +86,10 @@ class Settings(BaseSettings):
     # redis://127.0.0.1:6379/0. Unset: that state lives in each process.
     redis_url: str | None = None
     redis_timeout_seconds: float = 0.25  # one command's bound: Redis is a cache, never a wait
+
+    # Where `patchbay demo` and `patchbay serve` fetch GraphiQL's pinned files from when
+    # PATCHBAY_GRAPHIQL_ASSETS is unset (once, into the user's cache): an npm registry or mirror.
+    graphiql_registry: str = "https://registry.npmjs.org"
 
     @property
     def development_keys(self) -> bool:
