@@ -18,11 +18,13 @@ from db.database import Database
 from db.migrate import upgrade
 from db.organizations import find_organization
 from db.seed import seed_demo
+from gateway.cli.database_url import describe
 from gateway.identity import api_keys
 from gateway.settings import Settings
 
 
 def db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
+    print(f"patchbay: migrating {describe(settings.database_url)}", file=sys.stderr)
     upgrade(settings.database_url)
     return 0
 
@@ -44,7 +46,7 @@ def load_demo_data(settings: Settings, _: argparse.Namespace) -> int:
             await seed_demo(conn)
 
     asyncio.run(seed())
-    print("demo data loaded", file=sys.stderr)
+    print(f"demo data loaded into {describe(settings.database_url)}", file=sys.stderr)
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 
@@ -16,7 +17,7 @@ def listen(host: str, port: int) -> socket.socket:
     except socket.gaierror as error:
         raise CannotListen(f"cannot listen on {host}:{port}: unknown host ({error})") from None
     except OSError as error:
-        reason = error.strerror or str(error)
+        reason = os.strerror(error.errno) if error.errno else str(error)
         hint = "; pick a free one with --port" if "in use" in reason else ""
         raise CannotListen(f"cannot listen on {host}:{port}: {reason.lower()}{hint}") from None
     sock.set_inheritable(True)
