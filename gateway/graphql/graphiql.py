@@ -12,6 +12,7 @@ Without the files, the page says so and what to set: never a blank "Loading...".
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import html
 import json
@@ -164,10 +165,18 @@ def _check(directory: Path, asset: Asset) -> None:
 
 def _matches(file: Path, integrity: str) -> bool:
     """Subresource Integrity: any one of the space-separated `alg-base64` values."""
+    stat = file.stat()
+    return _hash_matches(str(file), integrity, stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _hash_matches(file: str, integrity: str, _size: int, _mtime_ns: int) -> bool:
+    """Hashed once per file version: every app a process builds checks the same files."""
+    content = Path(file).read_bytes()
     for value in integrity.split():
         algorithm, _, expected = value.partition("-")
         if algorithm in ("sha256", "sha384", "sha512"):
-            digest = hashlib.new(algorithm, file.read_bytes()).digest()
+            digest = hashlib.new(algorithm, content).digest()
             if base64.b64encode(digest).decode() == expected:
                 return True
     return False
