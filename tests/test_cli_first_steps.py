@@ -258,3 +258,29 @@ def test_dev_py_refuses_an_unknown_action_with_its_usage() -> None:
     )
     assert shown.returncode == 2
     assert "python3 dev.py demo" in shown.stderr
+
+
+def test_a_graphiql_assets_directory_that_is_not_there_is_one_line(tmp_path: Path) -> None:
+    # when
+    demo = subprocess.run(
+        [PATCHBAY, "demo", "--port", "0"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "PATCHBAY_GRAPHIQL_ASSETS": str(tmp_path / "missing"),
+        },
+    )
+    # then: refused before the banner, in one line naming the setting
+    assert demo.returncode == 2
+    assert "Authorization" not in demo.stdout
+    assert "Traceback" not in demo.stderr
+    last = demo.stderr.strip().splitlines()[-1]
+    assert last == (
+        f"patchbay: invalid settings: PATCHBAY_GRAPHIQL_ASSETS: {tmp_path / 'missing'} is not "
+        "a directory: run `npm ci` in clients/graphiql and point PATCHBAY_GRAPHIQL_ASSETS at "
+        "its node_modules"
+    )

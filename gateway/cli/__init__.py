@@ -16,6 +16,7 @@ from gateway.cli import serve as serve_command
 from gateway.cli.arguments import ALL_SCOPES, positive_seconds, scopes
 from gateway.cli.database_url import database_url_problem, describe
 from gateway.cli.listening import CannotListen
+from gateway.graphql.graphiql import GraphiQLAssetsError
 from gateway.settings import Settings, describe_invalid
 
 # What add_subparsers returns: its class is private to argparse, so it goes untyped here.
@@ -38,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.run(settings, args)
     except CannotListen as error:
         print(f"patchbay: {error}", file=sys.stderr)
+        return 2
+    except GraphiQLAssetsError as error:
+        print(f"patchbay: invalid settings: PATCHBAY_GRAPHIQL_ASSETS: {error}", file=sys.stderr)
         return 2
     except (DatabaseUnavailable, DBAPIError, OSError) as error:
         print(f"patchbay: {_database_failure(settings, error)}", file=sys.stderr)

@@ -136,8 +136,8 @@ def _node_modules(assets: Path) -> Path:
         assets = assets / "node_modules"
     if not assets.is_dir():
         raise GraphiQLAssetsError(
-            f"PATCHBAY_GRAPHIQL_ASSETS={assets} is not a directory: run `npm ci` in "
-            "clients/graphiql and point the setting at its node_modules"
+            f"{assets} is not a directory: run `npm ci` in clients/graphiql and point "
+            "PATCHBAY_GRAPHIQL_ASSETS at its node_modules"
         )
     return assets.resolve()
 
