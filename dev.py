@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Set-up and everyday commands, needing nothing but Python 3.11+.
 
-    python3 dev.py demo   # venv + install + migrate + seed, print a token, serve on SQLite
-    python3 dev.py test   # venv + install + ruff + mypy + the whole suite (SQLite and PostgreSQL)
+    python3 dev.py demo     # venv + install + migrate + seed, print a token, serve on SQLite
+    python3 dev.py test     # venv + install + ruff + mypy + the suite (SQLite and PostgreSQL)
     python3 dev.py install  # only the venv and the install (used by bench/compare.sh)
+    python3 dev.py docs     # regenerate docs/configuration.md from gateway/settings.py
 
-Extra arguments after `test` go to pytest.
+Extra arguments after `demo` go to `patchbay demo` (--host, --port), after `test` to pytest.
 """
 
 from __future__ import annotations
@@ -54,10 +55,17 @@ def run(*command: str) -> None:
 
 def main() -> None:
     action = sys.argv[1] if len(sys.argv) > 1 else ""
-    if action not in ("demo", "test", "install"):
-        sys.exit(__doc__)
+    if action in ("-h", "--help", "help"):
+        print(__doc__)
+        return
+    if action not in ("demo", "test", "install", "docs"):
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
     ensure_environment()
     if action == "install":
+        return
+    if action == "docs":
+        run(str(BIN / "python"), "-m", "gateway.cli.configuration_doc", "docs/configuration.md")
         return
     if action == "demo":
         os.execv(BIN / "patchbay", [str(BIN / "patchbay"), "demo", *sys.argv[2:]])

@@ -51,3 +51,11 @@ async def revoke_key(conn: AsyncConnection, *, prefix: str) -> bool:
         .values(revoked_at=datetime.now(UTC))
     )
     return (await conn.execute(statement)).rowcount == 1
+
+
+async def list_keys(conn: AsyncConnection, *, org_id: uuid.UUID | None) -> list[ApiKeyRow]:
+    """Every key (revoked ones too), oldest first; of one organization when given."""
+    statement = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.prefix)
+    if org_id is not None:
+        statement = statement.where(api_keys.c.org_id == org_id)
+    return [ApiKeyRow._make(row) for row in (await conn.execute(statement)).all()]

@@ -10,12 +10,14 @@ from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Route
 
 from db.database import Database
 from db.readiness import check_ready
 from gateway.graphql.admission import Admission
-from gateway.graphql.graphiql import self_hosted_graphiql
+from gateway.graphql.graphiql import default_cache, graphiql_front
 from gateway.graphql.trusted_documents import load_manifests
 from gateway.graphql.view import PatchbayGraphQL
 from gateway.http.body_limit import BodyLimitMiddleware
@@ -53,8 +55,12 @@ def create_app(settings: Settings) -> Starlette:
         timeout_seconds=settings.database_timeout_seconds,
         pool_size=settings.database_pool_size,
     )
-    # Strawberry's CDN page, or the same page with npm's files when PATCHBAY_GRAPHIQL_ASSETS is set
-    graphiql = self_hosted_graphiql(settings.graphiql_assets) if settings.graphiql else None
+    # Strawberry's page with its files served here: PATCHBAY_GRAPHIQL_ASSETS or the npm cache
+    graphiql = (
+        graphiql_front(settings.graphiql_assets, cache=default_cache())
+        if settings.graphiql
+        else None
+    )
     metrics, metrics_endpoint = (
         build_metrics(db, settings.metrics_token_value)
         if settings.metrics_enabled
@@ -73,7 +79,8 @@ def create_app(settings: Settings) -> Starlette:
     ]
     if metrics_endpoint is not None:
         routes.append(Route("/metrics", metrics_endpoint, methods=["GET"]))
-    routes += graphiql.routes if graphiql else ()
+    if graphiql:  # a browser pointed at the server's root lands in GraphiQL
+        routes += [*graphiql.routes, Route("/", _to_graphiql, methods=["GET"])]
     if settings.development_keys:
         log.warning(DEVELOPMENT_WARNING)
     app = Gateway(
@@ -162,6 +169,10 @@ def _log_untrusted(metrics: RequestMetrics | None) -> Callable[[str | None], Non
             metrics.untrusted_document(operation)
 
     return untrusted
+
+
+async def _to_graphiql(_: Request) -> RedirectResponse:
+    return RedirectResponse(GRAPHQL_PATH, status_code=307)
 
 
 def _lifespan(db: Database) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:

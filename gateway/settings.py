@@ -32,30 +32,55 @@ class Settings(BaseSettings):
         env_prefix="PATCHBAY_", frozen=True, extra="ignore", hide_input_in_errors=True
     )
 
+    # `production` refuses to start without JWT key material or with a weak HS256 secret, and
+    # turns introspection, GraphiQL and suggestions off unless they are set.
     env: Literal["development", "production"] = "development"
+    # sqlite+aiosqlite:///path.db (a relative path follows the working directory; the CLI
+    # prints the absolute one) or postgresql+asyncpg://user:password@host:5432/database.
     database_url: str = "sqlite+aiosqlite:///./patchbay.db"
+    # Bound on all of a request's database work, waiting for a connection included (SQLite
+    # waits half of it for another process's lock): then SERVICE_UNAVAILABLE or OUTCOME_UNKNOWN.
     database_timeout_seconds: float = 5.0
+    # Connections each worker holds open (plus at most 2 for the CLI's transactions).
     database_pool_size: int = 10
 
+    # HS256 shared secret. Unset (and no key below): a built-in development secret, with a
+    # loud warning. Production refuses that one, a blank one, one under 32 bytes and one under
+    # 128 bits by its entropy estimate (`openssl rand -base64 32` passes).
     jwt_secret: SecretStr | None = None
+    # PEM public key for RS256/ES256 tokens.
     jwt_public_key: str | None = None
+    # JWKS URL of the identity provider: keys fetched before keep working while it is down.
     jwks_url: str | None = None
+    # How often each worker fetches the JWKS again.
     jwks_refresh_seconds: float = 300.0
+    # Least time between two fetches caused by a token whose `kid` no known key has.
     jwks_min_refetch_seconds: float = 30.0
     jwks_timeout_seconds: float = 5.0  # one whole fetch: connect, headers and body
     jwt_algorithms: str = ""  # space- or comma-separated; empty = derived from key material
+    # Checked against the token's `iss` when set.
     jwt_issuer: str | None = None
+    # Checked against the token's `aud` when set.
     jwt_audience: str | None = None
+    # The claim that holds the organization id.
     jwt_org_claim: str = "org_id"
     # Clock skew allowed on exp, nbf and iat: identity providers' clocks drift a little.
     jwt_leeway_seconds: float = 30.0
 
+    # Schema introspection; false by default when PATCHBAY_ENV=production.
     introspection: bool = True
+    # The GraphiQL page at GET /graphql (and / leading to it); false by default in production.
     graphiql: bool = True
-    suggestions: bool = True  # "Did you mean …?" in GraphQL errors: names schema fields
-    graphiql_assets: Path | None = None  # npm files for GraphiQL: see gateway/graphiql.py
+    # "Did you mean …?" in GraphQL errors, which names fields the caller did not write; false
+    # by default in production.
+    suggestions: bool = True
+    # GraphiQL's files (node_modules of clients/graphiql); unset: the npm download cache
+    graphiql_assets: Path | None = None
+    # Deepest selection a document may have, fragments included.
     max_depth: int = 10
+    # Aliases a document may use.
     max_aliases: int = 30
+    # Lexical tokens a document may have.
     max_tokens: int = 5000
     # Pairs of fields answering under one response path that validation may compare (a field
     # repeated n times is n(n-1)/2 pairs): past it, refused before the quadratic work.
@@ -66,10 +91,13 @@ class Settings(BaseSettings):
     # Fields, fragment spreads and inline fragments written in one document: each costs the
     # event loop ~30 µs to parse, validate and collect, and real documents need a few hundred.
     max_selections: int = 1000
+    # Larger request bodies get HTTP 413.
     max_body_bytes: int = 1024 * 1024
 
     fast_path: bool = True  # run documents seen before without the generic executor
+    # Base of `Prompt.links`.
     prompts_url: str = "/v1/prompts"
+    # INFO writes one JSON access line per request to stdout; WARNING silences them.
     log_level: str = "INFO"
     # Browser origins allowed to call the gateway (CORS): exact origins such as
     # "https://app.example.com", comma- or space-separated; "*" allows any origin.
@@ -77,8 +105,10 @@ class Settings(BaseSettings):
     cors_origins: str = ""
 
     # /metrics: on by default in development; in production only with a token, which
-    # scrapers send as `Authorization: Bearer <token>` (see README: Running in production).
+    # scrapers send as `Authorization: Bearer <token>` (docs/production.md).
     metrics: bool | None = None
+    # When set, /metrics answers 401 without `Authorization: Bearer <token>`; production needs
+    # 16+ bytes.
     metrics_token: SecretStr | None = None
 
     # State shared by every process and replica (rate-limit buckets, persisted queries), e.g.
@@ -89,25 +119,32 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = 1.0
     redis_key_prefix: str = "patchbay:"  # several deployments may share one Redis
 
-    # Sharing one gateway safely (docs/trusted-documents.md). Trusted documents: Apollo
-    # persisted-query manifests, comma-separated paths, checked at start; the policy for
-    # every other document: off (run it), log (run it, count it) or enforce (refuse it, but
-    # for credentials with the graphql:freeform scope).
+    # Trusted documents (docs/trusted-documents.md): Apollo persisted-query manifests,
+    # comma-separated paths, checked, costed and planned at start.
     trusted_documents: str = ""
+    # Every other document: off (run it), log (run it, count it in metrics) or enforce
+    # (refuse it, except for credentials with the graphql:freeform scope).
     trusted_documents_policy: Literal["off", "log", "enforce"] = "off"
-    # Operation cost (object fields 1, scalars 0, mutation fields 10, pages times `first`):
-    # reported as extensions.cost on every response, and refused over the maximum.
+    # Operation cost (object fields 1, scalars 0, mutation fields 10, pages times `first`),
+    # reported as extensions.cost on every response.
     operation_cost: bool = True
+    # An operation that costs more is refused before it runs (OPERATION_TOO_COSTLY).
     max_operation_cost: int | None = 5000
-    # A token bucket of cost points per client (API key, user, or address when anonymous).
+    # A token bucket of cost points per client: API key, user, or address when anonymous.
     rate_limit: bool = False
-    rate_limit_restore_rate: float = 50.0  # points per second
-    rate_limit_maximum: float = 1000.0  # points when full
-    rate_limit_anonymous_restore_rate: float = 1.0  # callers without a valid credential
+    rate_limit_restore_rate: float = 50.0  # points per second a client's bucket refills
+    rate_limit_maximum: float = 1000.0  # points a client's bucket holds when full
+    # Callers without a valid credential: a small bucket per address.
+    rate_limit_anonymous_restore_rate: float = 1.0
+    # Points an anonymous caller's bucket holds when full.
     rate_limit_anonymous_maximum: float = 50.0
     # With PATCHBAY_REDIS_URL and Redis unreachable: admit the request (open) or answer 503
     # RATE_LIMIT_UNAVAILABLE (closed). Either way the event is counted in metrics.
     rate_limit_redis_failure: Literal["open", "closed"] = "open"
+
+    # Where `patchbay demo` and `patchbay serve` fetch GraphiQL's pinned files from when
+    # PATCHBAY_GRAPHIQL_ASSETS is unset (once, into the user's cache): an npm registry or mirror.
+    graphiql_registry: str = "https://registry.npmjs.org"
 
     @property
     def development_keys(self) -> bool:
@@ -197,7 +234,7 @@ def _refuse_weak_secret(secret: str) -> None:
     if estimated_bits(secret) < MIN_HS_SECRET_BITS:
         raise ValueError(
             f"PATCHBAY_JWT_SECRET is too predictable: under {MIN_HS_SECRET_BITS} bits by its "
-            f"entropy estimate (see README: Settings); {_MAKE_ONE}"
+            f"entropy estimate (see docs/authentication.md); {_MAKE_ONE}"
         )
 
 

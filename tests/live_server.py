@@ -1,14 +1,17 @@
-"""A real Patchbay for the browser and Node tests: `patchbay demo` in a subprocess.
+"""A real Patchbay for the browser and Node tests: the README's run command, `python3 dev.py
+demo`, in a subprocess.
 
-The demo migrates and seeds a fresh SQLite file and prints alice's header, as a newcomer sees
-it. These tests need tools outside Python (Chromium, node and npm): without them they skip
-locally, but fail where the suite must prove them (PATCHBAY_REQUIRE_BROWSER=1 or CI=true).
+The demo migrates and seeds a fresh SQLite file, fetches GraphiQL's files into the home
+directory's cache and prints alice's header, as a newcomer sees it. These tests need tools
+outside Python (Chromium, node and npm): without them they skip locally, but fail where the
+suite must prove them (PATCHBAY_REQUIRE_BROWSER=1 or CI=true).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,6 +30,8 @@ REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 GRAPHIQL_ASSETS = REPO / "clients" / "graphiql" / "node_modules"
 PATCHBAY = str(Path(sys.executable).parent / "patchbay")
+# The README's command: the system's python3 (the suite's own Python where there is none)
+RUN_COMMAND = [shutil.which("python3") or sys.executable, str(REPO / "dev.py"), "demo"]
 REQUIRED = os.environ.get("PATCHBAY_REQUIRE_BROWSER") == "1" or os.environ.get("CI") == "true"
 _HEADER = re.compile(r'\{"Authorization": "Bearer (?P<token>[^"]+)"\}')
 
@@ -46,12 +51,13 @@ class Demo:
 
 @contextmanager
 def running_demo(directory: Path, **settings: str) -> Iterator[Demo]:
-    """`patchbay demo` on a free port, its database in `directory`, with PATCHBAY_* settings."""
+    """`python3 dev.py demo` on a free port, its database and home in `directory`, with
+    PATCHBAY_* settings."""
     for attempt in range(3):  # a free port can be taken before the server binds it
         log = directory / f"demo-{attempt}.log"
         with log.open("w") as output:
             server = subprocess.Popen(
-                [PATCHBAY, "demo", "--port", str(port := _free_port())],
+                [*RUN_COMMAND, "--port", str(port := _free_port())],
                 cwd=directory,
                 stdout=output,
                 stderr=subprocess.STDOUT,

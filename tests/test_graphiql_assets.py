@@ -1,4 +1,5 @@
-"""GraphiQL's page: Strawberry's CDN page by default, npm's files with PATCHBAY_GRAPHIQL_ASSETS."""
+"""GraphiQL's page with npm's files from PATCHBAY_GRAPHIQL_ASSETS (the download cache, used
+when it is unset, is in test_graphiql_download.py)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,6 @@ def _settings(tmp_path: Path, **settings: object) -> Settings:
 
 
 @pytest.fixture
-async def cdn(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with client_for(_settings(tmp_path)) as client:
-        yield client
-
-
-@pytest.fixture
 async def self_hosted(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     if not (GRAPHIQL_ASSETS / "graphiql").is_dir():
         unavailable("GraphiQL's assets are missing: npm ci in clients/graphiql")
@@ -53,13 +48,6 @@ def test_clients_graphiql_pins_the_versions_strawberrys_page_loads() -> None:
     pinned = json.loads((REPO / "clients/graphiql/package.json").read_text())["dependencies"]
     needed = {asset.package: asset.version for asset in STRAWBERRY_ASSETS}
     assert {name: pinned.get(name) for name in needed} == needed
-
-
-async def test_by_default_graphiql_comes_from_the_cdn(cdn: httpx.AsyncClient) -> None:
-    page = await cdn.get("/graphql", headers=HTML)
-    assert page.status_code == 200
-    assert "https://unpkg.com/graphiql@" in page.text
-    assert (await cdn.get("/graphiql/assets/react/umd/react.production.min.js")).status_code == 404
 
 
 async def test_self_hosted_page_loads_nothing_from_elsewhere(

@@ -18,13 +18,13 @@ from db.database import Database
 from db.migrate import upgrade
 from db.organizations import find_organization
 from db.seed import seed_demo
+from gateway.cli.database_url import describe
 from gateway.identity import api_keys
 from gateway.settings import Settings
 
-ALL_SCOPES = "prompts:read prompts:write org:admin:read org:admin:write graphql:freeform"
-
 
 def db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
+    print(f"patchbay: migrating {describe(settings.database_url)}", file=sys.stderr)
     upgrade(settings.database_url)
     return 0
 
@@ -46,7 +46,7 @@ def load_demo_data(settings: Settings, _: argparse.Namespace) -> int:
             await seed_demo(conn)
 
     asyncio.run(seed())
-    print("demo data loaded", file=sys.stderr)
+    print(f"demo data loaded into {describe(settings.database_url)}", file=sys.stderr)
     return 0
 
 
@@ -142,13 +142,47 @@ def create_api_key(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def list_api_keys(settings: Settings, args: argparse.Namespace) -> int:
+    async def listed() -> list[str]:
+        org_id = await org_id_of(settings, args.org) if args.org else None
+        async with transaction(settings) as conn:
+            keys = await key_store.list_keys(conn, org_id=org_id)
+        return [
+            "\t".join(
+                (
+                    key.prefix,
+                    str(key.org_id),
+                    key.name,
+                    " ".join(key.scopes),
+                    key.created_at.isoformat(timespec="seconds"),
+                    f"revoked {key.revoked_at.isoformat(timespec='seconds')}"
+                    if key.revoked_at
+                    else "active",
+                )
+            )
+            for key in keys
+        ]
+
+    try:
+        lines = asyncio.run(listed())
+    except LookupError as error:
+        print(f"patchbay: {error}", file=sys.stderr)
+        return 1
+    print("prefix\torganization\tname\tscopes\tcreated\tstate")
+    for line in lines:
+        print(line)
+    return 0
+
+
 def revoke_api_key(settings: Settings, args: argparse.Namespace) -> int:
+    prefix = api_keys.prefix_of(args.key)  # the whole key works as well as its prefix
+
     async def revoke() -> bool:
         async with transaction(settings) as conn:
-            return await key_store.revoke_key(conn, prefix=args.prefix)
+            return await key_store.revoke_key(conn, prefix=prefix)
 
     if not asyncio.run(revoke()):
-        print(f"patchbay: no active key with prefix {args.prefix!r}", file=sys.stderr)
+        print(f"patchbay: no active key with prefix {prefix!r}", file=sys.stderr)
         return 1
-    print(f"revoked {args.prefix}", file=sys.stderr)
+    print(f"revoked {prefix}", file=sys.stderr)
     return 0

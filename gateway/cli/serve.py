@@ -7,6 +7,7 @@ import asyncio
 import copy
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -19,10 +20,16 @@ from db.database import Database
 from db.errors import DatabaseUnavailable
 from db.readiness import NotReady, check_ready
 from db.seed import USER_NAMES
-from gateway.cli.admin import ALL_SCOPES, db_upgrade, load_demo_data, sign_token
+from gateway.cli.admin import db_upgrade, load_demo_data, sign_token
+from gateway.cli.arguments import ALL_SCOPES
+from gateway.cli.database_url import describe
+from gateway.cli.graphiql_files import prepare_graphiql
+from gateway.cli.listening import listen
 from gateway.cli.sharing import manifest_refusal
 from gateway.observe.metrics import MULTIPROCESS_ENV
 from gateway.settings import Settings
+
+DEMO_TOKEN_SECONDS = 24 * 3600  # a day of trying things; `patchbay token` defaults to 1 h
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -30,22 +37,52 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if refusal is not None:
         print(f"patchbay: cannot serve: {refusal}", file=sys.stderr)
         return 2
+    prepare_graphiql(settings)
+    print(f"patchbay: database {describe(settings.database_url)}", file=sys.stderr)
+    if args.workers > 1:  # uvicorn's supervisor binds, then forks the workers
+        return _serve_workers(settings, args)
+    listener = listen(args.host, args.port)
+    _run(_uvicorn_config(settings, args.host, args.port), listener)
+    return 0
+
+
+def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
     made = _multiprocess_metrics_dir(settings, args.workers)
     try:
         uvicorn.run(
             "gateway.app:app_from_environment",
             factory=True,
-            host=args.host,
-            port=args.port,
+            **_uvicorn_options(settings, args.host, args.port),
             workers=args.workers,
-            access_log=False,  # our own access line carries the request id
-            log_level=settings.log_level.lower(),
-            log_config=_log_config(settings.log_level.upper()),  # configures every worker
         )
     finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
     return 0
+
+
+def _uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
+    return {
+        "host": host,
+        "port": port,
+        "access_log": False,  # our own access line carries the request id
+        "log_level": settings.log_level.lower(),
+        "log_config": _log_config(settings.log_level.upper()),  # configures every worker
+    }
+
+
+def _uvicorn_config(settings: Settings, host: str, port: int) -> uvicorn.Config:
+    _multiprocess_metrics_dir(settings, workers=1)  # empties a chosen directory before use
+    config = uvicorn.Config(
+        "gateway.app:app_from_environment", factory=True, **_uvicorn_options(settings, host, port)
+    )
+    config.load()  # builds the app now: a refusal comes before anything is announced
+    return config
+
+
+def _run(config: uvicorn.Config, listener: socket.socket) -> None:
+    with listener:
+        uvicorn.Server(config).run(sockets=[listener])
 
 
 async def _why_not_ready(settings: Settings) -> str | None:
@@ -107,8 +144,10 @@ def _log_config(level: str) -> dict[str, Any]:
 
 
 def demo(settings: Settings, args: argparse.Namespace) -> int:
+    listener = listen(args.host, args.port)  # first: a taken port is the only message
     db_upgrade(settings, args)
     load_demo_data(settings, args)
+    prepare_graphiql(settings)
     token = asyncio.run(
         sign_token(
             settings,
@@ -116,19 +155,22 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
             org="acme",
             scope=ALL_SCOPES,
             name=USER_NAMES["alice"],
-            ttl=24 * 3600,
+            ttl=DEMO_TOKEN_SECONDS,
         )
     )
+    config = _uvicorn_config(settings, args.host, args.port)
+    url = f"http://{args.host}:{listener.getsockname()[1]}"
     print(
-        f"\nPatchbay demo on {settings.database_url}\n"
-        f"  GraphiQL:  http://{args.host}:{args.port}/graphql\n"
+        f"\nPatchbay demo on {describe(settings.database_url)}\n"
+        f"  GraphiQL:  {url}/graphql\n"
         "  In GraphiQL's Headers tab, paste (alice of acme, all scopes, valid 24 h):\n\n"
         f'  {{"Authorization": "Bearer {token}"}}\n\n'
         "  Then try:  query { viewer { ... on Viewer { subject organization { slug } } } }\n"
         "  Or with curl:\n\n"
-        f"  curl -s http://{args.host}:{args.port}/graphql -H 'Authorization: Bearer {token}' "
+        f"  curl -s {url}/graphql -H 'Authorization: Bearer {token}' "
         "-H 'Content-Type: application/json' "
         """-d '{"query": "{ viewer { ... on Viewer { subject name } } }"}'\n""",
         flush=True,
     )
-    return serve(settings, argparse.Namespace(host=args.host, port=args.port, workers=1))
+    _run(config, listener)
+    return 0
