@@ -28,7 +28,12 @@ CREDENTIALS = {  # the README's `export` lines, signed with the test secret
 }
 VOLATILE = {"updatedAt", "requestId"}
 REPO = Path(__file__).resolve().parent.parent
-PAGES = ["README.md", "docs/api.md", "docs/authentication.md"]  # every page with examples
+PAGES = [
+    "README.md",
+    "docs/api.md",
+    "docs/authentication.md",
+    "docs/trusted-documents.md",
+]  # every page with examples
 EXAMPLES = [
     (page, example) for page in PAGES for example in EXAMPLE.finditer((REPO / page).read_text())
 ]
