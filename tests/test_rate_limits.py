@@ -103,6 +103,13 @@ async def test_a_refused_client_is_answered_before_its_document_is_parsed(
             json={"query": "{ this is not graphql"},
             headers={"Authorization": f"Bearer {alice}"},
         )
+        # nor is a body that is not even JSON decoded
+        not_json = await client.post(
+            "/graphql",
+            content=b"{not json",
+            headers={"Authorization": f"Bearer {alice}", "Content-Type": "application/json"},
+        )
+    assert not_json.status_code == 429
     assert statuses == [200, 200, 429]
     assert broken.status_code == 429
     assert broken.json()["errors"][0]["extensions"]["code"] == "THROTTLED"

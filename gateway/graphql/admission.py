@@ -53,6 +53,15 @@ class Gate:
     status: int | None = None  # the response's status when a refusal sets it
     settled: bool = field(default=False)
 
+    async def refusing(self) -> NotAdmitted | None:
+        """A client refused a moment ago, with nothing in its bucket yet: answered before
+        its body is even decoded."""
+        throttle = self.admission.throttle
+        if throttle is None:
+            return None
+        refused = throttle.refusing(await self.principal(), self.address)
+        return self._refusal(refused) if refused is not None else None
+
     async def before_parsing(self, query: str, known: bool) -> NotAdmitted | None:
         """A client out of points is refused before its document is even parsed; a
         document never seen costs its parsing (a point per 1,000 characters)."""

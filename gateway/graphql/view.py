@@ -100,6 +100,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if scope["method"] not in ("GET", "POST"):
             raise METHOD_NOT_ALLOWED
         media = self._negotiated(request)
+        gate = self._context(request).gate if self.admission is not None else None
+        if gate is not None and (refusal := await gate.refusing()) is not None:
+            raise refusal  # before the body is read and decoded
         if scope["method"] == "GET":
             await self._run_strawberry(await self._resolve_persisted_get(scope), receive, send)
             return
