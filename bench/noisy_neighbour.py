@@ -1,6 +1,6 @@
 """A well-behaved client's latency, alone and beside 4 connections sending hostile documents.
 
-    .venv/bin/python bench/noisy_neighbour.py [--seconds 10] [--attackers 4]
+    .venv/bin/python bench/noisy_neighbour.py [--seconds 10] [--attackers 4] [--rate-limit]
 
 Starts `patchbay serve` (production settings, SQLite, demo data) pinned to CPU 0; this
 process (on CPU 1) reads one prompt over and over as alice, first alone, then beside N
@@ -8,6 +8,10 @@ connections that send back to back, without a credential: `{ __typename }` (any 
 neighbour), then the largest document of every family of tests/hostile_documents.py that
 fits the body limit, as is and with a new comment each time (so no cache helps). Prints the
 client's p50 and p99 in each phase and their ratio to the client alone.
+
+With --rate-limit the gateway runs with PATCHBAY_RATE_LIMIT=true (the default buckets), and a
+last phase has another user (bob) rename his prompt back to back on N connections, far over
+his budget: he gets 429s, and the client (alice) should not notice.
 """
 
 from __future__ import annotations
@@ -66,16 +70,27 @@ async def client_latencies(url: str, token: str, seconds: float) -> list[float]:
 
 
 async def attacker(
-    url: str, bodies: list[bytes], stop: asyncio.Event, sent: list[int], *, vary: bool
+    url: str,
+    bodies: list[bytes],
+    stop: asyncio.Event,
+    sent: list[int],
+    *,
+    vary: bool,
+    token: str | None = None,
+    statuses: dict[int, int] | None = None,
 ) -> None:
     headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         while not stop.is_set():
             for body in bodies:
                 if vary:  # a new comment each time: no cache helps the gateway
                     body = body.replace(b'{"query": "', b'{"query": "#%d\\n' % sent[0], 1)
-                await client.post("/graphql", content=body, headers=headers)
+                response = await client.post("/graphql", content=body, headers=headers)
                 sent[0] += 1
+                if statuses is not None:
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
                 if stop.is_set():
                     return
 
@@ -88,12 +103,32 @@ def summary(latencies: list[float]) -> tuple[float, float]:
 BENIGN = [json.dumps({"query": "{ __typename }"}).encode()]
 
 
+# bob renames his own prompt: 10 points each, all of them used (a page would give most back)
+BUSY = json.dumps(
+    {
+        "query": 'mutation { updatePrompt(id: "prm_acme_hold_music", input: {title: "Busy"}) '
+        "{ __typename } }"
+    }
+).encode()
+
+
 async def beside(
-    url: str, token: str, seconds: float, attackers: int, bodies: list[bytes], *, vary: bool
+    url: str,
+    token: str,
+    seconds: float,
+    attackers: int,
+    bodies: list[bytes],
+    *,
+    vary: bool,
+    as_user: str | None = None,
+    statuses: dict[int, int] | None = None,
 ) -> tuple[tuple[float, float], int]:
     stop, sent = asyncio.Event(), [0]
     tasks = [
-        asyncio.create_task(attacker(url, bodies, stop, sent, vary=vary)) for _ in range(attackers)
+        asyncio.create_task(
+            attacker(url, bodies, stop, sent, vary=vary, token=as_user, statuses=statuses)
+        )
+        for _ in range(attackers)
     ]
     await asyncio.sleep(1)  # the attack is under way before measuring
     loaded = summary(await client_latencies(url, token, seconds))
@@ -102,7 +137,7 @@ async def beside(
     return loaded, sent[0]
 
 
-async def measure(url: str, token: str, seconds: float, attackers: int) -> None:
+async def measure(url: str, token: str, seconds: float, attackers: int, bob: str | None) -> None:
     alone = summary(await client_latencies(url, token, seconds))
     print(f"alone: p50 {alone[0] * 1000:.2f} ms, p99 {alone[1] * 1000:.2f} ms")
     hostile = [largest(shape) for shape in FAMILIES]
@@ -117,12 +152,23 @@ async def measure(url: str, token: str, seconds: float, attackers: int) -> None:
             f"beside {attackers} connections, {name} ({sent} sent): p50 {p50 * 1000:.2f} ms "
             f"(x{p50 / alone[0]:.2f}), p99 {p99 * 1000:.2f} ms (x{p99 / alone[1]:.2f})"
         )
+    if bob is not None:
+        statuses: dict[int, int] = {}
+        (p50, p99), sent = await beside(
+            url, token, seconds, attackers, [BUSY], vary=False, as_user=bob, statuses=statuses
+        )
+        print(
+            f"beside bob over his budget on {attackers} connections ({sent} sent, statuses "
+            f"{dict(sorted(statuses.items()))}): p50 {p50 * 1000:.2f} ms "
+            f"(x{p50 / alone[0]:.2f}), p99 {p99 * 1000:.2f} ms (x{p99 / alone[1]:.2f})"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--attackers", type=int, default=4)
+    parser.add_argument("--rate-limit", action="store_true", help="PATCHBAY_RATE_LIMIT=true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         env = {
@@ -131,16 +177,20 @@ def main() -> None:
             "PATCHBAY_DATABASE_URL": f"sqlite+aiosqlite:///{directory}/noisy.db",
             "PATCHBAY_JWT_SECRET": secrets.token_urlsafe(32),
             "PATCHBAY_LOG_LEVEL": "warning",
+            "PATCHBAY_RATE_LIMIT": "true" if args.rate_limit else "false",
         }
         for command in (["db", "upgrade"], ["seed"]):
             subprocess.run([PATCHBAY, *command], env=env, check=True, capture_output=True)
-        token = subprocess.run(
-            [PATCHBAY, "token", "--sub", "alice", "--org", "acme"],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        token, bob = (
+            subprocess.run(
+                [PATCHBAY, "token", "--sub", user, "--org", "acme"],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            for user in ("alice", "bob")
+        )
         port = free_port()
         server = subprocess.Popen(
             ["taskset", "-c", "0", PATCHBAY, "serve", "--port", str(port)],
@@ -157,7 +207,9 @@ def main() -> None:
                     break
                 except httpx.HTTPError:
                     time.sleep(0.05)
-            asyncio.run(measure(url, token, args.seconds, args.attackers))
+            asyncio.run(
+                measure(url, token, args.seconds, args.attackers, bob if args.rate_limit else None)
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
