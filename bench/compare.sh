@@ -7,6 +7,8 @@
 #   bench/compare.sh --only A,E5,ours # pick contenders (names: peers.sh --list; S/S-list: --sqlite)
 #   bench/compare.sh -- --duration 20 # anything after -- goes to peers.sh
 #   BEFORE_ROOT=../old bench/compare.sh --only A,before,ours  # an earlier checkout, interleaved
+#   VARIANTS='off=PATCHBAY_OPERATION_COST=false;local=PATCHBAY_RATE_LIMIT=true' \
+#     bench/compare.sh --only A,ours-off,ours,ours-local   # this checkout with other settings
 #
 # Reads (--reads): every request is `prompts(first: 50)` with the 9 fields the harness's read
 # group returns (id name description title content model tags updatedAt updatedBy), instead of
@@ -141,6 +143,34 @@ ok = "env:OURS_OK|UpdatePromptSuccess"
 verify = "env:OURS_VERIFY|pg"
 ids = "env:OURS_IDS"
 TOML
+fi
+
+if [ -n "${VARIANTS:-}" ]; then
+  # This checkout again as contender "ours-NAME" for each NAME=SETTINGS (separated by `;`,
+  # settings by spaces), with the same database, secret and token as ours: rounds interleave.
+  [ "$contenders" != "$PEERS/contenders.toml" ] || {
+    cp "$PEERS/contenders.toml" "$RUN/contenders-variants.toml"; contenders="$RUN/contenders-variants.toml"; }
+  IFS=';' read -ra variants <<<"$VARIANTS"
+  for variant in "${variants[@]}"; do
+    name="${variant%%=*}" settings="${variant#*=}"
+    var="VARIANT_${name//-/_}_CMD"
+    export "$var=cd '$ROOT' && PATCHBAY_ENV=production PATCHBAY_DATABASE_URL='$URL' \
+PATCHBAY_JWT_SECRET='$SECRET' PATCHBAY_LOG_LEVEL=info $settings exec .venv/bin/patchbay serve --port {port}"
+    cat >> "$contenders" <<TOML
+
+[[contender]]
+name = "ours-$name"
+label = "Patchbay with $settings"
+group = "ours"
+cmd = "env:$var"
+token_env = "OURS_TOKEN"
+path = "env:OURS_PATH|/graphql"
+body = "env:OURS_BODY|{gql_body}"
+ok = "env:OURS_OK|UpdatePromptSuccess"
+verify = "env:OURS_VERIFY|pg"
+ids = "env:OURS_IDS"
+TOML
+  done
 fi
 
 server_log="$PEERS/.run/server-ours.log"
