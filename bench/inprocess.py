@@ -1,7 +1,7 @@
 """Patchbay's ASGI app driven in-process, without HTTP: CPU per request, and where it goes.
 
     python bench/inprocess.py --url URL --token FILE --ids FILE [--requests N] [--profile]
-        [--reads]
+        [--reads] [--setting NAME=VALUE ...]
 
 Runs the harness's mutation (`description` of a random prepared prompt, variables in the
 document), or with --reads the read of bench/compare.sh --reads (`prompts(first: 50)`, 9
@@ -111,13 +111,25 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--reads", action="store_true", help="prompts(first: 50) instead")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Settings field, e.g. operation_cost=false or rate_limit=true (repeatable)",
+    )
     args = parser.parse_args()
     access = logging.getLogger("patchbay.access")
     access.addHandler(logging.FileHandler("/dev/null"))
     access.setLevel(logging.INFO)
     access.propagate = False
+    chosen = dict(setting.split("=", 1) for setting in args.setting)
     settings = Settings(
-        env="production", database_url=args.url, jwt_secret=args.secret, metrics=False
+        env="production",
+        database_url=args.url,
+        jwt_secret=args.secret,
+        metrics=False,
+        **chosen,  # pydantic reads the strings
     )
     app = create_app(settings)
     token = args.token.read_text().strip()

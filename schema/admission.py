@@ -18,6 +18,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.context import Context
 from schema.cost import Costs
+from schema.strawberry_internals import provided_operation_name
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,12 @@ class CostAdmission(SchemaExtension):
         if not isinstance(context, Context) or context.admit is None or document is None:
             yield
             return
-        cost = self.costs.of(execution.query or "", execution.operation_name, document)
+        cost = self.costs.of(
+            execution.query or "",
+            execution.operation_name,
+            document,
+            asked_as=provided_operation_name(execution),
+        )
         requested = cost.requested(execution.variables) if cost is not None else 0
         try:
             await context.admit(requested)

@@ -99,10 +99,17 @@ class Costs:
         return self._kept.get((query, operation_name))
 
     def of(
-        self, query: str, operation_name: str | None, document: DocumentNode
+        self,
+        query: str,
+        operation_name: str | None,
+        document: DocumentNode,
+        *,
+        asked_as: str | None = "",
     ) -> OperationCost | None:
-        """The costing of a valid document's operation (None: no such operation)."""
-        key = (query, operation_name)
+        """The costing of a valid document's operation (None: no such operation), kept
+        under the operationName the request gave (`asked_as`; "" when it is the same), which
+        is how the planned path looks it up."""
+        key = (query, operation_name if asked_as == "" else asked_as)
         kept = self._kept.get(key)
         if kept is not None:
             self._kept.move_to_end(key)

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from db.database import Database
 from db.models import prompts
 from tests.conftest import settings_for
-from tests.factories import client_for, token
+from gateway.app import create_app
+from tests.factories import asgi_client, client_for, token
 
 PAGE = """query Page($n: Int) { prompts(first: $n) { ... on PromptConnection {
   edges { cursor node { id title tags links { self { href } } } } pageInfo { hasNextPage } } } }"""
@@ -74,10 +75,18 @@ async def test_each_response_reports_its_requested_and_actual_cost(
     actual: int,
 ) -> None:
     # given a gateway with the default settings
-    async with client_for(settings_for(database_url)) as client:
+    app = create_app(settings_for(database_url))
+    planned = app.state.graphql.planned
+    async with asgi_client(app) as client:
         # when the document runs twice: on Strawberry's executor, then from its plan
         first = await post(client, query, variables)
+        runs = planned.runs
         second = await post(client, query, variables)
+    await app.state.db.dispose()
+    # the second answer came from the plan (a document of two root fields is never planned)
+    one_root_field = "b: guardrailPools" not in query
+    assert (planned.plan_for(query, None) is not None) == one_root_field
+    assert planned.runs == runs + one_root_field
     # then both report the same cost, and the data is the same
     expected = {"requestedQueryCost": requested, "actualQueryCost": actual}
     assert first.status_code == second.status_code == 200

@@ -44,6 +44,7 @@ class PlannedExecutor:
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
         self._pinned: dict[tuple[str, str | None], Plan] = {}  # trusted documents: kept
         self._scalars = schema.schema_converter.scalar_registry
+        self.runs = 0  # documents answered from a plan: what tests and benchmarks read
 
     def plan_for(self, query: str, operation_name: str | None) -> Plan | None:
         key = (query, operation_name)
@@ -79,6 +80,7 @@ class PlannedExecutor:
         arguments = self._arguments(plan, variables)
         if arguments is None:
             return None
+        self.runs += 1
         ctx.operation = plan.operation_name
         try:
             result = await plan.run(ctx, arguments)
