@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from db.database import Database
 from db.models import prompts
-from tests.conftest import settings_for
 from gateway.app import create_app
+from tests.conftest import settings_for
 from tests.factories import asgi_client, client_for, token
 
 PAGE = """query Page($n: Int) { prompts(first: $n) { ... on PromptConnection {
