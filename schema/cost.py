@@ -76,8 +76,16 @@ class FieldCost:
 @dataclass(frozen=True, slots=True)
 class OperationCost:
     fields: tuple[FieldCost, ...]
+    fixed: int | None = None  # the requested cost when no page size comes from a variable
+
+    @classmethod
+    def of(cls, fields: tuple[FieldCost, ...]) -> OperationCost:
+        varies = any(_has_variable_page(f) for f in fields)
+        return cls(fields, None if varies else sum(_requested(f, None, 1) for f in fields))
 
     def requested(self, variables: Mapping[str, Any] | None) -> int:
+        if self.fixed is not None:
+            return self.fixed
         return sum(_requested(f, variables, 1) for f in self.fields)
 
     def actual(self, data: Any) -> int:
@@ -138,7 +146,7 @@ def operation_cost(
     builder = _Builder(schema, fragments)
     weight = MUTATION_COST if operation.operation == OperationType.MUTATION else None
     common, _ = builder.selection(operation.selection_set, root, root_weight=weight)
-    return OperationCost(common)
+    return OperationCost.of(common)
 
 
 class _Builder:
@@ -207,6 +215,8 @@ class _Builder:
         is_object = isinstance(named, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType)
         weight = root_weight if root_weight is not None else (OBJECT_COST if is_object else 0)
         common, by_type = self.selection(node.selection_set, named) if is_object else ((), ())
+        if weight == 0 and not common and not by_type:
+            return None  # a scalar: free, and left out of every walk
         return FieldCost(
             key=node.alias.value if node.alias else name,
             weight=weight,
@@ -220,23 +230,34 @@ class _Builder:
 def _requested(field: FieldCost, variables: Mapping[str, Any] | None, times: int) -> int:
     inner = field.page.value(variables) if field.page is not None else 1
     cost = field.weight
-    cost += sum(_requested(c, variables, inner if c.is_list else 1) for c in field.common)
-    cost += max(
-        (
-            sum(_requested(c, variables, inner if c.is_list else 1) for c in fields)
-            for _, fields in field.by_type
-        ),
-        default=0,
-    )
-    return cost * times
+    for child in field.common:
+        cost += _requested(child, variables, inner if child.is_list else 1)
+    dearest = 0
+    for _, fields in field.by_type:
+        member = 0
+        for child in fields:
+            member += _requested(child, variables, inner if child.is_list else 1)
+        dearest = max(dearest, member)
+    return (cost + dearest) * times
+
+
+def _has_variable_page(field: FieldCost) -> bool:
+    if field.page is not None and field.page.variable is not None:
+        return True
+    children = [*field.common, *(c for _, fields in field.by_type for c in fields)]
+    return any(_has_variable_page(c) for c in children)
 
 
 def _actual(field: FieldCost, value: Any) -> int:
-    if isinstance(value, list):
-        return sum(_actual(field, item) for item in value)
-    if not isinstance(value, dict):
-        return field.weight  # a leaf, or an object field that resolved to null
-    return field.weight + _actual_of_selection(field.common, field.by_type, value)
+    kind = value.__class__
+    if kind is dict:
+        return field.weight + _actual_of_selection(field.common, field.by_type, value)
+    if kind is list:
+        total = 0
+        for item in value:
+            total += _actual(field, item)
+        return total
+    return field.weight  # a leaf, or an object field that resolved to null
 
 
 def _actual_of_selection(
@@ -244,13 +265,19 @@ def _actual_of_selection(
     by_type: tuple[tuple[str, tuple[FieldCost, ...]], ...],
     data: dict[str, Any],
 ) -> int:
-    cost = sum(_actual(f, data[f.key]) for f in common if f.key in data)
+    cost = 0
+    for child in common:
+        if child.key in data:
+            cost += _actual(child, data[child.key])
     # The member that answered is the one whose fields are in the data: the dearest of them.
-    cost += max(
-        (sum(_actual(f, data[f.key]) for f in fields if f.key in data) for _, fields in by_type),
-        default=0,
-    )
-    return cost
+    dearest = 0
+    for _, fields in by_type:
+        member = 0
+        for child in fields:
+            if child.key in data:
+                member += _actual(child, data[child.key])
+        dearest = max(dearest, member)
+    return cost + dearest
 
 
 def _page_size(node: FieldNode, definition: GraphQLField) -> PageSize | None:

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from gateway.throttle.buckets import Verdict
@@ -41,19 +42,23 @@ class Charge:
         """IETF RateLimit-Policy / RateLimit (draft-ietf-httpapi-ratelimit-headers):
         the quota, the window it refills in, what is left and when the bucket is full."""
         limit = self.limit
-        window = math.ceil(limit.seconds_to_fill)
         left = max(0, math.floor(self.available))
         full_in = (
             math.ceil((limit.maximum - self.available) / limit.restore_rate)
             if limit.restore_rate > 0
             else 0
         )
-        policy = f'"{POLICY_NAME}";q={math.floor(limit.maximum)};w={window}'
-        state = f'"{POLICY_NAME}";r={left};t={max(0, full_in)}'
-        found = [(b"ratelimit-policy", policy.encode()), (b"ratelimit", state.encode())]
+        state = b'"%s";r=%d;t=%d' % (POLICY_NAME.encode(), left, max(0, full_in))
+        found = [(b"ratelimit-policy", _policy_header(limit)), (b"ratelimit", state)]
         if not self.admitted and math.isfinite(self.retry_after):  # inf: it can never run
             found.append((b"retry-after", str(max(1, math.ceil(self.retry_after))).encode()))
         return found
+
+
+@lru_cache(maxsize=1024)  # one per distinct limit: the default, the anonymous, overrides
+def _policy_header(limit: Limit) -> bytes:
+    window = math.ceil(limit.seconds_to_fill)
+    return b'"%s";q=%d;w=%d' % (POLICY_NAME.encode(), math.floor(limit.maximum), window)
 
 
 class Throttle:
