@@ -24,6 +24,7 @@ from gateway.http.routing import Gateway
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.metrics import build_metrics
 from gateway.observe.observer import RequestObserver
+from gateway.rest.front import rest_routes
 from gateway.settings import Settings
 from schema.planned.executor import PlannedExecutor
 from schema.roots import PLANNABLE_ROOTS, RECORDS
@@ -47,7 +48,9 @@ def create_app(settings: Settings) -> Starlette:
     )
     # Strawberry's CDN page, or the same page with npm's files when PATCHBAY_GRAPHIQL_ASSETS is set
     graphiql = self_hosted_graphiql(settings.graphiql_assets) if settings.graphiql else None
-    graphql = _graphql_front(settings, db, graphiql.page if graphiql else None)
+    authenticator = Authenticator(settings, db)  # one token cache for both fronts
+    prompts_url = settings.prompts_url.rstrip("/")
+    graphql = _graphql_front(settings, db, authenticator, graphiql.page if graphiql else None)
     metrics, metrics_endpoint = (
         build_metrics(db, settings.metrics_token_value)
         if settings.metrics_enabled
@@ -61,6 +64,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     routes: list[BaseRoute] = [
         Route(GRAPHQL_PATH, graphql),
+        *rest_routes(db=db, authenticator=authenticator, prompts_url=prompts_url),
         *health_routes(partial(check_ready, db), timeout_seconds=settings.database_timeout_seconds),
     ]
     if metrics_endpoint is not None:
@@ -80,7 +84,9 @@ def create_app(settings: Settings) -> Starlette:
     return app
 
 
-def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) -> PatchbayGraphQL:
+def _graphql_front(
+    settings: Settings, db: Database, authenticator: Authenticator, graphiql_page: str | None
+) -> PatchbayGraphQL:
     schema = build_schema(
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
@@ -94,7 +100,7 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
     return PatchbayGraphQL(
         schema,
         db=db,
-        authenticator=Authenticator(settings, db),
+        authenticator=authenticator,
         prompts_url=settings.prompts_url.rstrip("/"),
         graphiql=settings.graphiql,
         graphiql_page=graphiql_page,
