@@ -18,7 +18,6 @@ from tests.rest_requests import (
     BOBS,
     CAROLS,
     GLOBEX_POOL,
-    OTHER_POOL,
     POOL,
     POOLS,
     PROMPTS,

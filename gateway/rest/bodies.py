@@ -3,16 +3,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from resolvers.errors import FieldCode, FieldIssue
 from resolvers.patches import api_name
 
+
+def _no_defaults(schema: dict[str, Any]) -> None:
+    """An absent field is left unchanged: it has no default to document."""
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
+
+
 # strict: a number is not a string; forbid: an unknown field is refused, not ignored.
-STRICT = ConfigDict(extra="forbid", strict=True)
+STRICT = ConfigDict(extra="forbid", strict=True, json_schema_extra=_no_defaults)
+# A field that cannot be cleared is documented as a string, yet null reaches the rules, which
+# answer it as GraphQL does (REQUIRED), instead of a type error.
+NotNull = Annotated[str | None, WithJsonSchema({"type": "string"})]
 
 
 class Body(BaseModel):
@@ -38,18 +48,18 @@ class PromptBody(Body):
         description="Replaces the tags: at most 20, each trimmed, 1-50 characters; duplicates "
         "are dropped keeping the first. null clears them.",
     )
-    name: str | None = Field(
+    name: NotNull = Field(
         None, description="Name, unique in the organization; trimmed, 1-100 characters."
     )
     description: str | None = Field(
         None, description="Description, at most 1000 characters; null clears it."
     )
-    request_id: str | None = Field(
+    request_id: NotNull = Field(
         None,
         description="Attach the audio uploaded under this request id (sets assetId, type "
         "ASSET and the upload's file name unless fileName is given).",
     )
-    file_name: str | None = Field(None, description="Audio file name ending in .mp3, .wav or .ogg.")
+    file_name: NotNull = Field(None, description="Audio file name ending in .mp3, .wav or .ogg.")
 
 
 class AudioPromptBody(Body):
@@ -57,15 +67,15 @@ class AudioPromptBody(Body):
 
     model_config = STRICT
 
-    request_id: str | None = Field(
+    request_id: NotNull = Field(
         None,
         description="Attach the audio uploaded under this request id; sets asset_id and "
         "type asset, and the upload's file name unless file_name is given.",
     )
-    name: str | None = Field(
+    name: NotNull = Field(
         None, description="Name, unique in the organization; trimmed, 1-100 characters."
     )
-    file_name: str | None = Field(
+    file_name: NotNull = Field(
         None,
         description="Audio file name ending in .mp3, .wav or .ogg; alone, it renames the "
         "audio file of a prompt that has one.",
@@ -80,8 +90,8 @@ class PoolBody(Body):
 
     model_config = STRICT
 
-    name: str | None = Field(None, description="Name; trimmed, 1-100 characters.")
-    slug: str | None = Field(
+    name: NotNull = Field(None, description="Name; trimmed, 1-100 characters.")
+    slug: NotNull = Field(
         None,
         description="Slug, unique in the organization: 1-64 characters of lowercase letters "
         "and digits in words joined by '-'.",

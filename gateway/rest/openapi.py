@@ -82,6 +82,7 @@ def _path_item(resource: Resource[Any]) -> PathItem:
                     "required": True,
                     "description": "Id of the object; an id that matches nothing is 404.",
                     "schema": STRING,
+                    "example": resource.example_id,
                 }
             )
         ],

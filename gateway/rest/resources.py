@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from db.database import Database
 from db.rows import PoolRow, PromptRow
+from db.seed import ACME_DEFAULT_POOL
 from gateway.rest.bodies import AudioPromptBody, Body, PoolBody, PromptBody
 from gateway.rest.dialects import CamelCaseErrors, Dialect, EnvelopeErrors, SnakeCaseErrors
 from gateway.rest.representations import AudioPrompt, GuardrailPoolEnvelope, Prompt
@@ -52,6 +53,7 @@ class Resource(Generic[Row]):
     present: Callable[[Row, str], BaseModel]  # (row, prompts URL)
     dialect: Dialect
     has_owner: bool  # a user may change only what they own (403)
+    example_id: str  # of the demo data (`patchbay seed`), for the document's examples
 
 
 PROMPT = Resource[PromptRow](
@@ -70,6 +72,7 @@ PROMPT = Resource[PromptRow](
     present=Prompt.from_row,
     dialect=CamelCaseErrors(),
     has_owner=True,
+    example_id="prm_acme_after_hours",
 )
 AUDIO_PROMPT = Resource[PromptRow](
     path="/v1/prompts/{id}",
@@ -87,6 +90,7 @@ AUDIO_PROMPT = Resource[PromptRow](
     present=AudioPrompt.from_row,
     dialect=SnakeCaseErrors(),
     has_owner=True,
+    example_id="prm_acme_welcome",
 )
 GUARDRAIL_POOL = Resource[PoolRow](
     path="/v1/guardrails/pools/{id}",
@@ -106,5 +110,6 @@ GUARDRAIL_POOL = Resource[PoolRow](
     present=GuardrailPoolEnvelope.from_row,
     dialect=EnvelopeErrors(),
     has_owner=False,
+    example_id=str(ACME_DEFAULT_POOL),
 )
 RESOURCES: tuple[Resource[Any], ...] = (PROMPT, AUDIO_PROMPT, GUARDRAIL_POOL)
