@@ -86,9 +86,7 @@ async def test_get_with_the_current_etag_is_not_modified(
 async def test_prompt_links_self_resolves_on_the_same_server(client: httpx.AsyncClient) -> None:
     # given: the GraphQL Prompt's links, built from settings.prompts_url
     query = '{ prompt(id: "prm_acme_welcome") { ... on Prompt { links { self { href } } } } }'
-    graphql = await client.post(
-        "/graphql", json={"query": query}, headers=bearer(token("alice"))
-    )
+    graphql = await client.post("/graphql", json={"query": query}, headers=bearer(token("alice")))
     href = graphql.json()["data"]["prompt"]["links"]["self"]["href"]
     # when
     response = await client.get(href, headers=bearer(token("alice")))
