@@ -8,7 +8,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, Field
 
-from gateway.rest.failures import Failure
+from gateway.rest.failures import STATUSES, Failure
 
 
 class Dialect(Protocol):
@@ -81,7 +81,7 @@ class AudioPromptError(BaseModel):
         "SERVICE_UNAVAILABLE or OUTCOME_UNKNOWN."
     )
     message: str = Field(description="A human-readable explanation.")
-    description: str = Field(description="More about the failure, with the request id.")
+    description: str = Field(description="What this kind of failure means.")
     fields: list[FieldDescription] = Field(description="Each field at fault; else empty.")
 
 
@@ -92,7 +92,7 @@ class SnakeCaseErrors:
         return AudioPromptError.model_construct(
             code=failure.code,
             message=failure.message,
-            description=f"request {request_id}",
+            description=STATUSES[failure.status][1],
             fields=[
                 FieldDescription.model_construct(name=snake_case(i.field), description=i.message)
                 for i in failure.issues
