@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -66,8 +67,8 @@ class Endpoints:
         tag = etag(row.updated_at)
         if not writing and not_modified(request.headers.get("if-none-match"), tag):
             return Response(status_code=304, headers={"etag": tag})
-        body = resource.present(row, self.prompts_url)
-        return _json(body, 200, {"etag": tag})
+        body = orjson.dumps(resource.present(row, self.prompts_url), option=orjson.OPT_UTC_Z)
+        return Response(body, 200, {"etag": tag}, media_type=JSON)
 
     async def _principal(self, request: Request, observed: Observation) -> Principal | None:
         header = authorization_header(request.scope["headers"])

@@ -1,9 +1,14 @@
-"""What each endpoint answers with: the seed pages' shapes, built from database rows."""
+"""What each endpoint answers with: the seed pages' shapes, built from database rows.
+
+The pydantic models are the representations' definitions, for the OpenAPI document; the
+`*_body` functions build the same JSON as plain data, several times cheaper per request than
+building the models (tests/test_rest_representations.py holds the two together).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -16,31 +21,33 @@ AudioType = Literal["asset", "tts", "url"]
 AudioState = Literal["draft", "published", "archived"]
 
 
+# What a response holds and nothing else: the document says so, and a drift test checks it.
+EXACT = ConfigDict(extra="forbid")
+
+
 class Link(BaseModel):
+    model_config = EXACT
     href: str = Field(description="Address of the resource.")
 
 
-def _links(row: PromptRow, prompts_url: str) -> tuple[Link, Link | None]:
+def _links(row: PromptRow, prompts_url: str) -> tuple[dict[str, str], dict[str, str] | None]:
     href = f"{prompts_url}/{row.id}"
-    download = Link(href=f"{href}/download-link") if row.state in DOWNLOADABLE else None
-    return Link(href=href), download
+    download = {"href": f"{href}/download-link"} if row.state in DOWNLOADABLE else None
+    return {"href": href}, download
 
 
 class PromptLinks(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel)
+    model_config = ConfigDict(**EXACT, alias_generator=to_camel)
     self: Link = Field(description="Where to fetch this prompt's details.")
     download_link: Link | None = Field(
         description="Where to generate a download link; null unless PUBLISHED or ARCHIVED."
     )
 
 
-# Responses are built from rows we trust: model_construct skips validation on the way out.
-
-
 class Prompt(BaseModel):
     """A prompt as `/prompts/{id}` shows it: camelCase, its id as `_id`."""
 
-    model_config = ConfigDict(alias_generator=to_camel)
+    model_config = ConfigDict(**EXACT, alias_generator=to_camel)
 
     id: str = Field(alias="_id", description="Unique id of the prompt.")
     org_id: str = Field(description="Organization that owns the prompt.")
@@ -63,17 +70,35 @@ class Prompt(BaseModel):
     updated_user_name: str | None = Field(description="Display name of the last changer.")
     links: PromptLinks = Field(description="Related resources.")
 
-    @classmethod
-    def from_row(cls, row: PromptRow, prompts_url: str) -> Prompt:
-        self_link, download = _links(row, prompts_url)
-        fields = row._asdict() | {"org_id": str(row.org_id), "type": row.type.value}
-        fields["state"] = row.state.value
-        return cls.model_construct(
-            **fields, links=PromptLinks.model_construct(self=self_link, download_link=download)
-        )
+
+def prompt_body(row: PromptRow, prompts_url: str) -> dict[str, Any]:
+    self_link, download = _links(row, prompts_url)
+    return {
+        "_id": row.id,
+        "orgId": str(row.org_id),
+        "ownerId": row.owner_id,
+        "name": row.name,
+        "title": row.title,
+        "description": row.description,
+        "type": row.type.value,
+        "state": row.state.value,
+        "assetId": row.asset_id,
+        "fileName": row.file_name,
+        "content": row.content,
+        "model": row.model,
+        "tags": row.tags,
+        "createdAt": row.created_at,
+        "createdBy": row.created_by,
+        "createdUserName": row.created_user_name,
+        "updatedAt": row.updated_at,
+        "updatedBy": row.updated_by,
+        "updatedUserName": row.updated_user_name,
+        "links": {"self": self_link, "downloadLink": download},
+    }
 
 
 class HalLinks(BaseModel):
+    model_config = EXACT
     self: Link = Field(description="Where to fetch the details of the prompt.")
     download_link: Link | None = Field(
         None,
@@ -84,6 +109,8 @@ class HalLinks(BaseModel):
 
 class AudioPrompt(BaseModel):
     """A prompt as `/v1/prompts/{id}` shows it: snake_case, the type in lower case, HAL links."""
+
+    model_config = EXACT
 
     id: str = Field(description="The ID of the prompt.")
     name: str = Field(description="The prompt name.")
@@ -100,28 +127,33 @@ class AudioPrompt(BaseModel):
     updated_user_name: str | None = Field(description="Username of whoever updated it.")
     links: HalLinks = Field(alias="_links", description="HAL links.")
 
-    @classmethod
-    def from_row(cls, row: PromptRow, prompts_url: str) -> AudioPrompt:
-        self_link, download = _links(row, prompts_url)
-        return cls.model_construct(
-            id=row.id,
-            name=row.name,
-            description=row.description,
-            type=cast(AudioType, row.type.value.lower()),
-            state=cast(AudioState, row.state.value.lower()),
-            asset_id=row.asset_id,
-            file_name=row.file_name,
-            created_at=row.created_at,
-            created_by=row.created_by,
-            created_user_name=row.created_user_name,
-            updated_at=row.updated_at,
-            updated_by=row.updated_by,
-            updated_user_name=row.updated_user_name,
-            links=HalLinks.model_construct(self=self_link, download_link=download),
-        )
+
+def audio_prompt_body(row: PromptRow, prompts_url: str) -> dict[str, Any]:
+    self_link, download = _links(row, prompts_url)
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "type": row.type.value.lower(),
+        "state": row.state.value.lower(),
+        "asset_id": row.asset_id,
+        "file_name": row.file_name,
+        "created_at": row.created_at,
+        "created_by": row.created_by,
+        "created_user_name": row.created_user_name,
+        "updated_at": row.updated_at,
+        "updated_by": row.updated_by,
+        "updated_user_name": row.updated_user_name,
+        # HAL: a link that does not apply is left out
+        "_links": {"self": self_link, "download_link": download}
+        if download
+        else {"self": self_link},
+    }
 
 
 class GuardrailPool(BaseModel):
+    model_config = EXACT
+
     id: str = Field(description="Unique id; a rename never changes it.")
     org_id: str = Field(description="Organization that owns the pool.")
     brand_id: str = Field(description="Brand of the pool; immutable.")
@@ -134,18 +166,22 @@ class GuardrailPool(BaseModel):
 class GuardrailPoolEnvelope(BaseModel):
     """`{"success": true, "data": pool}`, as the pool API wraps every answer."""
 
+    model_config = EXACT
+
     success: Literal[True] = Field(description="Always true for a pool.")
     data: GuardrailPool = Field(description="The pool.")
 
-    @classmethod
-    def from_row(cls, row: PoolRow, _prompts_url: str = "") -> GuardrailPoolEnvelope:
-        pool = GuardrailPool.model_construct(
-            id=str(row.id),
-            org_id=str(row.org_id),
-            brand_id=str(row.brand_id),
-            name=row.name,
-            slug=row.slug,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
-        return cls.model_construct(success=True, data=pool)
+
+def pool_body(row: PoolRow, _prompts_url: str = "") -> dict[str, Any]:
+    return {
+        "success": True,
+        "data": {
+            "id": str(row.id),
+            "org_id": str(row.org_id),
+            "brand_id": str(row.brand_id),
+            "name": row.name,
+            "slug": row.slug,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+        },
+    }

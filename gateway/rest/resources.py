@@ -14,7 +14,14 @@ from db.rows import PoolRow, PromptRow
 from db.seed import ACME_DEFAULT_POOL
 from gateway.rest.bodies import AudioPromptBody, Body, PoolBody, PromptBody
 from gateway.rest.dialects import CamelCaseErrors, Dialect, EnvelopeErrors, SnakeCaseErrors
-from gateway.rest.representations import AudioPrompt, GuardrailPoolEnvelope, Prompt
+from gateway.rest.representations import (
+    AudioPrompt,
+    GuardrailPoolEnvelope,
+    Prompt,
+    audio_prompt_body,
+    pool_body,
+    prompt_body,
+)
 from resolvers import access, guardrail_pools, prompts
 from resolvers.patches import Patch, PoolPatch, PromptPatch
 from resolvers.principal import Principal
@@ -50,7 +57,7 @@ class Resource(Generic[Row]):
     read: Reader[Row]
     update: Updater[Row]
     representation: type[BaseModel]
-    present: Callable[[Row, str], BaseModel]  # (row, prompts URL)
+    present: Callable[[Row, str], dict[str, Any]]  # (row, prompts URL): the JSON data
     dialect: Dialect
     has_owner: bool  # a user may change only what they own (403)
     example_id: str  # of the demo data (`patchbay seed`), for the document's examples
@@ -69,7 +76,7 @@ PROMPT = Resource[PromptRow](
     read=prompts.get_prompt,
     update=update_prompt,
     representation=Prompt,
-    present=Prompt.from_row,
+    present=prompt_body,
     dialect=CamelCaseErrors(),
     has_owner=True,
     example_id="prm_acme_after_hours",
@@ -87,7 +94,7 @@ AUDIO_PROMPT = Resource[PromptRow](
     read=prompts.get_prompt,
     update=update_prompt,
     representation=AudioPrompt,
-    present=AudioPrompt.from_row,
+    present=audio_prompt_body,
     dialect=SnakeCaseErrors(),
     has_owner=True,
     example_id="prm_acme_welcome",
@@ -107,7 +114,7 @@ GUARDRAIL_POOL = Resource[PoolRow](
     read=guardrail_pools.get_pool,
     update=update_guardrail_pool,
     representation=GuardrailPoolEnvelope,
-    present=GuardrailPoolEnvelope.from_row,
+    present=pool_body,
     dialect=EnvelopeErrors(),
     has_owner=False,
     example_id=str(ACME_DEFAULT_POOL),
