@@ -116,6 +116,9 @@ async def test_a_read_scope_may_get_but_not_patch(client: httpx.AsyncClient) -> 
         ("v1-prompts", {"name": 1}, {"name"}),
         ("v1-pools", {"slug": "Not A Slug", "name": None}, {"slug", "name"}),
         ("v1-pools", {"brand_id": "b0000000-0000-4000-8000-000000000001"}, {"brand_id"}),
+        # a value of the wrong type and a rule broken: both reported at once
+        ("v1-pools", {"brand_id": "x", "slug": "Not A Slug"}, {"brand_id", "slug"}),
+        ("prompts", {"title": 5, "model": "", "color": "red"}, {"title", "model", "color"}),
     ],
 )
 async def test_invalid_bodies_are_400_with_every_field_at_fault_and_nothing_written(

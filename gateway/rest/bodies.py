@@ -102,18 +102,22 @@ IMMUTABLE = {"brand_id", "brandId", "id", "_id", "org_id", "orgId"}
 
 
 class BodyInvalid(Exception):
-    """The body's fields are not the model's, or not of its JSON types."""
+    """The body's fields are not the model's, or not of its JSON types. `rest` holds the
+    fields that are, so that the rules can judge them too: every failure at once."""
 
-    def __init__(self, issues: list[FieldIssue]) -> None:
+    def __init__(self, issues: list[FieldIssue], rest: Body) -> None:
         super().__init__("validation failed")
         self.issues = issues
+        self.rest = rest
 
 
 def parse_body(model: type[Body], data: dict[str, Any]) -> Body:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise BodyInvalid([_issue(model, detail) for detail in error.errors()]) from None
+        failed = {detail["loc"][0] for detail in error.errors() if detail["loc"]}
+        rest = model.model_validate({k: v for k, v in data.items() if k not in failed})
+        raise BodyInvalid([_issue(model, detail) for detail in error.errors()], rest) from None
 
 
 def _issue(model: type[Body], detail: Any) -> FieldIssue:

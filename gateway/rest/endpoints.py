@@ -84,9 +84,11 @@ class Endpoints:
         try:
             body = parse_body(resource.body, data)
         except BodyInvalid as invalid:
-            # The contract's order holds for a body of the wrong shape too: 401, 403, 400.
+            # The contract's order holds for a body of the wrong shape too: 401, 403, 400,
+            # with the rules' verdict on the well-typed fields beside the shape's.
             authorize(principal, resource.write_scope)
-            raise ValidationFailed(invalid.issues) from None
+            _, issues = resource.check(resource.patch(**invalid.rest.sent()))
+            raise ValidationFailed(invalid.issues + issues) from None
         fields = body.sent()
         expected = await self._expected(resource, request, principal, raw_id)
         if expected is not None:

@@ -23,8 +23,11 @@ from gateway.rest.representations import (
     prompt_body,
 )
 from resolvers import access, guardrail_pools, prompts
+from resolvers.errors import FieldIssue
 from resolvers.patches import Patch, PoolPatch, PromptPatch
+from resolvers.pool_rules import check_pool_patch
 from resolvers.principal import Principal
+from resolvers.prompt_rules import check_prompt_patch
 from resolvers.update_guardrail_pool import update_guardrail_pool
 from resolvers.update_prompt import update_prompt
 
@@ -54,6 +57,7 @@ class Resource(Generic[Row]):
     write_scope: str
     body: type[Body]
     patch: type[Patch]
+    check: Callable[[Any], tuple[dict[str, Any], list[FieldIssue]]]  # the resolvers' rules
     read: Reader[Row]
     update: Updater[Row]
     representation: type[BaseModel]
@@ -73,6 +77,7 @@ PROMPT = Resource[PromptRow](
     write_scope=access.PROMPTS_WRITE,
     body=PromptBody,
     patch=PromptPatch,
+    check=check_prompt_patch,
     read=prompts.get_prompt,
     update=update_prompt,
     representation=Prompt,
@@ -91,6 +96,7 @@ AUDIO_PROMPT = Resource[PromptRow](
     write_scope=access.PROMPTS_WRITE,
     body=AudioPromptBody,
     patch=PromptPatch,
+    check=check_prompt_patch,
     read=prompts.get_prompt,
     update=update_prompt,
     representation=AudioPrompt,
@@ -111,6 +117,7 @@ GUARDRAIL_POOL = Resource[PoolRow](
     write_scope=access.ADMIN_WRITE,
     body=PoolBody,
     patch=PoolPatch,
+    check=check_pool_patch,
     read=guardrail_pools.get_pool,
     update=update_guardrail_pool,
     representation=GuardrailPoolEnvelope,
