@@ -62,7 +62,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 @pytest.mark.parametrize("credential", ["valid-token", "none"])
 def test_schemathesis_finds_nothing_against_the_live_server(
-    live: Demo, repo_root: Path, credential: str
+    live: Demo, repo_root: Path, tmp_path: Path, credential: str
 ) -> None:
     # given: the committed document, the demo's server, alice's token (or none)
     headers = ["-H", f"Authorization: Bearer {token(ttl=3600)}"] if credential != "none" else []
@@ -90,6 +90,7 @@ def test_schemathesis_finds_nothing_against_the_live_server(
             "--request-timeout",
             "30",
         ],
+        cwd=tmp_path,  # its caches and reports stay out of the repository
         capture_output=True,
         text=True,
         timeout=300,
