@@ -39,17 +39,25 @@ class Endpoints:
         self.prompts_url = prompts_url
 
     def route(self, resource: Resource[Any]) -> Route:
+        # (operation id, route label) of each method, for the access line and the metrics
+        labels = {
+            True: (f"update{resource.noun}", f"PATCH {resource.path}"),
+            False: (f"get{resource.noun}", f"GET {resource.path}"),
+        }
+
         async def endpoint(request: Request) -> Response:
-            return await self.answer(resource, request)
+            writing = request.method == "PATCH"
+            operation, route = labels[writing]
+            observed = Observation(operation)
+            state = request.scope.setdefault("state", {})
+            state[STATE_KEY], state[ROUTE_KEY] = observed, route
+            return await self.answer(resource, request, observed, writing=writing)
 
         return Route(resource.path, endpoint, methods=["GET", "PATCH"], name=resource.noun)
 
-    async def answer(self, resource: Resource[Any], request: Request) -> Response:
-        writing = request.method == "PATCH"
-        observed = Observation(("update" if writing else "get") + resource.noun)
-        state = request.scope["state"]
-        state[STATE_KEY] = observed
-        state[ROUTE_KEY] = f"{'PATCH' if writing else 'GET'} {resource.path}"
+    async def answer(
+        self, resource: Resource[Any], request: Request, observed: Observation, *, writing: bool
+    ) -> Response:
         try:
             principal = await self._principal(request, observed)
             if writing:
