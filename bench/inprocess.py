@@ -1,11 +1,12 @@
 """Patchbay's ASGI app driven in-process, without HTTP: CPU per request, and where it goes.
 
     python bench/inprocess.py --url URL --token FILE --ids FILE [--requests N] [--profile]
-        [--reads] [--setting NAME=VALUE ...]
+        [--reads | --rest] [--setting NAME=VALUE ...]
 
 Runs the harness's mutation (`description` of a random prepared prompt, variables in the
 document), or with --reads the read of bench/compare.sh --reads (`prompts(first: 50)`, 9
-fields), with 32 requests in flight, like wrk in bench/compare.sh, and prints the
+fields), or with --rest the REST update of bench/rest.sh (`PATCH /v1/prompts/{id}`), with 32
+requests in flight, like wrk in bench/compare.sh, and prints the
 process CPU time per request. `--profile` prints cProfile's top functions as well. It
 leaves out uvicorn's HTTP work, which the floor contenders pay too: use it to see what
 a change of ours costs, and bench/compare.sh for figures against peers.
@@ -41,7 +42,9 @@ READ = (
 IN_FLIGHT = 32
 
 
-async def drive(app: Any, token: str, ids: list[str], requests: int, *, reads: bool) -> None:
+async def drive(
+    app: Any, token: str, ids: list[str], requests: int, *, reads: bool, rest: bool = False
+) -> None:
     headers = [
         (b"host", b"127.0.0.1"),
         (b"content-type", b"application/json"),
@@ -54,25 +57,26 @@ async def drive(app: Any, token: str, ids: list[str], requests: int, *, reads: b
     async def one() -> None:
         nonlocal counter, failures
         counter += 1
+        prompt_id = random.choice(ids)  # noqa: S311 (a load, not a secret)
+        path = f"/v1/prompts/{prompt_id}" if rest else "/graphql"
         body = orjson.dumps(
-            {"query": READ, "variables": {"n": 50}}
+            {"description": f"d{counter}"}
+            if rest
+            else {"query": READ, "variables": {"n": 50}}
             if reads
             else {
                 "query": DOCUMENT,
-                "variables": {
-                    "id": random.choice(ids),  # noqa: S311 (a load, not a secret)
-                    "input": {"description": f"d{counter}"},
-                },
+                "variables": {"id": prompt_id, "input": {"description": f"d{counter}"}},
             }
         )
         scope = {
             "type": "http",
             "asgi": {"version": "3.0"},
             "http_version": "1.1",
-            "method": "POST",
+            "method": "PATCH" if rest else "POST",
             "scheme": "http",
-            "path": "/graphql",
-            "raw_path": b"/graphql",
+            "path": path,
+            "raw_path": path.encode(),
             "query_string": b"",
             "root_path": "",
             "headers": [*headers, (b"content-length", str(len(body)).encode())],
@@ -90,7 +94,8 @@ async def drive(app: Any, token: str, ids: list[str], requests: int, *, reads: b
                 sent.append(message.get("body", b""))
 
         await app(scope, receive, send)
-        if (b'"updatedBy"' if reads else b"UpdatePromptSuccess") not in b"".join(sent):
+        marker = b'"updatedBy"' if reads else b'"updated_at"' if rest else b"UpdatePromptSuccess"
+        if marker not in b"".join(sent):
             failures += 1
 
     async def worker(share: int) -> None:
@@ -118,6 +123,7 @@ async def main() -> None:
         metavar="NAME=VALUE",
         help="a Settings field, e.g. operation_cost=false or rate_limit=true (repeatable)",
     )
+    parser.add_argument("--rest", action="store_true", help="PATCH /v1/prompts/{id} instead")
     args = parser.parse_args()
     access = logging.getLogger("patchbay.access")
     access.addHandler(logging.FileHandler("/dev/null"))
@@ -135,12 +141,14 @@ async def main() -> None:
     token = args.token.read_text().strip()
     ids = args.ids.read_text().split()
     async with app.router.lifespan_context(app):
-        await drive(app, token, ids, 2_000, reads=args.reads)  # warm: plans learnt, pool filled
+        await drive(
+            app, token, ids, 2_000, reads=args.reads, rest=args.rest
+        )  # warm: plans learnt, pool filled
         profiler = cProfile.Profile() if args.profile else None
         started, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        await drive(app, token, ids, args.requests, reads=args.reads)
+        await drive(app, token, ids, args.requests, reads=args.reads, rest=args.rest)
         if profiler:
             profiler.disable()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -28,6 +28,7 @@ from gateway.http.routing import Gateway
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.metrics import RequestMetrics, build_metrics
 from gateway.observe.observer import RequestObserver
+from gateway.rest.front import rest_routes
 from gateway.settings import Settings
 from gateway.shared_state import redis_client
 from gateway.throttle.buckets import LocalBuckets
@@ -61,12 +62,16 @@ def create_app(settings: Settings) -> Starlette:
         if settings.graphiql
         else None
     )
+    authenticator = Authenticator(settings, db)  # one token cache for both fronts
+    prompts_url = settings.prompts_url.rstrip("/")
     metrics, metrics_endpoint = (
         build_metrics(db, settings.metrics_token_value)
         if settings.metrics_enabled
         else (None, None)
     )
-    graphql = _graphql_front(settings, db, graphiql.page if graphiql else None, metrics)
+    graphql = _graphql_front(
+        settings, db, authenticator, graphiql.page if graphiql else None, metrics
+    )
     observer = RequestObserver(metrics, metered_paths=frozenset({GRAPHQL_PATH}))
     middleware = [  # outermost first: every response, preflights too, carries the request id
         Middleware(EdgeMiddleware, on_finished=observer.finished),
@@ -75,6 +80,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     routes: list[BaseRoute] = [
         Route(GRAPHQL_PATH, graphql),
+        *rest_routes(db=db, authenticator=authenticator, prompts_url=prompts_url),
         *health_routes(partial(check_ready, db), timeout_seconds=settings.database_timeout_seconds),
     ]
     if metrics_endpoint is not None:
@@ -97,7 +103,11 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def _graphql_front(
-    settings: Settings, db: Database, graphiql_page: str | None, metrics: RequestMetrics | None
+    settings: Settings,
+    db: Database,
+    authenticator: Authenticator,
+    graphiql_page: str | None,
+    metrics: RequestMetrics | None,
 ) -> PatchbayGraphQL:
     schema = build_schema(
         max_depth=settings.max_depth,
@@ -122,7 +132,7 @@ def _graphql_front(
     return PatchbayGraphQL(
         schema,
         db=db,
-        authenticator=Authenticator(settings, db),
+        authenticator=authenticator,
         prompts_url=settings.prompts_url.rstrip("/"),
         graphiql=settings.graphiql,
         graphiql_page=graphiql_page,

@@ -36,10 +36,10 @@ async def test_a_preflight_from_an_allowed_origin_is_answered(
     # then
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == APP
-    assert {"authorization", "content-type", "x-request-id"} <= listed(
+    assert {"authorization", "content-type", "x-request-id", "if-match"} <= listed(
         response.headers["access-control-allow-headers"]
     )
-    assert listed(response.headers["access-control-allow-methods"]) == {"get", "post"}
+    assert listed(response.headers["access-control-allow-methods"]) == {"get", "post", "patch"}
     assert response.headers["access-control-max-age"] == "600"
     assert "access-control-allow-credentials" not in response.headers
     assert response.headers["x-request-id"]

@@ -59,9 +59,13 @@ MODULES = modules()
 
 
 def test_the_rooms_are_found() -> None:
-    assert {"gateway.app", "gateway.graphql.view", "schema.planned.executor", "db.database"} <= (
-        set(MODULES)
-    )
+    assert {
+        "gateway.app",
+        "gateway.graphql.view",
+        "gateway.rest.endpoints",
+        "schema.planned.executor",
+        "db.database",
+    } <= set(MODULES)
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

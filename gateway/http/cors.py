@@ -13,9 +13,24 @@ def cors_middleware(origins: tuple[str, ...]) -> list[Middleware]:
         Middleware(
             CORSMiddleware,
             allow_origins=origins,
-            allow_methods=("GET", "POST"),
-            allow_headers=("authorization", "content-type", "x-request-id"),
-            expose_headers=("x-request-id", "ratelimit", "ratelimit-policy", "retry-after"),
+            allow_methods=("GET", "POST", "PATCH"),  # PATCH: the REST front
+            allow_headers=(
+                "authorization",
+                "content-type",
+                "x-request-id",
+                "if-match",
+                "if-none-match",
+                "idempotency-key",
+            ),
+            # What a browser's script may read: ids, rate limits, ETags, idempotent replays.
+            expose_headers=(
+                "x-request-id",
+                "ratelimit",
+                "ratelimit-policy",
+                "retry-after",
+                "etag",
+                "idempotent-replayed",
+            ),
             allow_credentials=False,
             max_age=600,
         )

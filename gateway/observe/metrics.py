@@ -1,4 +1,5 @@
-"""Prometheus metrics: GraphQL requests by operation and result type, and the database pool.
+"""Prometheus metrics: GraphQL requests by operation and result type, REST requests by route
+and status, and the database pool.
 
 Each app has its own registry (tests and several apps in one process stay independent). The
 request middleware calls `RequestMetrics.observe` once per request; label children are kept
@@ -108,9 +109,19 @@ class RequestMetrics:
             "chose what the request got)",
             registry=registry,
         )
+        # REST routes: a bounded set of route templates (never a raw path) and statuses.
+        self.routes = Histogram(
+            "patchbay_rest_request_duration_seconds",
+            "REST requests by route template (`METHOD /path/{id}`) and HTTP status, and the "
+            "time from receiving each to the end of its response (`_count`: requests)",
+            ("route", "status"),
+            registry=registry,
+            buckets=LATENCY_BUCKETS,
+        )
         self._operations: set[str] = set()
         self._request_children: dict[tuple[str, str], Any] = {}
         self._result_children: dict[tuple[str, str], Any] = {}
+        self._route_children: dict[tuple[str, int], Any] = {}
 
     def observe(
         self, operation: str | None, results: list[str] | None, status: int, seconds: float
@@ -130,6 +141,13 @@ class RequestMetrics:
 
     def untrusted_document(self, operation: str | None) -> None:
         self.untrusted.labels(self._operation_label(operation)).inc()
+
+    def observe_route(self, route: str, status: int, seconds: float) -> None:
+        """One REST request, answered by the route `route` (a template the front chose)."""
+        child = self._route_children.get((route, status))
+        if child is None:
+            child = self._route_children[route, status] = self.routes.labels(route, str(status))
+        child.observe(seconds)
 
     def _without_results(
         self, operation: str | None, results: list[str] | None, status: int

@@ -7,6 +7,8 @@ from typing import Protocol
 from resolvers.principal import Principal
 
 STATE_KEY = "observed"  # scope["state"][STATE_KEY]: the front's Observed, if it made one
+# scope["state"][ROUTE_KEY]: "METHOD /path/{template}" of a REST route, for its metrics
+ROUTE_KEY = "route"
 
 
 class Observed(Protocol):

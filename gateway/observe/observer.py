@@ -6,7 +6,7 @@ from starlette.types import Scope
 
 from gateway.observe import access_log
 from gateway.observe.metrics import RequestMetrics
-from gateway.observe.observed import STATE_KEY
+from gateway.observe.observed import ROUTE_KEY, STATE_KEY
 
 
 class RequestObserver:
@@ -17,7 +17,10 @@ class RequestObserver:
     def finished(self, scope: Scope, status: int, seconds: float) -> None:
         state = scope.get("state", {})
         observed = state.get(STATE_KEY)
-        if self.metrics is not None and scope["path"] in self.metered_paths:
+        route = state.get(ROUTE_KEY)
+        if self.metrics is not None and route is not None:
+            self.metrics.observe_route(route, status, seconds)
+        elif self.metrics is not None and scope["path"] in self.metered_paths:
             if observed is None:
                 self.metrics.observe(None, None, status, seconds)
             else:

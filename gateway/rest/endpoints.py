@@ -1,0 +1,130 @@
+"""GET and PATCH of a resource: HTTP in, the resolvers' read and update, HTTP out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from db.database import Database
+from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
+from gateway.authorization import authorization_header
+from gateway.http.request_id import current_request_id
+from gateway.identity.authenticator import Authenticator
+from gateway.observe.observed import ROUTE_KEY, STATE_KEY
+from gateway.rest.bodies import BodyInvalid, parse_body
+from gateway.rest.exchange import NO_VERSION, etag, json_object, not_modified, versions
+from gateway.rest.failures import Failure, Refused, failure_of
+from gateway.rest.observation import Observation
+from gateway.rest.resources import Resource
+from resolvers.access import authorize
+from resolvers.errors import DomainError, ValidationFailed
+from resolvers.principal import Principal
+
+JSON = "application/json"
+EXPECTED = (Refused, DomainError, DatabaseUnavailable, WriteOutcomeUnknown)
+
+
+class Endpoints:
+    """The routes of every resource, bound to the app's database and authenticator."""
+
+    def __init__(self, *, db: Database, authenticator: Authenticator, prompts_url: str) -> None:
+        self.db = db
+        self.authenticator = authenticator
+        self.prompts_url = prompts_url
+
+    def route(self, resource: Resource[Any]) -> Route:
+        # (operation id, route label) of each method, for the access line and the metrics
+        labels = {
+            True: (f"update{resource.noun}", f"PATCH {resource.path}"),
+            False: (f"get{resource.noun}", f"GET {resource.path}"),
+        }
+
+        async def endpoint(request: Request) -> Response:
+            writing = request.method == "PATCH"
+            operation, route = labels[writing]
+            observed = Observation(operation)
+            state = request.scope.setdefault("state", {})
+            state[STATE_KEY], state[ROUTE_KEY] = observed, route
+            return await self.answer(resource, request, observed, writing=writing)
+
+        return Route(resource.path, endpoint, methods=["GET", "PATCH"], name=resource.noun)
+
+    async def answer(
+        self, resource: Resource[Any], request: Request, observed: Observation, *, writing: bool
+    ) -> Response:
+        try:
+            principal = await self._principal(request, observed)
+            if writing:
+                row = await self._update(resource, request, principal)
+            else:
+                row = await resource.read(
+                    db=self.db, principal=principal, raw_id=request.path_params["id"]
+                )
+        except EXPECTED as error:
+            failure = error.failure if isinstance(error, Refused) else failure_of(error)
+            assert failure is not None
+            observed.results.append(failure.code)
+            return self._failed(resource, request, failure)
+        observed.results.append(resource.representation.__name__)
+        tag = etag(row.updated_at)
+        if not writing and not_modified(request.headers.get("if-none-match"), tag):
+            return Response(status_code=304, headers={"etag": tag})
+        body = orjson.dumps(resource.present(row, self.prompts_url), option=orjson.OPT_UTC_Z)
+        return Response(body, 200, {"etag": tag}, media_type=JSON)
+
+    async def _principal(self, request: Request, observed: Observation) -> Principal | None:
+        header = authorization_header(request.scope["headers"])
+        principal = await self.authenticator.authenticate(header)
+        observed.authenticated_principal = principal
+        return principal
+
+    async def _update(
+        self, resource: Resource[Any], request: Request, principal: Principal | None
+    ) -> Any:
+        data = await json_object(request)
+        raw_id = request.path_params["id"]
+        try:
+            body = parse_body(resource.body, data)
+        except BodyInvalid as invalid:
+            # The contract's order holds for a body of the wrong shape too: 401, 403, 400,
+            # with the rules' verdict on the well-typed fields beside the shape's.
+            authorize(principal, resource.write_scope)
+            _, issues = resource.check(resource.patch(**invalid.rest.sent()))
+            raise ValidationFailed(invalid.issues + issues) from None
+        fields = body.sent()
+        expected = await self._expected(resource, request, principal, raw_id)
+        if expected is not None:
+            fields["expected_updated_at"] = expected
+        return await resource.update(
+            db=self.db, principal=principal, raw_id=raw_id, patch=resource.patch(**fields)
+        )
+
+    async def _expected(
+        self, resource: Resource[Any], request: Request, principal: Principal | None, raw_id: str
+    ) -> datetime | None:
+        """The version If-Match requires; the resolvers' guard then checks it in the write."""
+        accepted = versions(request.headers.get("if-match"))
+        if accepted is None or len(accepted) == 1:
+            return accepted[0] if accepted else None
+        # Several ETags: whichever is current is the one to guard against.
+        current = await resource.read(db=self.db, principal=principal, raw_id=raw_id)
+        return current.updated_at if current.updated_at in accepted else NO_VERSION
+
+    def _failed(self, resource: Resource[Any], request: Request, failure: Failure) -> Response:
+        body = resource.dialect.render(failure, current_request_id(request.scope))
+        headers = {}
+        if failure.status == 401:
+            headers["www-authenticate"] = "Bearer"
+        elif failure.status == 503:
+            headers["retry-after"] = "1"
+        return _json(body, failure.status, headers)
+
+
+def _json(body: BaseModel, status: int, headers: dict[str, str]) -> Response:
+    return Response(body.model_dump_json(by_alias=True), status, headers, media_type=JSON)

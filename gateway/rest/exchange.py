@@ -1,0 +1,62 @@
+"""HTTP's side of a REST request: the body's media type and JSON, ETags and If-Match."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from gateway.rest.failures import malformed, unsupported_media_type
+
+JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+# An If-Match that names no version of ours can match nothing: a guard no row passes.
+NO_VERSION = datetime(1, 1, 1, tzinfo=UTC)
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object (RFC 7396 patches are objects too), or Refused."""
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type not in JSON_TYPES:
+        raise unsupported_media_type()
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise malformed("is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise malformed("must be a JSON object")
+    return data
+
+
+def etag(updated_at: datetime) -> str:
+    """A strong ETag from the row's version: every write that changes a row moves updated_at."""
+    return f'"{(updated_at - EPOCH) // MICROSECOND}"'
+
+
+def versions(if_match: str | None) -> list[datetime] | None:
+    """The versions an If-Match header accepts: None for any (absent or `*`). A tag that is
+    no version of ours (weak, malformed) stands for NO_VERSION, which no row has."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    return [_version(tag.strip()) for tag in if_match.split(",")]
+
+
+def _version(tag: str) -> datetime:
+    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"' or not tag[1:-1].isdigit():
+        return NO_VERSION
+    try:
+        return EPOCH + int(tag[1:-1]) * MICROSECOND
+    except OverflowError:
+        return NO_VERSION
+
+
+def not_modified(if_none_match: str | None, current: str) -> bool:
+    """RFC 9110's weak comparison of If-None-Match with the current ETag."""
+    if if_none_match is None:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == current for tag in if_none_match.split(","))

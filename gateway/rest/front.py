@@ -1,0 +1,28 @@
+"""The REST front's routes: each resource's GET and PATCH, and the OpenAPI document."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from db.database import Database
+from gateway.identity.authenticator import Authenticator
+from gateway.rest.endpoints import Endpoints
+from gateway.rest.openapi import dumps
+from gateway.rest.resources import RESOURCES
+
+OPENAPI_PATH = "/openapi.json"
+
+
+def rest_routes(*, db: Database, authenticator: Authenticator, prompts_url: str) -> list[BaseRoute]:
+    endpoints = Endpoints(db=db, authenticator=authenticator, prompts_url=prompts_url)
+    document = dumps().encode()  # built once: it depends on the code only
+
+    async def openapi(_: Request) -> Response:
+        return Response(document, media_type="application/json")
+
+    return [
+        *(endpoints.route(resource) for resource in RESOURCES),
+        Route(OPENAPI_PATH, openapi, methods=["GET"]),
+    ]
