@@ -69,8 +69,9 @@ def create_app(settings: Settings) -> Starlette:
         if settings.metrics_enabled
         else (None, None)
     )
+    admission = _admission(settings, db, metrics)  # one set of buckets for both fronts
     graphql = _graphql_front(
-        settings, db, authenticator, graphiql.page if graphiql else None, metrics
+        settings, db, authenticator, graphiql.page if graphiql else None, metrics, admission
     )
     observer = RequestObserver(metrics, metered_paths=frozenset({GRAPHQL_PATH}))
     middleware = [  # outermost first: every response, preflights too, carries the request id
@@ -80,7 +81,12 @@ def create_app(settings: Settings) -> Starlette:
     ]
     routes: list[BaseRoute] = [
         Route(GRAPHQL_PATH, graphql),
-        *rest_routes(db=db, authenticator=authenticator, prompts_url=prompts_url),
+        *rest_routes(
+            db=db,
+            authenticator=authenticator,
+            prompts_url=prompts_url,
+            throttle=admission.throttle,
+        ),
         *health_routes(partial(check_ready, db), timeout_seconds=settings.database_timeout_seconds),
     ]
     if metrics_endpoint is not None:
@@ -108,6 +114,7 @@ def _graphql_front(
     authenticator: Authenticator,
     graphiql_page: str | None,
     metrics: RequestMetrics | None,
+    admission: Admission,
 ) -> PatchbayGraphQL:
     schema = build_schema(
         max_depth=settings.max_depth,
@@ -137,7 +144,7 @@ def _graphql_front(
         graphiql=settings.graphiql,
         graphiql_page=graphiql_page,
         planned=planned,
-        admission=_admission(settings, db, metrics),
+        admission=admission,
         trusted=trusted,
         on_untrusted=_log_untrusted(metrics),
     )

@@ -399,3 +399,39 @@ async def test_an_unreachable_database_is_503_with_retry_after(endpoint: str) ->
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert code(response.json()) == "SERVICE_UNAVAILABLE"
+
+
+# --- 429: the rate limit, the same buckets as GraphQL's -------------------------------------
+
+
+@EACH
+async def test_a_client_over_its_rate_limit_is_429_and_nothing_is_written(
+    database_url: str, db: Database, endpoint: str
+) -> None:
+    # 25 points: a PATCH costs 11 (a mutation and its object), as over GraphQL
+    settings = settings_for(
+        database_url, rate_limit=True, rate_limit_maximum=25, rate_limit_restore_rate=0.01
+    )
+    path, body = ENDPOINTS[endpoint]
+    async with client_for(settings) as client:
+        first = await patch(client, path, body, token("alice"))
+        second = await patch(client, path, body, token("alice"))
+        before = await stored(db, endpoint)
+        third = await patch(client, path, dict.fromkeys(body, "Third"), token("alice"))
+        # the same client's GraphQL requests draw on the same bucket (3 points left)
+        graphql = await client.post(
+            "/graphql",
+            json={"query": "{ viewer { ... on Viewer { organization { id } } } }"},
+            headers=bearer(token("alice")),
+        )
+        # another client is not affected
+        bob = await client.get(path, headers=bearer(token("bob")))
+    assert first.status_code == second.status_code == 200
+    assert first.headers["ratelimit-policy"] == '"cost";q=25;w=2500'
+    assert third.status_code == 429
+    assert code(third.json()) == "THROTTLED"
+    assert int(third.headers["retry-after"]) > 0
+    assert third.headers["x-request-id"]
+    assert await stored(db, endpoint) == before
+    assert graphql.status_code == 200  # 3 points: the read costs 2 (and a point to parse)
+    assert bob.status_code in (200, 403)

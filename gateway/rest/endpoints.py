@@ -22,21 +22,33 @@ from gateway.rest.exchange import NO_VERSION, etag, json_object, not_modified, v
 from gateway.rest.failures import Failure, Refused, failure_of
 from gateway.rest.observation import Observation
 from gateway.rest.resources import Resource
+from gateway.throttle.throttle import Charge, Throttle
 from resolvers.access import authorize
 from resolvers.errors import DomainError, ValidationFailed
 from resolvers.principal import Principal
 
 JSON = "application/json"
 EXPECTED = (Refused, DomainError, DatabaseUnavailable, WriteOutcomeUnknown)
+# What a request costs against its client's rate limit, as the same operation would over
+# GraphQL: an update is a mutation field (10) and its object (1), a read its object.
+WRITE_COST, READ_COST = 11, 1
 
 
 class Endpoints:
     """The routes of every resource, bound to the app's database and authenticator."""
 
-    def __init__(self, *, db: Database, authenticator: Authenticator, prompts_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        authenticator: Authenticator,
+        prompts_url: str,
+        throttle: Throttle | None = None,
+    ) -> None:
         self.db = db
         self.authenticator = authenticator
         self.prompts_url = prompts_url
+        self.throttle = throttle
 
     def route(self, resource: Resource[Any]) -> Route:
         # (operation id, route label) of each method, for the access line and the metrics
@@ -51,7 +63,13 @@ class Endpoints:
             observed = Observation(operation)
             state = request.scope.setdefault("state", {})
             state[STATE_KEY], state[ROUTE_KEY] = observed, route
-            return await self.answer(resource, request, observed, writing=writing)
+            charge = await self._charge(request, observed, WRITE_COST if writing else READ_COST)
+            if charge is not None and not charge.admitted:
+                return self._throttled(resource, request, observed, charge)
+            response = await self.answer(resource, request, observed, writing=writing)
+            if charge is not None:
+                response.raw_headers += charge.headers()
+            return response
 
         return Route(resource.path, endpoint, methods=["GET", "PATCH"], name=resource.noun)
 
@@ -78,10 +96,35 @@ class Endpoints:
         body = orjson.dumps(resource.present(row, self.prompts_url), option=orjson.OPT_UTC_Z)
         return Response(body, 200, {"etag": tag}, media_type=JSON)
 
+    async def _charge(self, request: Request, observed: Observation, cost: int) -> Charge | None:
+        """The rate limit's charge, the same buckets as GraphQL's (None: no limit)."""
+        if self.throttle is None:
+            return None
+        principal = await self._principal(request, observed)
+        address = request.client.host if request.client else None
+        refused = self.throttle.refusing(principal, address)
+        return refused or await self.throttle.charge(principal, address, cost)
+
+    def _throttled(
+        self, resource: Resource[Any], request: Request, observed: Observation, charge: Charge
+    ) -> Response:
+        if charge.unavailable:
+            failure = Failure(503, "RATE_LIMIT_UNAVAILABLE", "the rate limiter cannot be reached")
+        else:
+            failure = Failure(429, "THROTTLED", "this client is over its rate limit")
+        observed.results.append(failure.code)
+        response = self._failed(resource, request, failure)  # a 503 has its Retry-After
+        throttled = failure.status == 429
+        response.raw_headers += [h for h in charge.headers() if throttled or h[0] != b"retry-after"]
+        return response
+
     async def _principal(self, request: Request, observed: Observation) -> Principal | None:
+        """Authenticated once per request (the rate limit asks first, then the endpoint)."""
+        if observed.authenticated is not None:
+            return observed.authenticated_principal
         header = authorization_header(request.scope["headers"])
         principal = await self.authenticator.authenticate(header)
-        observed.authenticated_principal = principal
+        observed.authenticated_principal, observed.authenticated = principal, True
         return principal
 
     async def _update(

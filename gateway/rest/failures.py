@@ -48,6 +48,11 @@ STATUSES = {
         "UNSUPPORTED_MEDIA_TYPE",
         "The body is neither application/json nor application/merge-patch+json.",
     ),
+    429: (
+        "THROTTLED",
+        "The client is over its rate limit (PATCHBAY_RATE_LIMIT): nothing ran; retry after "
+        "Retry-After seconds.",
+    ),
     503: (
         "SERVICE_UNAVAILABLE",
         "The database cannot be reached, or stopped answering after a "

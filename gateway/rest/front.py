@@ -11,12 +11,21 @@ from gateway.identity.authenticator import Authenticator
 from gateway.rest.endpoints import Endpoints
 from gateway.rest.openapi import dumps
 from gateway.rest.resources import RESOURCES
+from gateway.throttle.throttle import Throttle
 
 OPENAPI_PATH = "/openapi.json"
 
 
-def rest_routes(*, db: Database, authenticator: Authenticator, prompts_url: str) -> list[BaseRoute]:
-    endpoints = Endpoints(db=db, authenticator=authenticator, prompts_url=prompts_url)
+def rest_routes(
+    *,
+    db: Database,
+    authenticator: Authenticator,
+    prompts_url: str,
+    throttle: Throttle | None = None,
+) -> list[BaseRoute]:
+    endpoints = Endpoints(
+        db=db, authenticator=authenticator, prompts_url=prompts_url, throttle=throttle
+    )
     document = dumps().encode()  # built once: it depends on the code only
 
     async def openapi(_: Request) -> Response:

@@ -12,3 +12,4 @@ class Observation:
     operation: str  # the OpenAPI operationId, e.g. updateAudioPrompt
     results: list[str] = field(default_factory=list)  # the representation, or the error code
     authenticated_principal: Principal | None = None
+    authenticated: bool | None = None  # True once the credential was checked (even if refused)

@@ -92,7 +92,7 @@ def _path_item(resource: Resource[Any]) -> PathItem:
             description=f"Needs one of the scopes {', '.join(resource.read_scopes)}. "
             "If-None-Match with the current ETag answers 304.",
             parameters=[_header("If-None-Match", "ETags the caller holds: 304 if one is current.")],
-            responses=_responses(resource, (401, 403, 404, 503), ok_status="304"),
+            responses=_responses(resource, (401, 403, 404, 429, 503), ok_status="304"),
         ),
         patch=Operation(
             operationId=f"update{resource.noun}",
@@ -114,7 +114,7 @@ def _path_item(resource: Resource[Any]) -> PathItem:
                     for media in sorted(JSON_TYPES)
                 },
             ),
-            responses=_responses(resource, (400, 401, 403, 404, 409, 412, 413, 415, 503)),
+            responses=_responses(resource, (400, 401, 403, 404, 409, 412, 413, 415, 429, 503)),
         ),
     )
 
