@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -25,9 +27,13 @@ from gateway.identity.authenticator import Authenticator
 from gateway.observe.metrics import build_metrics
 from gateway.observe.observer import RequestObserver
 from gateway.settings import Settings
+from gateway.tracing.switch import exporter_of, tracing_requested
 from schema.planned.executor import PlannedExecutor
 from schema.roots import PLANNABLE_ROOTS, RECORDS
 from schema.schema import build_schema
+
+if TYPE_CHECKING:
+    from gateway.tracing.provider import Tracing
 
 log = logging.getLogger("patchbay")
 GRAPHQL_PATH = "/graphql"
@@ -40,21 +46,29 @@ DEVELOPMENT_WARNING = (
 
 
 def create_app(settings: Settings) -> Starlette:
+    tracing = _tracing(os.environ)  # OpenTelemetry's own OTEL_* variables switch it on
     db = Database(
         settings.database_url,
         timeout_seconds=settings.database_timeout_seconds,
         pool_size=settings.database_pool_size,
     )
+    if tracing is not None:
+        tracing.instrument(db.engine)
     # Strawberry's CDN page, or the same page with npm's files when PATCHBAY_GRAPHIQL_ASSETS is set
     graphiql = self_hosted_graphiql(settings.graphiql_assets) if settings.graphiql else None
-    graphql = _graphql_front(settings, db, graphiql.page if graphiql else None)
+    graphql = _graphql_front(settings, db, graphiql.page if graphiql else None, tracing)
     metrics, metrics_endpoint = (
         build_metrics(db, settings.metrics_token_value)
         if settings.metrics_enabled
         else (None, None)
     )
-    observer = RequestObserver(metrics, metered_paths=frozenset({GRAPHQL_PATH}))
+    observer = RequestObserver(
+        metrics,
+        metered_paths=frozenset({GRAPHQL_PATH}),
+        trace_id=tracing.current_trace_id if tracing else None,
+    )
     middleware = [  # outermost first: every response, preflights too, carries the request id
+        *(tracing.middleware() if tracing else []),  # the server span encloses everything
         Middleware(EdgeMiddleware, on_finished=observer.finished),
         *cors_middleware(settings.cors_origin_list),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
@@ -73,14 +87,26 @@ def create_app(settings: Settings) -> Starlette:
         hot_endpoint=graphql,
         routes=routes,
         middleware=middleware,
-        lifespan=_lifespan(db),
+        lifespan=_lifespan(db, tracing),
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.tracing = tracing
     return app
 
 
-def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) -> PatchbayGraphQL:
+def _tracing(environ: Mapping[str, str]) -> Tracing | None:
+    """None unless OTEL_* variables ask for traces: then OpenTelemetry is imported, not before."""
+    if not tracing_requested(environ):
+        return None
+    from gateway.tracing.provider import Tracing
+
+    return Tracing(exporter_of(environ))
+
+
+def _graphql_front(
+    settings: Settings, db: Database, graphiql_page: str | None, tracing: Tracing | None
+) -> PatchbayGraphQL:
     schema = build_schema(
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
@@ -91,7 +117,12 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
         max_document_chars=settings.max_document_chars,
         max_selections=settings.max_selections,
     )
-    return PatchbayGraphQL(
+    view: Callable[..., PatchbayGraphQL] = PatchbayGraphQL
+    if tracing is not None:
+        from gateway.graphql.traced_view import TracedGraphQL
+
+        view = partial(TracedGraphQL, tracer=tracing.tracer)
+    return view(
         schema,
         db=db,
         authenticator=Authenticator(settings, db),
@@ -106,7 +137,9 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
     )
 
 
-def _lifespan(db: Database) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    db: Database, tracing: Tracing | None
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Everything built so far (schema, engine, caches) lives as long as the process: keep
@@ -115,6 +148,8 @@ def _lifespan(db: Database) -> Callable[[Starlette], AbstractAsyncContextManager
         gc.freeze()
         yield
         await db.dispose()
+        if tracing is not None:
+            tracing.shutdown()
 
     return lifespan
 
