@@ -26,6 +26,7 @@ from gateway.app import create_app
 from gateway.tracing.switch import TracingMisconfigured, tracing_requested
 from tests.conftest import reset_demo_data, settings_for
 from tests.factories import asgi_client, token
+from tests.http_edge import SEEDED_TITLE
 from tests.otlp_receiver import Received, attributes, otlp_receiver
 
 RENAME = """
@@ -46,6 +47,10 @@ OTEL_VARIABLES = (
     "OTEL_RESOURCE_ATTRIBUTES",
     "OTEL_EXPORTER_OTLP_PROTOCOL",
     "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_PYTHON_ASGI_EXCLUDED_URLS",
+    "OTEL_PYTHON_EXCLUDED_URLS",
 )
 
 
@@ -163,6 +168,38 @@ async def test_a_refused_request_is_traced_without_an_operation(
     assert names == ["POST /graphql", "graphql"]
 
 
+async def test_the_standard_sampler_variable_is_honoured(
+    receiver: Received, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: nothing sampled
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_off")
+    app = create_app(settings_for(database_url))
+    try:
+        # when
+        response = await _rename(app, SEEDED_TITLE, f"00-{TRACE_IDS[0]}-{PARENT_SPAN_ID}-01")
+    finally:
+        await app.state.db.dispose()
+        app.state.tracing.shutdown()
+    # then: answered as ever, and nothing exported
+    assert response.json()["data"]["updatePrompt"]["__typename"] == "UpdatePromptSuccess"
+    assert receiver.spans() == []
+
+
+async def test_probes_can_be_left_untraced_by_the_standard_variable(
+    receiver: Received, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OTEL_PYTHON_ASGI_EXCLUDED_URLS", "healthz,readyz")
+    app = create_app(settings_for(database_url))
+    try:
+        async with asgi_client(app) as client:
+            assert (await client.get("/healthz")).status_code == 200
+            assert (await client.get("/metrics")).status_code == 200
+    finally:
+        await app.state.db.dispose()
+        app.state.tracing.shutdown()
+    assert [s.name for s in receiver.spans() if s.kind == Span.SPAN_KIND_SERVER] == ["GET /metrics"]
+
+
 def test_with_tracing_off_opentelemetry_is_not_even_imported(database_url: str) -> None:
     """No OTel call per request while off: the request path never loads the library."""
     script = f"""
@@ -240,3 +277,14 @@ def _statement(span: Span) -> str:
     text = found.get("db.statement", found.get("db.query.text", ""))
     assert isinstance(text, str)
     return text
+
+
+async def test_with_tracing_off_the_access_line_has_a_null_trace_id(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers={"traceparent": f"00-{TRACE_IDS[0]}-{PARENT_SPAN_ID}-01"},
+    )
+    assert _access_line(caplog, response.headers["x-request-id"])["trace_id"] is None

@@ -40,6 +40,9 @@ class TracedGraphQL(PatchbayGraphQL):
             return message
 
         with self.tracer.start_as_current_span("graphql") as span:
+            if not span.is_recording():  # not sampled: nothing to describe
+                await super().__call__(scope, receive, send)
+                return
             await super().__call__(scope, recording_receive, send)
             _describe(span, scope.get("state", {}).get(STATE_KEY), _digest(scope, bytes(body)))
 

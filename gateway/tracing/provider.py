@@ -17,6 +17,7 @@ from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.util.http import get_excluded_urls
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 
@@ -45,6 +46,8 @@ class Tracing:
                 tracer_provider=self.provider,
                 meter_provider=NoOpMeterProvider(),  # /metrics has the request metrics already
                 exclude_spans=["receive", "send"],
+                # OTEL_PYTHON_ASGI_EXCLUDED_URLS (or OTEL_PYTHON_EXCLUDED_URLS): e.g. probes
+                excluded_urls=get_excluded_urls("ASGI"),
                 default_span_details=_span_details,
             ),
             Middleware(StatementSpans, tracer=self.tracer),
