@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
@@ -27,7 +28,7 @@ from gateway.identity.authenticator import Authenticator
 from gateway.observe.metrics import build_metrics
 from gateway.observe.observer import RequestObserver
 from gateway.settings import Settings
-from gateway.tracing.switch import exporter_of, tracing_requested
+from gateway.tracing.switch import TracingMisconfigured, exporter_of, tracing_requested
 from schema.planned.executor import PlannedExecutor
 from schema.roots import PLANNABLE_ROOTS, RECORDS
 from schema.schema import build_schema
@@ -156,4 +157,8 @@ def _lifespan(
 
 def app_from_environment() -> Starlette:
     """uvicorn's factory: settings are read once, here."""
-    return create_app(Settings())
+    try:
+        return create_app(Settings())
+    except TracingMisconfigured as error:  # one line, not uvicorn's traceback
+        print(f"patchbay: cannot serve: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,8 +26,9 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.tracing.switch import TracingMisconfigured, tracing_requested
 from tests.conftest import reset_demo_data, settings_for
-from tests.factories import asgi_client, token
+from tests.factories import TEST_SECRET, asgi_client, token
 from tests.http_edge import SEEDED_TITLE
+from tests.live_server import PATCHBAY
 from tests.otlp_receiver import Received, attributes, otlp_receiver
 
 RENAME = """
@@ -288,3 +290,33 @@ async def test_with_tracing_off_the_access_line_has_a_null_trace_id(
         headers={"traceparent": f"00-{TRACE_IDS[0]}-{PARENT_SPAN_ID}-01"},
     )
     assert _access_line(caplog, response.headers["x-request-id"])["trace_id"] is None
+
+
+def test_patchbay_serve_refuses_an_unshipped_exporter_in_one_line(
+    database_url: str, tmp_path: Path
+) -> None:
+    # when
+    result = subprocess.run(
+        [PATCHBAY, "serve", "--port", "0"],
+        cwd=tmp_path,
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(tmp_path),
+            "PATCHBAY_DATABASE_URL": database_url,
+            "PATCHBAY_JWT_SECRET": TEST_SECRET,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # then
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("patchbay: cannot serve: OTLP protocol grpc is not supported")
+    )
