@@ -15,6 +15,8 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
@@ -30,6 +32,11 @@ from db.sqlite_driver import Turn, rows_in_turn
 
 Processor = Callable[[Any], Any] | None
 Row = TypeVar("Row", bound=NamedTuple)
+# Set per request only while tracing is on (gateway/tracing): the span around each statement
+# run here, which SQLAlchemy's own instrumentation cannot see. (SQL text, dialect name.)
+STATEMENT_SPAN: ContextVar[Callable[[str, str], AbstractContextManager[object]] | None] = (
+    ContextVar("statement_span", default=None)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +78,12 @@ async def rows(
             (params.get(name, literal), process) for name, process, literal in compiled.parameters
         )
     ]
-    found = await _run(conn, compiled, values, turn)
+    span = STATEMENT_SPAN.get()
+    if span is None:
+        found = await _run(conn, compiled, values, turn)
+    else:
+        with span(compiled.sql, conn.dialect.name):
+            found = await _run(conn, compiled, values, turn)
     make = row._make  # checks the number of values
     processed = compiled.processed
     if not processed:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -30,15 +33,17 @@ from gateway.observe.metrics import RequestMetrics, build_metrics
 from gateway.observe.observer import RequestObserver
 from gateway.rest.front import rest_routes
 from gateway.settings import Settings
-from gateway.shared_state import redis_client
 from gateway.throttle.buckets import LocalBuckets
 from gateway.throttle.limits import Limit
 from gateway.throttle.overrides import organization_limits
-from gateway.throttle.redis_buckets import RedisBuckets
 from gateway.throttle.throttle import Buckets, Throttle
+from gateway.tracing.switch import TracingMisconfigured, exporter_of, tracing_requested
 from schema.planned.executor import PlannedExecutor
 from schema.roots import PLANNABLE_ROOTS, RECORDS
 from schema.schema import build_schema
+
+if TYPE_CHECKING:
+    from gateway.tracing.provider import Tracing
 
 log = logging.getLogger("patchbay")
 GRAPHQL_PATH = "/graphql"
@@ -51,11 +56,14 @@ DEVELOPMENT_WARNING = (
 
 
 def create_app(settings: Settings) -> Starlette:
+    tracing = _tracing(os.environ)  # OpenTelemetry's own OTEL_* variables switch it on
     db = Database(
         settings.database_url,
         timeout_seconds=settings.database_timeout_seconds,
         pool_size=settings.database_pool_size,
     )
+    if tracing is not None:
+        tracing.instrument(db.engine)
     # Strawberry's page with its files served here: PATCHBAY_GRAPHIQL_ASSETS or the npm cache
     graphiql = (
         graphiql_front(settings.graphiql_assets, cache=default_cache())
@@ -71,10 +79,21 @@ def create_app(settings: Settings) -> Starlette:
     )
     admission = _admission(settings, db, metrics)  # one set of buckets for both fronts
     graphql = _graphql_front(
-        settings, db, authenticator, graphiql.page if graphiql else None, metrics, admission
+        settings,
+        db,
+        authenticator,
+        graphiql.page if graphiql else None,
+        metrics,
+        admission,
+        tracing,
     )
-    observer = RequestObserver(metrics, metered_paths=frozenset({GRAPHQL_PATH}))
+    observer = RequestObserver(
+        metrics,
+        metered_paths=frozenset({GRAPHQL_PATH}),
+        trace_id=tracing.current_trace_id if tracing else None,
+    )
     middleware = [  # outermost first: every response, preflights too, carries the request id
+        *(tracing.middleware() if tracing else []),  # the server span encloses everything
         Middleware(EdgeMiddleware, on_finished=observer.finished),
         *cors_middleware(settings.cors_origin_list),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
@@ -100,12 +119,22 @@ def create_app(settings: Settings) -> Starlette:
         hot_endpoint=graphql,
         routes=routes,
         middleware=middleware,
-        lifespan=_lifespan(db),
+        lifespan=_lifespan(db, tracing),
     )
     app.state.settings = settings
     app.state.db = db
     app.state.graphql = graphql
+    app.state.tracing = tracing
     return app
+
+
+def _tracing(environ: Mapping[str, str]) -> Tracing | None:
+    """None unless OTEL_* variables ask for traces: then OpenTelemetry is imported, not before."""
+    if not tracing_requested(environ):
+        return None
+    from gateway.tracing.provider import Tracing
+
+    return Tracing(exporter_of(environ))
 
 
 def _graphql_front(
@@ -115,6 +144,7 @@ def _graphql_front(
     graphiql_page: str | None,
     metrics: RequestMetrics | None,
     admission: Admission,
+    tracing: Tracing | None,
 ) -> PatchbayGraphQL:
     schema = build_schema(
         max_depth=settings.max_depth,
@@ -136,7 +166,12 @@ def _graphql_front(
         planned=planned,
         max_tokens=settings.max_tokens,
     )
-    return PatchbayGraphQL(
+    view: Callable[..., PatchbayGraphQL] = PatchbayGraphQL
+    if tracing is not None:
+        from gateway.graphql.traced_view import TracedGraphQL
+
+        view = partial(TracedGraphQL, tracer=tracing.tracer)
+    return view(
         schema,
         db=db,
         authenticator=authenticator,
@@ -154,15 +189,18 @@ def _admission(settings: Settings, db: Database, metrics: RequestMetrics | None)
     throttle = None
     if settings.rate_limit:
         unreachable = metrics.limiter_unreachable.inc if metrics else (lambda: None)
-        buckets: Buckets = (
-            RedisBuckets(
-                redis_client(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds),
-                prefix=settings.redis_key_prefix,
-                on_unreachable=unreachable,
+        buckets: Buckets = LocalBuckets()
+        if settings.redis_url:
+            # Imported only when used: redis-py imports OpenTelemetry, which tracing keeps out
+            from gateway.shared_state import redis_client
+            from gateway.throttle.redis_buckets import RedisBuckets
+
+            client = redis_client(
+                settings.redis_url, timeout_seconds=settings.redis_timeout_seconds
             )
-            if settings.redis_url
-            else LocalBuckets()
-        )
+            buckets = RedisBuckets(
+                client, prefix=settings.redis_key_prefix, on_unreachable=unreachable
+            )
         throttle = Throttle(
             buckets,
             default=Limit(settings.rate_limit_maximum, settings.rate_limit_restore_rate),
@@ -192,7 +230,9 @@ async def _to_graphiql(_: Request) -> RedirectResponse:
     return RedirectResponse(GRAPHQL_PATH, status_code=307)
 
 
-def _lifespan(db: Database) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    db: Database, tracing: Tracing | None
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Everything built so far (schema, engine, caches) lives as long as the process: keep
@@ -201,10 +241,16 @@ def _lifespan(db: Database) -> Callable[[Starlette], AbstractAsyncContextManager
         gc.freeze()
         yield
         await db.dispose()
+        if tracing is not None:
+            tracing.shutdown()
 
     return lifespan
 
 
 def app_from_environment() -> Starlette:
     """uvicorn's factory: settings are read once, here."""
-    return create_app(Settings())
+    try:
+        return create_app(Settings())
+    except TracingMisconfigured as error:  # one line, not uvicorn's traceback
+        print(f"patchbay: cannot serve: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -2,8 +2,8 @@
 
 Floors, from the bottom: db, resolvers, schema, gateway. No module imports a floor above
 its own. Inside gateway: settings, then the shared rooms (http, identity, observe,
-throttle), then the fronts (graphql, and a REST front beside it), then app and cli. A shared
-room imports no other shared room and no front; a front imports no other front.
+throttle, tracing), then the fronts (graphql, and a REST front beside it), then app and cli.
+A shared room imports no other shared room and no front; a front imports no other front.
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = ["db", "resolvers", "schema", "gateway"]
-SHARED_ROOMS = {"gateway.http", "gateway.identity", "gateway.observe", "gateway.throttle"}
+SHARED_ROOMS = {
+    "gateway.http",
+    "gateway.identity",
+    "gateway.observe",
+    "gateway.throttle",
+    "gateway.tracing",
+}
 FRONTS = {"gateway.graphql", "gateway.rest"}
 # Private attributes of other libraries' objects are read in these modules only.
 ADAPTERS = {"schema/strawberry_internals.py", "db/sqlite_driver.py"}

@@ -13,7 +13,8 @@ slugs and a stale `expectedUpdatedAt`, so every union member occurs (the last te
 Each example runs, each time on fresh demo data, on an app with the fast path twice (the
 first request teaches it the document, with variables that coerce; the second is planned, or
 handed back to Strawberry when its variables do not coerce) and on an app without it once,
-with the same credential and X-Request-ID. Status, content type, request id and the whole
+with the same credential, X-Request-ID and Accept (none, or one of the GraphQL over HTTP media
+types, on which a request error's status depends). Status, content type, request id and the whole
 JSON body must be equal, keys in the same order; only timestamps a request itself wrote are
 masked. A failure prints the document, operation name, variables and both responses. The
 gateway is reached over HTTP only (httpx on the ASGI app).
@@ -225,6 +226,14 @@ def _plausible(rnd: random.Random, root: graphql.FieldNode) -> graphql.FieldNode
 # How the compared requests' variables differ from the teaching ones, and how often
 SPOILERS = {None: 10, "missing": 3, "null": 3, "wrong type": 2, "unknown field": 2}
 WRONG_VALUES = [7, 2.5, True, ["x"], {"bogus": 1}, "text", ""]
+# The response's media type, and a request error's status with it, follow Accept on both paths
+ACCEPTS = {
+    None: 3,
+    "application/json": 1,
+    "application/graphql-response+json": 2,
+    "application/graphql-response+json, application/json;q=0.9": 1,
+    "*/*": 1,
+}
 
 
 @dataclass(frozen=True)
@@ -236,6 +245,7 @@ class Case:
     credential: str
     form: str  # "literals", "arguments" or "input fields"
     spoilt: str | None
+    accept: str | None = None  # the Accept header; None: none sent
 
     def body(self, *, teaching: bool = False) -> dict[str, Any]:
         variables = self.teaching_variables if teaching else self.variables
@@ -250,7 +260,7 @@ class Case:
             f"document:\n{self.document}\noperationName: {self.operation_name!r}\n"
             f"variables: {json.dumps(self.variables)}\n"
             f"teaching variables: {json.dumps(self.teaching_variables)}\n"
-            f"credential: {self.credential}"
+            f"credential: {self.credential}\naccept: {self.accept}"
         )
 
 
@@ -446,6 +456,7 @@ def cases(draw: st.DrawFn, generated: st.SearchStrategy[graphql.DocumentNode]) -
         credential=_weighted(rnd, CREDENTIALS),
         form=form,
         spoilt=spoilt,
+        accept=_weighted(rnd, ACCEPTS),
     )
 
 
@@ -532,6 +543,8 @@ async def _assert_same_answers(gateways: Gateways, case: Case, kind: str) -> Non
     database = fast.state.db
     request_id = f"differential-{next(REQUEST_IDS)}"  # the same for all three requests
     headers = {"X-Request-ID": request_id, **authorization(case.credential)}
+    if case.accept is not None:
+        headers["Accept"] = case.accept
     writes = kind == "mutations"
     # given: the fast app has run the document once, with variables that coerce
     await reset_demo_data(database)

@@ -2,13 +2,16 @@
 
     {"time": "2026-11-22T15:20:01.123456+00:00", "request_id": "7cb8…", "method": "POST",
      "path": "/graphql", "status": 200, "duration_ms": 1.234, "operation": "Rename",
-     "results": ["UpdatePromptSuccess"], "principal": {"subject": "alice", "kind": "USER"}}
+     "results": ["UpdatePromptSuccess"], "principal": {"subject": "alice", "kind": "USER"},
+     "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"}
 
 `operation` and `results` are null when the request never reached a front (a refused body,
-`/healthz`); `principal` is null when no credential was checked or it was refused. The
-line is built from the request id, the route and what the front observed only: never from a
-header, so no token, API key or other secret can reach it (an API key's principal is its
-visible prefix).
+`/healthz`); `principal` is null when no credential was checked or it was refused;
+`trace_id` (OpenTelemetry's, as in `traceparent`) is null while tracing is off. The
+line is built from the request id, the route, the trace id (32 hex digits, whatever a
+caller's `traceparent` held) and what the front observed only: never from a header's text,
+so no token, API key or other secret can reach it (an API key's principal is its visible
+prefix).
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def write(
     status: int,
     seconds: float,
     context: Observed | None,
+    trace_id: str | None = None,
 ) -> None:
     line: dict[str, Any] = {
         "time": datetime.now(UTC),
@@ -52,6 +56,7 @@ def write(
         "operation": None,
         "results": None,
         "principal": None,
+        "trace_id": trace_id,
     }
     if context is not None:
         operation = context.operation

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.types import Scope
 
 from gateway.observe import access_log
@@ -10,9 +12,16 @@ from gateway.observe.observed import ROUTE_KEY, STATE_KEY
 
 
 class RequestObserver:
-    def __init__(self, metrics: RequestMetrics | None, *, metered_paths: frozenset[str]) -> None:
+    def __init__(
+        self,
+        metrics: RequestMetrics | None,
+        *,
+        metered_paths: frozenset[str],
+        trace_id: Callable[[], str | None] | None = None,
+    ) -> None:
         self.metrics = metrics
         self.metered_paths = metered_paths
+        self.trace_id = trace_id  # None while tracing is off: no call at all then
 
     def finished(self, scope: Scope, status: int, seconds: float) -> None:
         state = scope.get("state", {})
@@ -33,4 +42,5 @@ class RequestObserver:
                 status=status,
                 seconds=seconds,
                 context=observed,
+                trace_id=self.trace_id() if self.trace_id is not None else None,
             )

@@ -9,6 +9,11 @@ from dataclasses import dataclass
 from gateway.throttle.limits import Limit
 
 
+class LimiterUnavailable(Exception):
+    """The shared buckets could not be asked; the caller applies the fail-open or
+    fail-closed setting."""
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     admitted: bool

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from gateway.throttle.buckets import Verdict
+from gateway.throttle.buckets import LimiterUnavailable, Verdict
 from gateway.throttle.limits import Limit
 
 log = logging.getLogger("patchbay.throttle")
@@ -46,10 +46,6 @@ if admitted == 1 then
 end
 return {admitted, tostring(points)}
 """
-
-
-class LimiterUnavailable(Exception):
-    """Redis could not be asked; the caller applies the fail-open or fail-closed setting."""
 
 
 class RedisBuckets:

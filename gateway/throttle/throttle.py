@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from gateway.throttle.buckets import Verdict
+from gateway.throttle.buckets import LimiterUnavailable, Verdict
 from gateway.throttle.limits import Limit, client_key
-from gateway.throttle.redis_buckets import LimiterUnavailable
 from resolvers.principal import Principal
 
 POLICY_NAME = "cost"  # the policy's name in the RateLimit and RateLimit-Policy headers
