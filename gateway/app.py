@@ -44,6 +44,7 @@ def create_app(settings: Settings) -> Starlette:
         settings.database_url,
         timeout_seconds=settings.database_timeout_seconds,
         pool_size=settings.database_pool_size,
+        pooler=settings.database_pooler,
     )
     # Strawberry's CDN page, or the same page with npm's files when PATCHBAY_GRAPHIQL_ASSETS is set
     graphiql = self_hosted_graphiql(settings.graphiql_assets) if settings.graphiql else None

@@ -86,6 +86,19 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_timeout_seconds: float = 0.25  # one command's bound: Redis is a cache, never a wait
 
+    # Replicas behind a balancer and a pooler (docs/deploy.md). "pgbouncer": PgBouncer in
+    # transaction pooling mode, whose server connections change between transactions, so no
+    # prepared statement may outlive the transaction that made it.
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    # Keys of the shared state in Redis start with this: several deployments (or test runs)
+    # can share one Redis.
+    redis_key_prefix: str = "patchbay:"
+    # On SIGTERM, `patchbay serve` answers /readyz with 503 at once and keeps serving this
+    # long, so that the balancer's health checks take it out of rotation before it stops
+    # accepting; then it finishes in-flight requests within the drain time and exits 0.
+    shutdown_unready_seconds: float = 0.0
+    shutdown_drain_seconds: int = 10
+
     @property
     def development_keys(self) -> bool:
         """No key material configured: tokens are signed with the built-in secret."""

@@ -19,6 +19,7 @@ from db.database import Database
 from db.errors import DatabaseUnavailable
 from db.readiness import NotReady, check_ready
 from db.seed import USER_NAMES
+from gateway.cli import graceful
 from gateway.cli.admin import ALL_SCOPES, db_upgrade, load_demo_data, sign_token
 from gateway.observe.metrics import MULTIPROCESS_ENV
 from gateway.settings import Settings
@@ -30,27 +31,33 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         print(f"patchbay: cannot serve: {refusal}", file=sys.stderr)
         return 2
     made = _multiprocess_metrics_dir(settings, args.workers)
+    config = uvicorn.Config(
+        "gateway.cli.graceful:draining_app",  # the app, with /readyz 503 once draining
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,  # our own access line carries the request id
+        log_level=settings.log_level.lower(),
+        log_config=_log_config(settings.log_level.upper()),  # configures every worker
+        timeout_graceful_shutdown=settings.shutdown_drain_seconds,
+    )
     try:
-        uvicorn.run(
-            "gateway.app:app_from_environment",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            access_log=False,  # our own access line carries the request id
-            log_level=settings.log_level.lower(),
-            log_config=_log_config(settings.log_level.upper()),  # configures every worker
-        )
+        started = graceful.run(config, unready_seconds=settings.shutdown_unready_seconds)
     finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
-    return 0
+    return 0 if started else 3  # uvicorn's own status for a failed start
 
 
 async def _why_not_ready(settings: Settings) -> str | None:
     """A database this code cannot serve stops the start; one that cannot be reached does
     not (it may come back: /readyz says 503 until then)."""
-    db = Database(settings.database_url, timeout_seconds=settings.database_timeout_seconds)
+    db = Database(
+        settings.database_url,
+        timeout_seconds=settings.database_timeout_seconds,
+        pooler=settings.database_pooler,
+    )
     try:
         await check_ready(db)
     except NotReady as error:
