@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Route
@@ -15,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from db.database import Database
 from db.readiness import check_ready
 from gateway.graphql.graphiql import self_hosted_graphiql
+from gateway.graphql.persisted_queries import PersistedQueries, SharedDocuments
 from gateway.graphql.view import PatchbayGraphQL
 from gateway.http.body_limit import BodyLimitMiddleware
 from gateway.http.cors import cors_middleware
@@ -25,6 +27,7 @@ from gateway.identity.authenticator import Authenticator
 from gateway.observe.metrics import build_metrics
 from gateway.observe.observer import RequestObserver
 from gateway.settings import Settings
+from gateway.shared_state import redis_client
 from schema.planned.executor import PlannedExecutor
 from schema.roots import PLANNABLE_ROOTS, RECORDS
 from schema.schema import build_schema
@@ -48,9 +51,15 @@ def create_app(settings: Settings) -> Starlette:
     )
     # Strawberry's CDN page, or the same page with npm's files when PATCHBAY_GRAPHIQL_ASSETS is set
     graphiql = self_hosted_graphiql(settings.graphiql_assets) if settings.graphiql else None
-    graphql = _graphql_front(settings, db, graphiql.page if graphiql else None)
+    redis = (
+        redis_client(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds)
+        if settings.redis_url
+        else None
+    )
+    shared = SharedDocuments(redis, prefix=settings.redis_key_prefix) if redis is not None else None
+    graphql = _graphql_front(settings, db, graphiql.page if graphiql else None, shared)
     metrics, metrics_endpoint = (
-        build_metrics(db, settings.metrics_token_value)
+        build_metrics(db, settings.metrics_token_value, [shared] if shared else [])
         if settings.metrics_enabled
         else (None, None)
     )
@@ -74,14 +83,19 @@ def create_app(settings: Settings) -> Starlette:
         hot_endpoint=graphql,
         routes=routes,
         middleware=middleware,
-        lifespan=_lifespan(db),
+        lifespan=_lifespan(db, redis),
     )
     app.state.settings = settings
     app.state.db = db
     return app
 
 
-def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) -> PatchbayGraphQL:
+def _graphql_front(
+    settings: Settings,
+    db: Database,
+    graphiql_page: str | None,
+    shared: SharedDocuments | None,
+) -> PatchbayGraphQL:
     schema = build_schema(
         max_depth=settings.max_depth,
         max_aliases=settings.max_aliases,
@@ -104,10 +118,13 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
             if settings.fast_path
             else None
         ),
+        persisted=PersistedQueries(shared=shared),
     )
 
 
-def _lifespan(db: Database) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+def _lifespan(
+    db: Database, redis: Redis | None
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         # Everything built so far (schema, engine, caches) lives as long as the process: keep
@@ -116,6 +133,8 @@ def _lifespan(db: Database) -> Callable[[Starlette], AbstractAsyncContextManager
         gc.freeze()
         yield
         await db.dispose()
+        if redis is not None:
+            await redis.aclose()
 
     return lifespan
 

@@ -48,10 +48,11 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         graphiql: bool,
         graphiql_page: str | None = None,
         planned: PlannedExecutor | None = None,
+        persisted: PersistedQueries | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.planned = planned
-        self.persisted = PersistedQueries()
+        self.persisted = persisted or PersistedQueries()
         self.graphiql_page = graphiql_page  # None: Strawberry's page, its files from a CDN
         self.db = db
         self.authenticator = authenticator
@@ -59,7 +60,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            resolved = self._resolve_persisted_get(scope)
+            resolved = await self._resolve_persisted_get(scope)
             if isinstance(resolved, Response):
                 await resolved(scope, receive, send)
                 return
@@ -123,7 +124,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if isinstance(extensions, dict) and "persistedQuery" in extensions:
             persisted = True
             try:
-                query = self.persisted.resolve(query, extensions["persistedQuery"])
+                query = await self.persisted.resolve(query, extensions["persistedQuery"])
             except PersistedQueryError as error:
                 return self._refused(request, error.message, code=error.code, status=error.status)
         planned = await self._run_planned(request, data, query, operation)
@@ -154,7 +155,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             return None
         return _Answer(self.encode_json(result))
 
-    def _resolve_persisted_get(self, scope: Scope) -> Scope | Response:
+    async def _resolve_persisted_get(self, scope: Scope) -> Scope | Response:
         """A GET with a persisted-query hash runs the document the hash stands for."""
         scope.setdefault("state", {})
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -166,7 +167,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         except (ValueError, TypeError, KeyError):
             return scope  # Strawberry answers a malformed `extensions` itself
         try:
-            query = self.persisted.resolve(params.get("query", [None])[0], persisted)
+            query = await self.persisted.resolve(params.get("query", [None])[0], persisted)
         except PersistedQueryError as error:
             return self._refused(
                 Request(scope), error.message, code=error.code, status=error.status
