@@ -52,7 +52,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.planned = planned
-        self.persisted = persisted or PersistedQueries()
+        self.persisted = persisted if persisted is not None else PersistedQueries()
         self.graphiql_page = graphiql_page  # None: Strawberry's page, its files from a CDN
         self.db = db
         self.authenticator = authenticator
