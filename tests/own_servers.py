@@ -86,3 +86,55 @@ def own_redis(directory: Path) -> Iterator[OwnRedis]:
         yield redis
     finally:
         redis.kill()
+
+
+class OwnPgBouncer:
+    """A pgbouncer of the test's own in front of the machine's PostgreSQL."""
+
+    def __init__(self, directory: Path, *, pool_mode: str, server_connections: int = 20) -> None:
+        self.binary = program("pgbouncer", debian_package="pgbouncer")
+        self.directory = directory
+        self.port = free_port()
+        # PgBouncer refuses to run as root; as another user it must reach its files.
+        directory.chmod(0o777)
+        (directory / "users.txt").write_text('"postgres" ""\n')
+        (directory / "pgbouncer.ini").write_text(
+            "[databases]\n"
+            "* = host=127.0.0.1 port=5432\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"pool_mode = {pool_mode}\nauth_type = trust\n"
+            f"auth_file = {directory / 'users.txt'}\n"
+            f"max_client_conn = 400\ndefault_pool_size = {server_connections}\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> None:
+        command = [self.binary, str(self.directory / "pgbouncer.ini")]
+        if os.geteuid() == 0:
+            command[1:1] = ["-u", "postgres"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        assert poll_until(lambda: accepts(self.port), timeout=10), "pgbouncer did not start"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@contextmanager
+def own_pgbouncer(
+    directory: Path, *, pool_mode: str, server_connections: int = 20
+) -> Iterator[OwnPgBouncer]:
+    pgbouncer = OwnPgBouncer(directory, pool_mode=pool_mode, server_connections=server_connections)
+    pgbouncer.start()
+    try:
+        yield pgbouncer
+    finally:
+        pgbouncer.stop()
