@@ -326,6 +326,7 @@ def main() -> int:
 
 def run(args: argparse.Namespace, database_url: str) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="pb-topology-") as run_root:
+        Path(run_root).chmod(0o755)  # PgBouncer, switched to another user, reaches its files
         if args.scaling:
             figures = asyncio.run(
                 scaling(database_url, Path(run_root), clients=args.clients, seconds=args.seconds)

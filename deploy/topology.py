@@ -99,10 +99,25 @@ class Topology:
 
 
 def up(topology: Topology) -> None:
+    """Starts everything; what was started is stopped again if a part fails."""
     topology.run.mkdir(parents=True, exist_ok=True)
     # PgBouncer refuses to run as root and switches to another user: it must reach its files.
     topology.run.chmod(0o777 if os.geteuid() == 0 else 0o755)
     topology.save()
+    try:
+        _start_all(topology)
+    except BaseException:
+        down(topology)
+        raise
+    print(f"patchbay topology up: http://127.0.0.1:{topology.lb_port}/graphql")
+    for number, port in enumerate(topology.replica_ports, 1):
+        print(f"  replica {number}: http://127.0.0.1:{port}  (log {replica_log(topology, number)})")
+    print(f"  PgBouncer ({topology.pool_mode} pooling): 127.0.0.1:{topology.pgbouncer_port}")
+    print(f"  Redis: {topology.redis_url}")
+    print(f"  stop with: deploy/down --run-dir {topology.run}")
+
+
+def _start_all(topology: Topology) -> None:
     if topology.own_redis_port is not None:
         start_redis(topology)
     start_pgbouncer(topology)
@@ -116,12 +131,6 @@ def up(topology: Topology) -> None:
         lambda: all(state == "UP" for state in server_states(topology).values()),
         what="HAProxy did not see every replica up",
     )
-    print(f"patchbay topology up: http://127.0.0.1:{topology.lb_port}/graphql")
-    for number, port in enumerate(topology.replica_ports, 1):
-        print(f"  replica {number}: http://127.0.0.1:{port}  (log {replica_log(topology, number)})")
-    print(f"  PgBouncer ({topology.pool_mode} pooling): 127.0.0.1:{topology.pgbouncer_port}")
-    print(f"  Redis: {topology.redis_url}")
-    print(f"  stop with: deploy/down --run-dir {topology.run}")
 
 
 def start_redis(topology: Topology) -> None:
