@@ -266,7 +266,7 @@ async def scaling(
         layout = layout_for(
             run_root / f"r{replicas}w{workers}", database_url, replicas=replicas, workers=workers
         )
-        topology.up(layout)
+        await asyncio.to_thread(topology.up, layout)
         try:
             ids = iter(await prepare(database_url, 40_000))
             headers = {"Authorization": f"Bearer {token(os.environ['PATCHBAY_JWT_SECRET'])}"}
@@ -282,7 +282,7 @@ async def scaling(
             await count_missing(database_url, phase)
             figures.append(phase.summary())
         finally:
-            topology.down(layout)
+            await asyncio.to_thread(topology.down, layout)
     return figures
 
 
