@@ -270,6 +270,11 @@ async def scaling(
         try:
             ids = iter(await prepare(database_url, 40_000))
             headers = {"Authorization": f"Bearer {token(os.environ['PATCHBAY_JWT_SECRET'])}"}
+            url = f"http://127.0.0.1:{layout.lb_port}"
+            warm_up = Phase("warm-up")  # each process learns its plans, fills its caches
+            await drive(
+                url, ids, warm_up, clients=clients, headers=headers, while_running=sleeping(2.0)
+            )
             phase = Phase(f"{replicas} replica(s) x {workers} worker(s)")
             await drive(
                 f"http://127.0.0.1:{layout.lb_port}",
