@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from deploy.topology import accepts
 from tests.waiting import poll_until
 
 REQUIRED = os.environ.get("CI") == "true" or os.environ.get("PATCHBAY_REQUIRE_POSTGRES") == "1"
@@ -26,14 +27,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-def accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
 
 
 def program(name: str, *, debian_package: str) -> str:

@@ -21,8 +21,9 @@ from pathlib import Path
 import httpx
 
 from db.migrate import upgrade
+from deploy.topology import accepts
 from tests.factories import TEST_SECRET, token
-from tests.own_servers import accepts, free_port
+from tests.own_servers import free_port
 from tests.waiting import wait_until
 
 PATCHBAY = str(Path(sys.executable).parent / "patchbay")
