@@ -106,13 +106,16 @@ class GracefulWorker(multiprocess.Process):
 
 def run(config: uvicorn.Config, *, unready_seconds: float) -> bool:
     """Serves until SIGTERM or SIGINT; False if the server never started."""
-    if config.workers <= 1:
-        config.load_app()
-        server = GracefulServer(config, unready_seconds=unready_seconds)
-        server.run()
-        return server.started
-    sock: socket.socket = config.bind_socket()
-    # uvicorn's supervisor makes its workers (and their replacements) from this name.
-    multiprocess.Process = GracefulWorker  # type: ignore[misc]
-    multiprocess.Multiprocess(config, sockets=[sock]).run()
+    try:
+        if config.workers <= 1:
+            config.load_app()
+            server = GracefulServer(config, unready_seconds=unready_seconds)
+            server.run()
+            return server.started
+        sock: socket.socket = config.bind_socket()
+        # uvicorn's supervisor makes its workers (and their replacements) from this name.
+        multiprocess.Process = GracefulWorker  # type: ignore[misc]
+        multiprocess.Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:  # uvicorn re-raises SIGINT once it has shut down, as uvicorn.run
+        pass
     return True
