@@ -102,8 +102,8 @@ def test_sigterm_turns_readiness_off_at_once_finishes_in_flight_and_exits_zero(
         signalled = time.monotonic()
         server.send_signal(signal.SIGTERM)
         # then: not ready at once, while everything else is still served
-        wait_until(lambda: _status(port, "/readyz") == 503, timeout=1.0, what="/readyz not 503")
-        assert time.monotonic() - signalled < 1.0
+        wait_until(lambda: _status(port, "/readyz") == 503, timeout=1.5, what="/readyz not 503")
+        assert time.monotonic() - signalled < 1.5  # the first check after the signal
         assert _status(port, "/healthz") == 200
         # ... then no new connection is accepted, and the one in flight is answered
         wait_until(lambda: not accepts(port), timeout=5, what="still accepting")
@@ -127,10 +127,15 @@ def test_a_request_past_the_drain_time_does_not_hold_the_exit(tmp_path: Path) ->
 
 
 def test_every_worker_drains_and_the_supervisor_exits_zero(tmp_path: Path) -> None:
-    with serving(tmp_path, "--workers", "2", PATCHBAY_SHUTDOWN_UNREADY_SECONDS="1") as (
-        server,
-        port,
-    ):
+    settings = {"PATCHBAY_SHUTDOWN_UNREADY_SECONDS": "3", "PATCHBAY_LOG_LEVEL": "info"}
+    with serving(tmp_path, "--workers", "2", **settings) as (server, port):
+        log = tmp_path / "serve.log"
+        wait_until(
+            lambda: log.read_text().count("Application startup complete") == 2,
+            timeout=60,
+            what="both workers did not start",
+        )
         server.send_signal(signal.SIGTERM)
-        wait_until(lambda: _status(port, "/readyz") == 503, timeout=2.0, what="/readyz not 503")
+        wait_until(lambda: _status(port, "/readyz") == 503, timeout=3.0, what="/readyz not 503")
         assert server.wait(timeout=20) == 0
+        assert log.read_text().count("Application shutdown complete") == 2
