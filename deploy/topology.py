@@ -154,6 +154,11 @@ def start_redis(topology: Topology) -> None:
             "",
             "--appendonly",
             "no",
+            # Bounded; the least recently used keys with an expiry (persisted queries) go first.
+            "--maxmemory",
+            "256mb",
+            "--maxmemory-policy",
+            "volatile-lru",
         ],
         check=True,
     )

@@ -56,7 +56,13 @@ def create_app(settings: Settings) -> Starlette:
         if settings.redis_url
         else None
     )
-    shared = SharedDocuments(redis, prefix=settings.redis_key_prefix) if redis is not None else None
+    shared = (
+        SharedDocuments(
+            redis, prefix=settings.redis_key_prefix, max_chars=settings.max_document_chars
+        )
+        if redis is not None
+        else None
+    )
     graphql = _graphql_front(settings, db, graphiql.page if graphiql else None, shared)
     metrics, metrics_endpoint = (
         build_metrics(db, settings.metrics_token_value, [shared] if shared else [])

@@ -173,3 +173,19 @@ async def test_a_document_planted_in_redis_under_another_hash_is_never_run(
         # and a registration by the client replaces the planted entry for every replica
         assert _served(await _register(two))
         assert _served(await _by_hash(one))
+
+
+async def test_a_document_over_the_length_cap_is_not_kept_in_redis(
+    database_url: str, redis_server: OwnRedis, db: Database
+) -> None:
+    # given: a cap below the document's length
+    prefix = f"test:{uuid.uuid4().hex}:"
+    capped = {"max_document_chars": len(VIEWER) - 1}
+    async with replicas(database_url, redis_server.url, prefix, **capped) as (one, _, _):
+        # when
+        refused = await _register(one)
+        # then: refused as it would be without a hash, and nothing stored for other replicas
+        assert refused.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+        raw = Redis.from_url(redis_server.url)
+        assert await raw.exists(f"{prefix}apq:{DIGEST}") == 0
+        await raw.aclose()

@@ -43,9 +43,13 @@ class PersistedQueryError(Exception):
 class SharedDocuments(Collector):
     """The documents every replica sees, in Redis under `<prefix>apq:<sha256>`."""
 
-    def __init__(self, redis: Redis, *, prefix: str) -> None:
+    def __init__(self, redis: Redis, *, prefix: str, max_chars: int) -> None:
         self.redis = redis
         self.prefix = prefix + "apq:"
+        # A longer document is refused before it runs (PATCHBAY_MAX_DOCUMENT_CHARS): keeping
+        # it would only let a client fill Redis. The keys expire, and Redis's maxmemory
+        # with volatile-lru bounds the rest (docs/deploy.md).
+        self.max_chars = max_chars
         self.fallbacks = 0  # commands that failed: the client was asked again, or will be
 
     async def get(self, digest: str) -> str | None:
@@ -63,6 +67,8 @@ class SharedDocuments(Collector):
         return query
 
     async def put(self, digest: str, query: str) -> None:
+        if len(query) > self.max_chars:
+            return
         try:
             await self.redis.set(self.prefix + digest, query.encode(), ex=SHARED_TTL_SECONDS)
         except (RedisError, OSError) as error:
