@@ -5,7 +5,7 @@
               [--redis-port 6390 | --redis-url URL] [--database-url URL] [--workers N]
               [--pool-mode transaction|session] [--run-dir DIR]
     deploy/down [--run-dir DIR]
-    python deploy/topology.py status | restart N [--kill] | rolling-restart  [--run-dir DIR]
+    python -m deploy.topology status | restart N [--kill] | rolling-restart  [--run-dir DIR]
 
 Everything runs as the invoking user from the run directory (configuration, pid files, logs,
 sockets); nothing needs root but installing Debian's `haproxy` and `pgbouncer`. Settings of
@@ -19,26 +19,31 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from string import Template
 
 from sqlalchemy.engine import URL, make_url
+
+from deploy.processes import (
+    accepts,
+    http_status,
+    program,
+    read_pid,
+    render,
+    server_states,
+    user_exists,
+    wait_gone,
+    wait_until,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PATCHBAY = str(Path(sys.executable).parent / "patchbay")
 DEFAULT_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:5432/patchbay_deploy"
-READY_WITHIN_SECONDS = 60.0
 # /readyz answers 503 this long after SIGTERM while the replica still serves: longer than
 # HAProxy needs to mark it down (fall 2 x inter 500 ms, haproxy.cfg.in), with room for a
 # loaded machine.
@@ -128,7 +133,7 @@ def _start_all(topology: Topology) -> None:
         wait_ready(topology, number)
     start_haproxy(topology)
     wait_until(
-        lambda: all(state == "UP" for state in server_states(topology).values()),
+        lambda: all(state == "UP" for state in replica_states(topology).values()),
         what="HAProxy did not see every replica up",
     )
 
@@ -168,7 +173,7 @@ def start_redis(topology: Topology) -> None:
 def start_pgbouncer(topology: Topology) -> None:
     database = make_url(topology.database_url)
     render(
-        "pgbouncer.ini.in",
+        HERE / "pgbouncer.ini.in",
         topology.run / "pgbouncer.ini",
         port=topology.pgbouncer_port,
         pool_mode=topology.pool_mode,
@@ -181,7 +186,7 @@ def start_pgbouncer(topology: Topology) -> None:
     (topology.run / "pgbouncer-users.txt").write_text(f'"{user}" ""\n')
     command = [program("pgbouncer"), "-d", str(topology.run / "pgbouncer.ini")]
     if os.geteuid() == 0:
-        command[2:2] = ["-u", "postgres" if _user_exists("postgres") else "nobody"]
+        command[2:2] = ["-u", "postgres" if user_exists("postgres") else "nobody"]
     subprocess.run(command, check=True, cwd=topology.run)
     wait_until(lambda: accepts(topology.pgbouncer_port), what="PgBouncer did not start")
 
@@ -263,7 +268,11 @@ def start_haproxy(topology: Topology) -> None:
     )
     config = topology.run / "haproxy.cfg"
     render(
-        "haproxy.cfg.in", config, lb_port=topology.lb_port, servers=servers, run_dir=topology.run
+        HERE / "haproxy.cfg.in",
+        config,
+        lb_port=topology.lb_port,
+        servers=servers,
+        run_dir=topology.run,
     )
     subprocess.run([program("haproxy"), "-c", "-q", "-f", str(config)], check=True)
     subprocess.run([program("haproxy"), "-D", "-f", str(config)], check=True, cwd=topology.run)
@@ -280,7 +289,7 @@ def restart(topology: Topology, number: int, *, kill: bool = False) -> int | Non
     start_replica(topology, number)
     wait_ready(topology, number)
     wait_until(
-        lambda: server_states(topology).get(f"replica{number}") == "UP",
+        lambda: replica_states(topology).get(f"replica{number}") == "UP",
         what=f"HAProxy did not see replica {number} up again",
     )
     return status
@@ -340,40 +349,15 @@ def down(topology: Topology) -> dict[str, int | None]:
 
 
 def status(topology: Topology) -> None:
-    for name, state in server_states(topology).items():
+    for name, state in replica_states(topology).items():
         print(f"{name}: {state}")
 
 
-# --- helpers -----------------------------------------------------------------------------
+# --- files of the run directory --------------------------------------------------------
 
 
-def server_states(topology: Topology) -> dict[str, str]:
-    """HAProxy's view of each replica (UP, DOWN, ...), from its stats socket."""
-    try:
-        with socket.socket(socket.AF_UNIX) as stats:
-            stats.settimeout(2)
-            stats.connect(str(topology.run / "haproxy.sock"))
-            stats.sendall(b"show stat\n")
-            raw = b""
-            while chunk := stats.recv(65536):
-                raw += chunk
-    except OSError:
-        return {}
-    lines = raw.decode().splitlines()
-    header = lines[0].lstrip("# ").split(",")
-    rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
-    return {
-        row["svname"]: row["status"].split()[0]
-        for row in rows
-        if row.get("pxname") == "replicas" and row["svname"] not in ("BACKEND", "FRONTEND")
-    }
-
-
-def render(template: str, target: Path, **values: object) -> None:
-    text = Template((HERE / template).read_text()).substitute(
-        {key: str(value) for key, value in values.items()}
-    )
-    target.write_text(text)
+def replica_states(topology: Topology) -> dict[str, str]:
+    return server_states(topology.run / "haproxy.sock", "replicas")
 
 
 def replica_files(topology: Topology, number: int) -> dict[str, Path]:
@@ -385,73 +369,6 @@ def replica_files(topology: Topology, number: int) -> dict[str, Path]:
 
 def replica_log(topology: Topology, number: int) -> Path:
     return topology.run / f"replica{number}.log"
-
-
-def program(name: str) -> str:
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/usr/bin:/sbin")
-    if found is None:
-        raise SystemExit(f"{name} is not installed: apt-get install {name}")
-    return found
-
-
-def read_pid(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def accepts(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-def http_status(url: str) -> int | None:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own URL)
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return None
-
-
-def wait_gone(pid: int, *, timeout: float) -> bool:
-    def gone() -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        return False
-
-    try:
-        wait_until(gone, what="", timeout=timeout)
-    except SystemExit:
-        return False
-    return True
-
-
-def wait_until(
-    condition: Callable[[], bool], *, what: str, timeout: float = READY_WITHIN_SECONDS
-) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what} within {timeout:.0f} s")
-        time.sleep(0.05)
-
-
-def _user_exists(name: str) -> bool:
-    import pwd
-
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
 
 
 # --- command line ------------------------------------------------------------------------
