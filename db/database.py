@@ -22,14 +22,23 @@ from db.sqlite import SqliteBackend
 
 
 class Database:
-    def __init__(self, url: str, *, timeout_seconds: float = 5.0, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout_seconds: float = 5.0,
+        pool_size: int = 10,
+        pooler: str = "none",  # "pgbouncer": see db/postgres.py
+    ) -> None:
         self.url = url
         self.timeout_seconds = timeout_seconds
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self.backend: PostgresBackend | SqliteBackend = (
             SqliteBackend(url, timeout_seconds=timeout_seconds)
             if self.is_sqlite
-            else PostgresBackend(url, timeout_seconds=timeout_seconds, pool_size=pool_size)
+            else PostgresBackend(
+                url, timeout_seconds=timeout_seconds, pool_size=pool_size, pooler=pooler
+            )
         )
 
     @property

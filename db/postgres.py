@@ -4,6 +4,7 @@ SQLAlchemy's pool."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,8 +19,29 @@ from db.single_write import SingleWrite
 from db.types import read_json
 
 
+def _statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
+
+
+# Behind PgBouncer in transaction pooling mode (Debian's 1.18 has no max_prepared_statements,
+# which came in 1.21), each transaction may run on another server connection:
+# - asyncpg's own statement cache off: db/statements.py's statements go as unnamed ones,
+#   which asyncpg parses again in the same Parse/Bind/Execute/Sync as their execution;
+# - SQLAlchemy's cache of prepared statements off, and a unique name for each one it
+#   prepares (in a transaction): names like asyncpg's `__asyncpg_stmt_1__` would collide
+#   between client connections sharing one server connection. SQLAlchemy's documented
+#   recipe (dialects/postgresql/asyncpg: "Prepared Statement Name with PGBouncer").
+TRANSACTION_POOLER_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": _statement_name,
+}
+
+
 class PostgresBackend:
-    def __init__(self, url: str, *, timeout_seconds: float, pool_size: int) -> None:
+    def __init__(
+        self, url: str, *, timeout_seconds: float, pool_size: int, pooler: str = "none"
+    ) -> None:
         self.engine = create_async_engine(
             url,
             # An autocommit connection has nothing to roll back when it returns to the pool.
@@ -31,7 +53,11 @@ class PostgresBackend:
             pool_timeout=timeout_seconds,
             # No pre-ping: it costs a round trip per request. After a server restart the
             # first failing statement marks every older connection stale (below).
-            connect_args={"timeout": timeout_seconds, "command_timeout": timeout_seconds},
+            connect_args={
+                "timeout": timeout_seconds,
+                "command_timeout": timeout_seconds,
+                **(TRANSACTION_POOLER_ARGS if pooler == "pgbouncer" else {}),
+            },
             json_deserializer=read_json,
         )
         # One statement is atomic by itself: it runs without BEGIN/COMMIT, two round trips

@@ -21,6 +21,7 @@ from db.database import Database
 from db.readiness import check_ready
 from gateway.graphql.admission import Admission
 from gateway.graphql.graphiql import default_cache, graphiql_front
+from gateway.graphql.persisted_queries import PersistedQueries
 from gateway.graphql.trusted_documents import load_manifests
 from gateway.graphql.view import PatchbayGraphQL
 from gateway.http.body_limit import BodyLimitMiddleware
@@ -43,6 +44,9 @@ from schema.roots import PLANNABLE_ROOTS, RECORDS
 from schema.schema import build_schema
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from gateway.graphql.shared_documents import SharedDocuments
     from gateway.tracing.provider import Tracing
 
 log = logging.getLogger("patchbay")
@@ -61,6 +65,7 @@ def create_app(settings: Settings) -> Starlette:
         settings.database_url,
         timeout_seconds=settings.database_timeout_seconds,
         pool_size=settings.database_pool_size,
+        pooler=settings.database_pooler,
     )
     if tracing is not None:
         tracing.instrument(db.engine)
@@ -72,12 +77,14 @@ def create_app(settings: Settings) -> Starlette:
     )
     authenticator = Authenticator(settings, db)  # one token cache for both fronts
     prompts_url = settings.prompts_url.rstrip("/")
+    redis = _redis(settings)  # one client per process, for everything shared
+    shared = _shared_documents(settings, redis)
     metrics, metrics_endpoint = (
-        build_metrics(db, settings.metrics_token_value)
+        build_metrics(db, settings.metrics_token_value, [shared] if shared else [])
         if settings.metrics_enabled
         else (None, None)
     )
-    admission = _admission(settings, db, metrics)  # one set of buckets for both fronts
+    admission = _admission(settings, db, metrics, redis)  # one set of buckets for both fronts
     graphql = _graphql_front(
         settings,
         db,
@@ -86,6 +93,7 @@ def create_app(settings: Settings) -> Starlette:
         metrics,
         admission,
         tracing,
+        PersistedQueries(shared=shared),
     )
     observer = RequestObserver(
         metrics,
@@ -119,7 +127,7 @@ def create_app(settings: Settings) -> Starlette:
         hot_endpoint=graphql,
         routes=routes,
         middleware=middleware,
-        lifespan=_lifespan(db, tracing),
+        lifespan=_lifespan(db, tracing, redis),
     )
     app.state.settings = settings
     app.state.db = db
@@ -145,6 +153,7 @@ def _graphql_front(
     metrics: RequestMetrics | None,
     admission: Admission,
     tracing: Tracing | None,
+    persisted: PersistedQueries,
 ) -> PatchbayGraphQL:
     schema = build_schema(
         max_depth=settings.max_depth,
@@ -180,26 +189,43 @@ def _graphql_front(
         graphiql_page=graphiql_page,
         planned=planned,
         admission=admission,
+        persisted=persisted,
         trusted=trusted,
         on_untrusted=_log_untrusted(metrics),
     )
 
 
-def _admission(settings: Settings, db: Database, metrics: RequestMetrics | None) -> Admission:
+def _redis(settings: Settings) -> Redis | None:
+    if not settings.redis_url:
+        return None
+    # Imported only when used: redis-py imports OpenTelemetry, which tracing keeps out
+    from gateway.shared_state import redis_client
+
+    return redis_client(settings.redis_url, timeout_seconds=settings.redis_timeout_seconds)
+
+
+def _shared_documents(settings: Settings, redis: Redis | None) -> SharedDocuments | None:
+    if redis is None:
+        return None
+    from gateway.graphql.shared_documents import SharedDocuments
+
+    return SharedDocuments(
+        redis, prefix=settings.redis_key_prefix, max_chars=settings.max_document_chars
+    )
+
+
+def _admission(
+    settings: Settings, db: Database, metrics: RequestMetrics | None, redis: Redis | None
+) -> Admission:
     throttle = None
     if settings.rate_limit:
         unreachable = metrics.limiter_unreachable.inc if metrics else (lambda: None)
         buckets: Buckets = LocalBuckets()
-        if settings.redis_url:
-            # Imported only when used: redis-py imports OpenTelemetry, which tracing keeps out
-            from gateway.shared_state import redis_client
+        if redis is not None:
             from gateway.throttle.redis_buckets import RedisBuckets
 
-            client = redis_client(
-                settings.redis_url, timeout_seconds=settings.redis_timeout_seconds
-            )
             buckets = RedisBuckets(
-                client, prefix=settings.redis_key_prefix, on_unreachable=unreachable
+                redis, prefix=settings.redis_key_prefix, on_unreachable=unreachable
             )
         throttle = Throttle(
             buckets,
@@ -231,7 +257,7 @@ async def _to_graphiql(_: Request) -> RedirectResponse:
 
 
 def _lifespan(
-    db: Database, tracing: Tracing | None
+    db: Database, tracing: Tracing | None, redis: Redis | None
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -241,6 +267,8 @@ def _lifespan(
         gc.freeze()
         yield
         await db.dispose()
+        if redis is not None:
+            await redis.aclose()
         if tracing is not None:
             tracing.shutdown()
 

@@ -117,7 +117,6 @@ class Settings(BaseSettings):
     # One command's bound. A busy event loop reads replies late: too tight a bound turns a
     # loaded gateway's answers from Redis into timeouts (and fail-open admissions).
     redis_timeout_seconds: float = 1.0
-    redis_key_prefix: str = "patchbay:"  # several deployments may share one Redis
 
     # Trusted documents (docs/trusted-documents.md): Apollo persisted-query manifests,
     # comma-separated paths, checked, costed and planned at start.
@@ -145,6 +144,20 @@ class Settings(BaseSettings):
     # Where `patchbay demo` and `patchbay serve` fetch GraphiQL's pinned files from when
     # PATCHBAY_GRAPHIQL_ASSETS is unset (once, into the user's cache): an npm registry or mirror.
     graphiql_registry: str = "https://registry.npmjs.org"
+
+    # Replicas behind a balancer and a pooler (docs/deploy.md). "pgbouncer": PgBouncer in
+    # transaction pooling mode, whose server connections change between transactions, so no
+    # prepared statement may outlive the transaction that made it.
+    database_pooler: Literal["none", "pgbouncer"] = "none"
+    # Keys of the shared state in Redis start with this: several deployments (or test runs)
+    # can share one Redis.
+    redis_key_prefix: str = "patchbay:"
+    # On SIGTERM, `patchbay serve` answers /readyz with 503 at once and keeps serving this
+    # long, so that the balancer's health checks take it out of rotation before it stops
+    # accepting; then it finishes in-flight requests within the drain time and exits 0.
+    shutdown_unready_seconds: float = 0.0
+    # Then in-flight requests have this long to finish before they are cancelled.
+    shutdown_drain_seconds: int = 10
 
     @property
     def development_keys(self) -> bool:

@@ -182,7 +182,10 @@ def test_token_help_shows_the_defaults_and_the_demos_different_ttl(
     code, out, _ = run(capsys, "token --help")
     assert code == 0
     flat = " ".join(out.split())
-    assert "(default: prompts:read prompts:write org:admin:read org:admin:write)" in flat
+    assert (
+        "(default: prompts:read prompts:write org:admin:read org:admin:write graphql:freeform)"
+        in flat
+    )
     assert "(default: 3600, one hour; the demo's token lasts 86400)" in flat
 
 

@@ -32,7 +32,7 @@ def db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
 @asynccontextmanager
 async def transaction(settings: Settings) -> AsyncIterator[AsyncConnection]:
     """One transaction on a database opened for one command, closed after it."""
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, pooler=settings.database_pooler)
     try:
         async with db.write() as conn:
             yield conn
@@ -102,7 +102,7 @@ async def sign_token(
 
 
 async def org_id_of(settings: Settings, slug_or_id: str) -> uuid.UUID:
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, pooler=settings.database_pooler)
     try:
         async with db.read() as conn:
             org = await find_organization(conn, slug_or_id=slug_or_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import copy
 import os
 import shutil
@@ -20,6 +21,7 @@ from db.database import Database
 from db.errors import DatabaseUnavailable
 from db.readiness import NotReady, check_ready
 from db.seed import USER_NAMES
+from gateway.cli import graceful
 from gateway.cli.admin import db_upgrade, load_demo_data, sign_token
 from gateway.cli.arguments import ALL_SCOPES
 from gateway.cli.database_url import describe
@@ -29,6 +31,7 @@ from gateway.cli.sharing import manifest_refusal
 from gateway.observe.metrics import MULTIPROCESS_ENV
 from gateway.settings import Settings
 
+DRAINING_APP = "gateway.cli.graceful:draining_app"  # the app, with /readyz 503 once draining
 DEMO_TOKEN_SECONDS = 24 * 3600  # a day of trying things; `patchbay token` defaults to 1 h
 
 
@@ -42,23 +45,28 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1:  # uvicorn's supervisor binds, then forks the workers
         return _serve_workers(settings, args)
     listener = listen(args.host, args.port)
-    _run(_uvicorn_config(settings, args.host, args.port), listener)
+    _run(
+        _uvicorn_config(settings, args.host, args.port),
+        listener,
+        unready_seconds=settings.shutdown_unready_seconds,
+    )
     return 0
 
 
 def _serve_workers(settings: Settings, args: argparse.Namespace) -> int:
     made = _multiprocess_metrics_dir(settings, args.workers)
+    config = uvicorn.Config(
+        DRAINING_APP,
+        factory=True,
+        **_uvicorn_options(settings, args.host, args.port),
+        workers=args.workers,
+    )
     try:
-        uvicorn.run(
-            "gateway.app:app_from_environment",
-            factory=True,
-            **_uvicorn_options(settings, args.host, args.port),
-            workers=args.workers,
-        )
+        started = graceful.run(config, unready_seconds=settings.shutdown_unready_seconds)
     finally:
         if made is not None:
             shutil.rmtree(made, ignore_errors=True)
-    return 0
+    return 0 if started else 3  # uvicorn's own status for a failed start
 
 
 def _uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]:
@@ -68,27 +76,33 @@ def _uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "access_log": False,  # our own access line carries the request id
         "log_level": settings.log_level.lower(),
         "log_config": _log_config(settings.log_level.upper()),  # configures every worker
+        "timeout_graceful_shutdown": settings.shutdown_drain_seconds,
     }
 
 
 def _uvicorn_config(settings: Settings, host: str, port: int) -> uvicorn.Config:
     _multiprocess_metrics_dir(settings, workers=1)  # empties a chosen directory before use
-    config = uvicorn.Config(
-        "gateway.app:app_from_environment", factory=True, **_uvicorn_options(settings, host, port)
-    )
+    config = uvicorn.Config(DRAINING_APP, factory=True, **_uvicorn_options(settings, host, port))
     config.load()  # builds the app now: a refusal comes before anything is announced
     return config
 
 
-def _run(config: uvicorn.Config, listener: socket.socket) -> None:
+def _run(config: uvicorn.Config, listener: socket.socket, *, unready_seconds: float) -> None:
+    """Serves until SIGTERM (graceful: see gateway/cli/graceful.py) or Ctrl-C."""
     with listener:
-        uvicorn.Server(config).run(sockets=[listener])
+        server = graceful.GracefulServer(config, unready_seconds=unready_seconds)
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C once shut down
+            server.run(sockets=[listener])
 
 
 async def _why_not_ready(settings: Settings) -> str | None:
     """A database this code cannot serve stops the start; one that cannot be reached does
     not (it may come back: /readyz says 503 until then)."""
-    db = Database(settings.database_url, timeout_seconds=settings.database_timeout_seconds)
+    db = Database(
+        settings.database_url,
+        timeout_seconds=settings.database_timeout_seconds,
+        pooler=settings.database_pooler,
+    )
     try:
         await check_ready(db)
     except NotReady as error:
@@ -172,5 +186,5 @@ def demo(settings: Settings, args: argparse.Namespace) -> int:
         """-d '{"query": "{ viewer { ... on Viewer { subject name } } }"}'\n""",
         flush=True,
     )
-    _run(config, listener)
+    _run(config, listener, unready_seconds=settings.shutdown_unready_seconds)
     return 0

@@ -66,6 +66,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         admission: Admission | None = None,
         trusted: TrustedDocuments | None = None,
         on_untrusted: Callable[[str | None], None] = lambda _: None,
+        persisted: PersistedQueries | None = None,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.documents = schema  # the document store and costings (BaseSchema for Strawberry)
@@ -73,7 +74,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.admission = admission if admission is not None and admission.active else None
         self.trusted = trusted or TrustedDocuments()
         self.on_untrusted = on_untrusted
-        self.persisted = PersistedQueries()
+        self.persisted = persisted if persisted is not None else PersistedQueries()
         self.graphiql_page = graphiql_page  # None: Strawberry's page, its files from a CDN
         self.db = db
         self.authenticator = authenticator
@@ -170,7 +171,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             query = self._trusted_body(query, data["documentId"])
         elif isinstance(extensions, dict) and "persistedQuery" in extensions:
             persisted = True
-            query, trusted = self._resolve_persisted(query, extensions["persistedQuery"])
+            query, trusted = await self._resolve_persisted(query, extensions["persistedQuery"])
         if isinstance(query, str):
             await self._admit_document(request, query, operation, trusted=trusted)
         planned = await self._run_planned(request, data, query, operation)
@@ -229,7 +230,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                 persisted = json.loads(raw)["persistedQuery"]
             except (ValueError, TypeError, KeyError):
                 return scope  # Strawberry refuses a malformed `extensions` itself
-            query, trusted = self._resolve_persisted(query, persisted)
+            query, trusted = await self._resolve_persisted(query, persisted)
             resolved = True
         if isinstance(query, str):
             await self._admit_document(Request(scope), query, operation, trusted=trusted)
@@ -248,7 +249,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             raise Refusal("No trusted document has this documentId", "TRUSTED_DOCUMENT_NOT_FOUND")
         return body
 
-    def _resolve_persisted(self, query: Any, persisted: Any) -> tuple[str, bool]:
+    async def _resolve_persisted(self, query: Any, persisted: Any) -> tuple[str, bool]:
         """Apollo's persisted-query extension: a trusted document by its hash first, then
         the automatic store, which learns nothing where only trusted documents run."""
         digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
@@ -262,7 +263,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                     self.persisted.check(persisted)
                     raise PersistedQueryError(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
                 return self.persisted.verify(query, persisted), False
-            return self.persisted.resolve(query, persisted), False
+            return await self.persisted.resolve(query, persisted), False
         except PersistedQueryError as error:
             raise Refusal(error.message, error.code, error.status) from None
 

@@ -232,8 +232,11 @@ def _bearer_matches(scope: Scope, token: bytes) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(credential.encode("latin-1"), token)
 
 
-def build_metrics(db: Database, token: str | None) -> tuple[RequestMetrics, MetricsEndpoint]:
-    """The request metrics and the endpoint that exposes them with the pool's gauges."""
+def build_metrics(
+    db: Database, token: str | None, extra: Iterable[Collector] = ()
+) -> tuple[RequestMetrics, MetricsEndpoint]:
+    """The request metrics and the endpoint that exposes them with the pool's gauges (and
+    the `extra` collectors of other rooms)."""
     disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` series
     if multiprocess_mode():
         # Values live in files shared by the workers; the endpoint sums them at scrape time.
@@ -246,7 +249,7 @@ def build_metrics(db: Database, token: str | None) -> tuple[RequestMetrics, Metr
         request_metrics = RequestMetrics(registry)
         process = ProcessCollector(registry=None)  # CPU, memory, open files of this process
         collectors = [registry, PoolCollector(db, per_process=False), process]
-    return request_metrics, MetricsEndpoint(collectors, token)
+    return request_metrics, MetricsEndpoint([*collectors, *extra], token)
 
 
 async def _respond(
