@@ -19,6 +19,7 @@ from db.lane import ConnectionLane
 from db.postgres import PostgresBackend
 from db.single_write import SingleWrite
 from db.sqlite import SqliteBackend
+from db.unit import Outcome, Unit, UnitWrite, ambient, ambient_unit
 
 
 class Database:
@@ -47,7 +48,12 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """Reads; each statement sees committed data. All of it within the timeout."""
+        """Reads; each statement sees committed data. All of it within the timeout. Inside a
+        unit (db/unit.py): its connection, which sees the unit's own writes too."""
+        unit = ambient(self)
+        if unit is not None:
+            yield unit.conn
+            return
         with translated():
             async with self.backend.read(time.monotonic() + self.timeout_seconds) as conn:
                 yield conn
@@ -60,7 +66,13 @@ class Database:
         All of it within the timeout: one deadline bounds the wait for a connection, a
         connect and each statement (an asyncio.timeout per request cost ~15 us of CPU; the
         driver's per-statement timeout costs nothing more). A failure after the statement
-        was sent is WriteOutcomeUnknown; before, DatabaseUnavailable."""
+        was sent is WriteOutcomeUnknown; before, DatabaseUnavailable.
+
+        Inside a unit (db/unit.py): the statement runs in the unit's transaction."""
+        unit = ambient(self)
+        if unit is not None:
+            yield UnitWrite(unit)
+            return
         deadline = time.monotonic() + self.timeout_seconds
         single: SingleWrite | None = None
         try:
@@ -73,6 +85,30 @@ class Database:
             if isinstance(error, DatabaseUnavailable):
                 raise
             raise DatabaseUnavailable(error) from error
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Outcome]:
+        """A transaction whose writes commit together when the block ends (or roll back:
+        an error, or Outcome.discard()). Inside another unit: a savepoint of it."""
+        outer = ambient(self)
+        if outer is not None:
+            async with outer.savepoint() as outcome:
+                yield outcome
+            return
+        deadline = time.monotonic() + self.timeout_seconds
+        with translated():
+            async with (
+                self.backend.unit_connection(deadline) as conn,
+                ambient_unit(Unit(conn, owner=self)) as outcome,
+            ):
+                yield outcome
+
+    def note_mutation(self, *, dry_run: bool) -> None:
+        """A mutation field ran: its answer is worth keeping for a retry unless it was a dry
+        run (only a unit of an idempotent request reads this)."""
+        unit = ambient(self)
+        if unit is not None and not dry_run:
+            unit.keeps_answer = True
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

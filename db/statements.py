@@ -85,22 +85,38 @@ async def rows(
     return made
 
 
-async def _run(
-    conn: AsyncConnection, compiled: Compiled, values: list[Any], turn: Turn | None
-) -> list[Any]:
+async def command(conn: AsyncConnection, sql: str) -> None:
+    """A statement without parameters or rows (BEGIN, SAVEPOINT, COMMIT …) on the driver
+    itself: SQLAlchemy sees an autocommit connection and keeps no transaction state."""
+    driver = await _driver(conn)
+    if conn.dialect.driver == "asyncpg":
+        await driver.execute(sql, timeout=_timeout(conn))
+    else:
+        await rows_in_turn(driver, sql, [], None)
+
+
+async def _driver(conn: AsyncConnection) -> Any:
     sync = conn.sync_connection
     if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         raise RuntimeError("statements run directly only on autocommit connections")
     if not sync.invalidated:  # no greenlet hop: nothing to reconnect
-        driver: Any = sync.connection.driver_connection
-    else:
-        driver = (await conn.get_raw_connection()).driver_connection
+        return sync.connection.driver_connection
+    return (await conn.get_raw_connection()).driver_connection
+
+
+def _timeout(conn: AsyncConnection) -> float | None:
+    """By the request's deadline (db/lane.py), else the driver's command timeout."""
+    deadline = conn.info.get(DEADLINE)
+    return None if deadline is None else max(0.001, deadline - time.monotonic())
+
+
+async def _run(
+    conn: AsyncConnection, compiled: Compiled, values: list[Any], turn: Turn | None
+) -> list[Any]:
+    driver = await _driver(conn)
     try:
         if compiled.for_asyncpg:
-            # By the request's deadline (db/lane.py), else the driver's command timeout.
-            deadline = conn.info.get(DEADLINE)
-            timeout = None if deadline is None else max(0.001, deadline - time.monotonic())
-            found: list[Any] = await driver.fetch(compiled.sql, *values, timeout=timeout)
+            found: list[Any] = await driver.fetch(compiled.sql, *values, timeout=_timeout(conn))
             return found
         return await rows_in_turn(driver, compiled.sql, values, turn)
     except Exception as error:
