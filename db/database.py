@@ -105,9 +105,10 @@ class Database:
 
     def note_mutation(self, *, dry_run: bool) -> None:
         """A mutation field ran: its answer is worth keeping for a retry unless it was a dry
-        run (only a unit of an idempotent request reads this)."""
+        run (only a unit of an idempotent request reads this). The items of a bulk update,
+        inside its savepoint, do not count: the bulk's own call does."""
         unit = ambient(self)
-        if unit is not None and not dry_run:
+        if unit is not None and unit.depth == 0 and not dry_run:
             unit.keeps_answer = True
 
     @asynccontextmanager

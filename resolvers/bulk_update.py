@@ -59,9 +59,8 @@ async def update_many(
     async with db.unit() as outcome:
         for raw_id, patch in items:
             try:
-                row = await update_one(
-                    db=db, principal=principal, raw_id=raw_id, patch=patch, dry_run=dry_run
-                )
+                # never a dry run itself: a dry batch sees its earlier items, as a real one does
+                row = await update_one(db=db, principal=principal, raw_id=raw_id, patch=patch)
             except DomainError as error:
                 found.append((None, error))
             else:
