@@ -103,6 +103,10 @@ class Database:
             ):
                 yield outcome
 
+    def current_unit(self) -> Unit | None:
+        """The unit of work open in this request, if any."""
+        return ambient(self)
+
     def note_mutation(self, *, dry_run: bool) -> None:
         """A mutation field ran: its answer is worth keeping for a retry unless it was a dry
         run (only a unit of an idempotent request reads this). The items of a bulk update,

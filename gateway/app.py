@@ -103,6 +103,7 @@ def _graphql_front(settings: Settings, db: Database, graphiql_page: str | None) 
             if settings.fast_path
             else None
         ),
+        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
     )
 
 

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development only: lets a newcomer run the demo with nothing configured. Production
@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     # redis://127.0.0.1:6379/0. Unset: that state lives in each process.
     redis_url: str | None = None
     redis_timeout_seconds: float = 0.25  # one command's bound: Redis is a cache, never a wait
+
+    # Idempotency-Key (docs/safe-writes.md): how long a mutation's answer is kept for a retry
+    # with the same key. Older records are ignored, and removed by `patchbay db prune`.
+    idempotency_ttl_seconds: float = Field(default=86_400.0, gt=0)
 
     @property
     def development_keys(self) -> bool:

@@ -165,7 +165,10 @@ mutation BulkPools($items: [UpdateGuardrailPoolItem!]!) {
   updateGuardrailPools(items: $items, errorPolicy: REJECT_FAILED_ROWS) {
     ... on UpdateGuardrailPoolsPayload {
       writtenCount
-      results { __typename ... on UpdateGuardrailPoolSuccess { written guardrailPool { slug version } } }
+      results {
+        __typename
+        ... on UpdateGuardrailPoolSuccess { written guardrailPool { slug version } }
+      }
     }
   }
 }

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionResult
 from db.database import Database
 from db.storable import is_storable
 from gateway.authorization import authorization_header
+from gateway.graphql.idempotency import Idempotency, idempotency_key
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.graphql.transport import (
     JSON_HEADERS,
@@ -48,6 +49,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         graphiql: bool,
         graphiql_page: str | None = None,
         planned: PlannedExecutor | None = None,
+        idempotency_ttl_seconds: float = 86_400.0,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.planned = planned
@@ -56,8 +58,21 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.db = db
         self.authenticator = authenticator
         self.prompts_url = prompts_url
+        self.idempotency = Idempotency(
+            db=db,
+            authenticator=authenticator,
+            ttl_seconds=idempotency_ttl_seconds,
+            persisted=self.persisted,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A POST with an Idempotency-Key is answered once per key (gateway/graphql/idempotency.py)
+        if scope["type"] == "http" and scope["method"] == "POST" and idempotency_key(scope):
+            await self.idempotency(scope, receive, send, self._serve)
+            return
+        await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             resolved = self._resolve_persisted_get(scope)
             if isinstance(resolved, Response):

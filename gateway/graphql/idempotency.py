@@ -1,0 +1,289 @@
+"""Idempotency-Key on a mutation request: a retry gets the first answer, never a second write.
+
+The key is the caller's (scoped to the authenticated principal). The first request claims
+it and runs inside one unit of work (db/unit.py) with the claim; its answer is stored in
+the same transaction as its writes, and sent only once that transaction committed. A retry
+with the same key and the same request (operation, document, variables) gets the stored
+answer with `Idempotent-Replayed: true`; the same key with another request is refused (422).
+A twin that arrives while the first still runs waits for it (up to half the database
+timeout), then gets the stored answer; past that wait, IDEMPOTENCY_KEY_IN_FLIGHT (409).
+
+Answers with top-level errors (a server error, SERVICE_UNAVAILABLE) are rolled back with
+their writes and not kept: a retry runs again. Documented failures (union members) are
+answers like successes. Dry runs keep nothing. Queries and requests without a principal
+run as if no key were sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from graphql import GraphQLError, OperationType, parse
+from graphql.utilities import get_operation_ast
+from starlette.types import Message, Receive, Scope, Send
+
+from db import idempotency as store
+from db.database import Database
+from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
+from gateway.authorization import authorization_header
+from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
+from gateway.graphql.transport import JSON_HEADERS, decode_json, encode_json, read_body
+from gateway.http.request_id import current_request_id
+from gateway.identity.authenticator import Authenticator
+from resolvers.principal import Principal
+from schema.request_errors import MASKED_MESSAGES
+
+HEADER = b"idempotency-key"
+KEY = re.compile(r"[\x21-\x7e]{1,255}")  # 1-255 visible ASCII characters
+REPLAYED = (b"idempotent-replayed", b"true")
+Serve = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def idempotency_key(scope: Scope) -> str | None:
+    """The header's value as sent (None: no header); a quoted key (`"abc"`, the IETF
+    draft's structured-field string) counts without its quotes."""
+    for name, value in scope["headers"]:
+        if name == HEADER:
+            text: str = value.decode("latin-1")
+            quoted = len(text) >= 2 and text[0] == text[-1] == '"'
+            return text[1:-1] if quoted else text
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    principal: str
+    key: str
+    fingerprint: str
+
+
+class Idempotency:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        authenticator: Authenticator,
+        ttl_seconds: float,
+        persisted: PersistedQueries,
+    ) -> None:
+        self.db = db
+        self.authenticator = authenticator
+        self.ttl = timedelta(seconds=ttl_seconds)
+        self.persisted = persisted
+        self.wait_seconds = db.timeout_seconds / 2
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, serve: Serve) -> None:
+        """A POST that carries the header: answered once per key."""
+        key = idempotency_key(scope) or ""
+        if not KEY.fullmatch(key):
+            message = "Idempotency-Key must be 1-255 visible ASCII characters"
+            await _refuse(scope, send, 400, "IDEMPOTENCY_KEY_INVALID", message)
+            return
+        body = await read_body(receive)
+        request = await self._identify(scope, body, key)
+        if request is None:
+            await serve(scope, _body_then(body, receive), send)
+            return
+        for _ in range(3):  # a twin rolled back, or an expired record was removed: again
+            if await self._answer(request, scope, _body_then(body, receive), send, serve):
+                return
+        await _refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_FLIGHT", IN_FLIGHT)
+
+    async def _identify(self, scope: Scope, body: bytes, key: str) -> _Request | None:
+        """The caller and fingerprint of an authenticated mutation; None for anything else
+        (a query, no principal, a body Strawberry must refuse itself)."""
+        try:
+            data = decode_json(body)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        document = self._document(data)
+        operation_name = data.get("operationName")
+        if document is None or not isinstance(operation_name, str | None):
+            return None
+        if not _is_mutation(document, operation_name):
+            return None
+        principal = await self.authenticator.authenticate(authorization_header(scope["headers"]))
+        if principal is None:
+            return None
+        variables = data.get("variables")
+        return _Request(
+            _principal_key(principal), key, _fingerprint(document, operation_name, variables)
+        )
+
+    def _document(self, data: dict[str, Any]) -> str | None:
+        """The document the body runs: its query, or the one its persisted-query hash
+        stands for (None: the view refuses the request itself)."""
+        query, extensions = data.get("query"), data.get("extensions")
+        if isinstance(extensions, dict) and "persistedQuery" in extensions:
+            try:
+                return self.persisted.resolve(query, extensions["persistedQuery"])
+            except PersistedQueryError:
+                return None
+        return query if isinstance(query, str) else None
+
+    async def _answer(
+        self, request: _Request, scope: Scope, receive: Receive, send: Send, serve: Serve
+    ) -> bool:
+        """Runs the request under its claim, or replays the stored answer. False: no answer
+        yet (the key's record came and went meanwhile), try again."""
+        now = datetime.now(UTC)
+        captured = _Captured()
+        try:
+            claimed = await self._run_claimed(request, now, scope, receive, captured, serve)
+        except store.KeyInFlight:
+            await _refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_FLIGHT", IN_FLIGHT)
+            return True
+        except DatabaseUnavailable:
+            await _refuse(scope, send, 503, "SERVICE_UNAVAILABLE", UNAVAILABLE)
+            return True
+        except WriteOutcomeUnknown:
+            await _refuse(scope, send, 503, "OUTCOME_UNKNOWN", OUTCOME_UNKNOWN)
+            return True
+        if claimed:
+            await captured.forward(send)  # only now: its writes and answer are committed
+            return True
+        async with self.db.read() as conn:
+            stored = await store.find(conn, principal=request.principal, key=request.key)
+        if stored is None or stored.response is None:
+            return False  # the first rolled back (a server error): this one may run
+        if stored.created_at < now - self.ttl:
+            await store.forget_expired(self.db, record_id=stored.id, before=now - self.ttl)
+            return False
+        if stored.fingerprint != request.fingerprint:
+            message = "this Idempotency-Key was used for a different request"
+            await _refuse(scope, send, 422, "IDEMPOTENCY_KEY_REUSED", message)
+            return True
+        await _send_json(send, 200, stored.response.encode(), REPLAYED)
+        return True
+
+    async def _run_claimed(
+        self,
+        request: _Request,
+        now: datetime,
+        scope: Scope,
+        receive: Receive,
+        captured: _Captured,
+        serve: Serve,
+    ) -> bool:
+        """Claims the key and runs the request in one unit of work. False: the key had a
+        committed record already (nothing ran)."""
+        async with self.db.unit() as outcome:
+            unit = self.db.current_unit()
+            assert unit is not None
+            record_id = await store.claim(
+                unit.conn,
+                principal=request.principal,
+                key=request.key,
+                fingerprint=request.fingerprint,
+                now=now,
+                wait_seconds=self.wait_seconds,
+            )
+            if record_id is None:
+                outcome.discard()
+                return False
+            await serve(scope, receive, captured)
+            if unit.keeps_answer and captured.is_answer():
+                await store.keep_answer(unit.conn, record_id=record_id, response=captured.text())
+            else:
+                outcome.discard()  # a dry run, or top-level errors: nothing kept
+        return True
+
+
+IN_FLIGHT = (
+    "a request with this Idempotency-Key is still running: retry it with the same key shortly"
+)
+UNAVAILABLE = MASKED_MESSAGES["SERVICE_UNAVAILABLE"]
+OUTCOME_UNKNOWN = (
+    "The database stopped answering while the write was committed: retry with the same "
+    "Idempotency-Key, which answers whether it was applied"
+)
+
+
+def _is_mutation(document: str, operation_name: str | None) -> bool:
+    try:
+        operation = get_operation_ast(parse(document), operation_name)
+    except GraphQLError:
+        return False  # Strawberry answers the parse error; nothing runs
+    return operation is not None and operation.operation is OperationType.MUTATION
+
+
+def _principal_key(principal: Principal) -> str:
+    return f"{principal.kind.value}:{principal.org_id}:{principal.subject}"
+
+
+def _fingerprint(document: str, operation_name: str | None, variables: Any) -> str:
+    """The same request: operation, document (by its hash) and variables (keys sorted)."""
+    digest = hashlib.sha256(document.encode("utf-8", "surrogatepass")).hexdigest()
+    try:
+        canonical = orjson.dumps([operation_name, digest, variables], option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # what orjson refuses (a lone surrogate, a huge integer): the stdlib
+        canonical = encode_json([operation_name, digest, variables])
+    return hashlib.sha256(canonical).hexdigest()
+
+
+@dataclass
+class _Captured:
+    """The response the request would send, held back until its transaction is done."""
+
+    start: Message | None = None
+    chunks: list[bytes] = field(default_factory=list)
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.start = message
+        elif message["type"] == "http.response.body":
+            self.chunks.append(message.get("body", b""))
+
+    def text(self) -> str:
+        return b"".join(self.chunks).decode()
+
+    def is_answer(self) -> bool:
+        """A 200 with data and no top-level error: what a retry must get again."""
+        if self.start is None or self.start["status"] != 200:
+            return False
+        try:
+            body = orjson.loads(b"".join(self.chunks))
+        except orjson.JSONDecodeError:
+            return False
+        return isinstance(body, dict) and "data" in body and "errors" not in body
+
+    async def forward(self, send: Send) -> None:
+        if self.start is None:
+            return
+        await send(self.start)
+        await send({"type": "http.response.body", "body": b"".join(self.chunks)})
+
+
+def _body_then(body: bytes, receive: Receive) -> Receive:
+    """The body already read, then the connection's own messages (a disconnect)."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+async def _refuse(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+    extensions = {"code": code, "requestId": current_request_id(scope)}
+    await _send_json(
+        send, status, encode_json({"errors": [{"message": message, "extensions": extensions}]})
+    )
+
+
+async def _send_json(send: Send, status: int, body: bytes, *extra: tuple[bytes, bytes]) -> None:
+    headers = [*JSON_HEADERS, (b"content-length", b"%d" % len(body)), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
