@@ -7,8 +7,8 @@ connections; every error leaves through one translator (db/errors.py).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -52,7 +52,8 @@ class Database:
         unit (db/unit.py): its connection, which sees the unit's own writes too."""
         unit = ambient(self)
         if unit is not None:
-            yield unit.conn
+            with _in_unit():
+                yield unit.conn
             return
         with translated():
             async with self.backend.read(time.monotonic() + self.timeout_seconds) as conn:
@@ -71,7 +72,8 @@ class Database:
         Inside a unit (db/unit.py): the statement runs in the unit's transaction."""
         unit = ambient(self)
         if unit is not None:
-            yield UnitWrite(unit)
+            with _in_unit():
+                yield UnitWrite(unit)
             return
         deadline = time.monotonic() + self.timeout_seconds
         single: SingleWrite | None = None
@@ -128,3 +130,15 @@ class Database:
 
     async def dispose(self) -> None:
         await self.backend.dispose()
+
+
+@contextmanager
+def _in_unit() -> Iterator[None]:
+    """A failure inside a unit rolls all of it back: nothing was written, whatever the
+    statement's fate, so a timeout is DatabaseUnavailable (the unit's COMMIT alone may
+    leave an outcome unknown, db/unit.py)."""
+    try:
+        with translated():
+            yield
+    except TimeoutError as error:
+        raise DatabaseUnavailable(error) from error

@@ -103,6 +103,8 @@ async def claim(
         claimed = await statements.first(conn, _claim(conn.dialect.name), params, row=IdRow)
     except asyncpg.LockNotAvailableError:
         raise KeyInFlight(key) from None
+    if conn.dialect.name == "postgresql":  # the request's own writes wait as they always do
+        await statements.command(conn, "SET LOCAL lock_timeout TO DEFAULT")
     return None if claimed is None else claimed.id
 
 

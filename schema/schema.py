@@ -18,6 +18,7 @@ from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from resolvers.errors import InvalidArgument
 from schema.documents import CachedDocuments, DocumentStore
 from schema.extensions import OperationName
+from schema.idempotent import idempotent
 from schema.limits import limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
@@ -106,6 +107,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
+        directives=[idempotent],
         config=StrawberryConfig(name_converter=RememberedNames()),
         hide_suggestions=not suggestions,
     )

@@ -24,7 +24,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from graphql import GraphQLError, OperationType, parse
+from graphql import (
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    StringValueNode,
+    VariableNode,
+    parse,
+)
 from graphql.utilities import get_operation_ast
 from starlette.types import Message, Receive, Scope, Send
 
@@ -40,6 +47,7 @@ from resolvers.principal import Principal
 from schema.request_errors import MASKED_MESSAGES
 
 HEADER = b"idempotency-key"
+DIRECTIVE = b"@idempotent"
 KEY = re.compile(r"[\x21-\x7e]{1,255}")  # 1-255 visible ASCII characters
 REPLAYED = (b"idempotent-replayed", b"true")
 Serve = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -79,14 +87,19 @@ class Idempotency:
         self.wait_seconds = db.timeout_seconds / 2
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send, serve: Serve) -> None:
-        """A POST that carries the header: answered once per key."""
-        key = idempotency_key(scope) or ""
-        if not KEY.fullmatch(key):
+        """Every POST: one with the header or the @idempotent directive is answered once per
+        key; any other is served as it came."""
+        header = idempotency_key(scope)
+        body = await read_body(receive)
+        if header is None and DIRECTIVE not in body:  # no parse for a request without a key
+            await serve(scope, _body_then(body, receive), send)
+            return
+        try:
+            request = await self._identify(scope, body, header)
+        except _InvalidKey:
             message = "Idempotency-Key must be 1-255 visible ASCII characters"
             await _refuse(scope, send, 400, "IDEMPOTENCY_KEY_INVALID", message)
             return
-        body = await read_body(receive)
-        request = await self._identify(scope, body, key)
         if request is None:
             await serve(scope, _body_then(body, receive), send)
             return
@@ -95,9 +108,11 @@ class Idempotency:
                 return
         await _refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_FLIGHT", IN_FLIGHT)
 
-    async def _identify(self, scope: Scope, body: bytes, key: str) -> _Request | None:
-        """The caller and fingerprint of an authenticated mutation; None for anything else
-        (a query, no principal, a body Strawberry must refuse itself)."""
+    async def _identify(self, scope: Scope, body: bytes, header: str | None) -> _Request | None:
+        """The key, caller and fingerprint of an authenticated mutation; None for anything
+        else (a query, no principal, a body Strawberry must refuse itself)."""
+        if header is not None and not KEY.fullmatch(header):
+            raise _InvalidKey
         try:
             data = decode_json(body)
         except ValueError:
@@ -105,18 +120,22 @@ class Idempotency:
         if not isinstance(data, dict):
             return None
         document = self._document(data)
-        operation_name = data.get("operationName")
+        operation_name, variables = data.get("operationName"), data.get("variables")
         if document is None or not isinstance(operation_name, str | None):
             return None
-        if not _is_mutation(document, operation_name):
+        operation = _mutation(document, operation_name)
+        if operation is None:
             return None
+        key = header if header is not None else _directive_key(operation, variables)
+        if key is None:
+            return None
+        if not KEY.fullmatch(key):
+            raise _InvalidKey
         principal = await self.authenticator.authenticate(authorization_header(scope["headers"]))
         if principal is None:
             return None
-        variables = data.get("variables")
-        return _Request(
-            _principal_key(principal), key, _fingerprint(document, operation_name, variables)
-        )
+        fingerprint = _fingerprint(document, operation_name, variables)
+        return _Request(_principal_key(principal), key, fingerprint)
 
     def _document(self, data: dict[str, Any]) -> str | None:
         """The document the body runs: its query, or the one its persisted-query hash
@@ -207,12 +226,38 @@ OUTCOME_UNKNOWN = (
 )
 
 
-def _is_mutation(document: str, operation_name: str | None) -> bool:
+class _InvalidKey(Exception):
+    """The key sent is not 1-255 visible ASCII characters."""
+
+
+def _mutation(document: str, operation_name: str | None) -> OperationDefinitionNode | None:
     try:
         operation = get_operation_ast(parse(document), operation_name)
     except GraphQLError:
-        return False  # Strawberry answers the parse error; nothing runs
-    return operation is not None and operation.operation is OperationType.MUTATION
+        return None  # Strawberry answers the parse error; nothing runs
+    if operation is None or operation.operation is not OperationType.MUTATION:
+        return None
+    return operation
+
+
+def _directive_key(operation: OperationDefinitionNode, variables: Any) -> str | None:
+    """The key of Shopify's `@idempotent(key: "…")` on a root field: a literal or a
+    variable (the first such field's; a key is per request). "" if it is no string."""
+    for selection in operation.selection_set.selections:
+        for directive in selection.directives or ():
+            if directive.name.value != "idempotent":
+                continue
+            for argument in directive.arguments or ():
+                value = argument.value
+                if argument.name.value != "key":
+                    continue
+                if isinstance(value, StringValueNode):
+                    return value.value
+                if isinstance(value, VariableNode) and isinstance(variables, dict):
+                    found = variables.get(value.name.value)
+                    return found if isinstance(found, str) else ""
+                return ""
+    return None
 
 
 def _principal_key(principal: Principal) -> str:

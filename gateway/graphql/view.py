@@ -20,7 +20,7 @@ from strawberry.types import ExecutionResult
 from db.database import Database
 from db.storable import is_storable
 from gateway.authorization import authorization_header
-from gateway.graphql.idempotency import Idempotency, idempotency_key
+from gateway.graphql.idempotency import Idempotency
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.graphql.transport import (
     JSON_HEADERS,
@@ -67,7 +67,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A POST with an Idempotency-Key is answered once per key (gateway/graphql/idempotency.py)
-        if scope["type"] == "http" and scope["method"] == "POST" and idempotency_key(scope):
+        if scope["type"] == "http" and scope["method"] == "POST":
             await self.idempotency(scope, receive, send, self._serve)
             return
         await self._serve(scope, receive, send)
