@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from db import idempotency
 from db.database import Database
 from db.models import idempotency_keys, prompts
+from gateway.cli import main
 from tests.conftest import settings_for
 from tests.factories import client_for, token
 
@@ -320,3 +321,42 @@ async def test_a_twin_of_a_request_still_running_is_told_so(
     assert answered.json()["data"]["updatePrompt"]["prompt"]["version"] == 2
     assert replay.content == answered.content
     assert await _version(db) == 2
+
+
+async def test_the_directive_takes_its_key_from_a_variable(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    document = UPDATE_DIRECTIVE.replace(
+        "$input: UpdatePromptInput!)", "$input: UpdatePromptInput!, $key: String!)"
+    ).replace('key: "directive-key-1"', "key: $key")
+    body = {"query": document, "variables": {"id": WELCOME, "input": {"title": "v"}, "key": "k-9"}}
+    first = await _post(client, body, key=None)
+    retry = await _post(client, body, key=None)
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.content == first.content
+    long_key = {**body, "variables": {**body["variables"], "key": "k" * 256}}
+    assert (await _post(client, long_key, key=None)).status_code == 400
+
+
+async def test_patchbay_db_prune_removes_expired_records(
+    no_patchbay_environment: None,
+    client: httpx.AsyncClient,
+    db: Database,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # given: an expired record and a fresh one
+    await _post(client, _body("old"), key="old")
+    async with db.write() as conn:
+        await conn.execute(
+            update(idempotency_keys).values(created_at=datetime.now(UTC) - timedelta(days=2))
+        )
+    await _post(client, _body("new"), key="new")
+    # when
+    monkeypatch.setenv("PATCHBAY_DATABASE_URL", database_url)
+    code = await asyncio.to_thread(main, ["db", "prune"])
+    # then
+    assert code == 0
+    assert "1 expired idempotency records removed" in capsys.readouterr().err
+    assert await _records(db) == 1

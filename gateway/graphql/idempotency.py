@@ -24,15 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from graphql import (
-    GraphQLError,
-    OperationDefinitionNode,
-    OperationType,
-    StringValueNode,
-    VariableNode,
-    parse,
-)
-from graphql.utilities import get_operation_ast
 from starlette.types import Message, Receive, Scope, Send
 
 from db import idempotency as store
@@ -44,6 +35,7 @@ from gateway.graphql.transport import JSON_HEADERS, decode_json, encode_json, re
 from gateway.http.request_id import current_request_id
 from gateway.identity.authenticator import Authenticator
 from resolvers.principal import Principal
+from schema.idempotent import mutation_key
 from schema.request_errors import MASKED_MESSAGES
 
 HEADER = b"idempotency-key"
@@ -123,10 +115,10 @@ class Idempotency:
         operation_name, variables = data.get("operationName"), data.get("variables")
         if document is None or not isinstance(operation_name, str | None):
             return None
-        operation = _mutation(document, operation_name)
-        if operation is None:
-            return None
-        key = header if header is not None else _directive_key(operation, variables)
+        directive_key = mutation_key(document, operation_name, variables)
+        if directive_key is None:
+            return None  # not a mutation: nothing to run twice
+        key = header if header is not None else directive_key.key
         if key is None:
             return None
         if not KEY.fullmatch(key):
@@ -228,36 +220,6 @@ OUTCOME_UNKNOWN = (
 
 class _InvalidKey(Exception):
     """The key sent is not 1-255 visible ASCII characters."""
-
-
-def _mutation(document: str, operation_name: str | None) -> OperationDefinitionNode | None:
-    try:
-        operation = get_operation_ast(parse(document), operation_name)
-    except GraphQLError:
-        return None  # Strawberry answers the parse error; nothing runs
-    if operation is None or operation.operation is not OperationType.MUTATION:
-        return None
-    return operation
-
-
-def _directive_key(operation: OperationDefinitionNode, variables: Any) -> str | None:
-    """The key of Shopify's `@idempotent(key: "…")` on a root field: a literal or a
-    variable (the first such field's; a key is per request). "" if it is no string."""
-    for selection in operation.selection_set.selections:
-        for directive in selection.directives or ():
-            if directive.name.value != "idempotent":
-                continue
-            for argument in directive.arguments or ():
-                value = argument.value
-                if argument.name.value != "key":
-                    continue
-                if isinstance(value, StringValueNode):
-                    return value.value
-                if isinstance(value, VariableNode) and isinstance(variables, dict):
-                    found = variables.get(value.name.value)
-                    return found if isinstance(found, str) else ""
-                return ""
-    return None
 
 
 def _principal_key(principal: Principal) -> str:
