@@ -88,20 +88,20 @@ async def rows(
 async def command(conn: AsyncConnection, sql: str) -> None:
     """A statement without parameters or rows (BEGIN, SAVEPOINT, COMMIT …) on the driver
     itself: SQLAlchemy sees an autocommit connection and keeps no transaction state."""
-    driver = await _driver(conn)
+    driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
     if conn.dialect.driver == "asyncpg":
         await driver.execute(sql, timeout=_timeout(conn))
     else:
         await rows_in_turn(driver, sql, [], None)
 
 
-async def _driver(conn: AsyncConnection) -> Any:
+def _driver(conn: AsyncConnection) -> Any:
+    """The driver's connection; None when SQLAlchemy must reconnect it first (one greenlet
+    hop, only then)."""
     sync = conn.sync_connection
     if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         raise RuntimeError("statements run directly only on autocommit connections")
-    if not sync.invalidated:  # no greenlet hop: nothing to reconnect
-        return sync.connection.driver_connection
-    return (await conn.get_raw_connection()).driver_connection
+    return None if sync.invalidated else sync.connection.driver_connection
 
 
 def _timeout(conn: AsyncConnection) -> float | None:
@@ -113,7 +113,7 @@ def _timeout(conn: AsyncConnection) -> float | None:
 async def _run(
     conn: AsyncConnection, compiled: Compiled, values: list[Any], turn: Turn | None
 ) -> list[Any]:
-    driver = await _driver(conn)
+    driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
     try:
         if compiled.for_asyncpg:
             found: list[Any] = await driver.fetch(compiled.sql, *values, timeout=_timeout(conn))
