@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import strawberry
 
-from resolvers.bulk_update import ErrorPolicy, ItemOutcome
+from resolvers.bulk_update import ErrorPolicy, ItemOutcome, UpdateOne, update_many
+from resolvers.patches import Patch
 from schema.context import Context
-from schema.errors import ErrorMember, error_member
+from schema.errors import ErrorMember, answer, error_member
+from schema.inputs import patch_from_input
 
 BulkErrorPolicy = strawberry.enum(
     ErrorPolicy,
@@ -24,6 +26,43 @@ POLICY = (
 
 R = TypeVar("R")
 S = TypeVar("S")
+
+
+class Item(Protocol):
+    id: strawberry.ID
+    input: Any
+
+
+async def bulk_answer(
+    ctx: Context,
+    *,
+    items: Sequence[Item],
+    error_policy: ErrorPolicy | None,
+    dry_run: bool | None,
+    scope: str,
+    update_one: UpdateOne[R],
+    patch: type[Patch],
+    success: Callable[[R, bool], S],
+    payload: Callable[[list[S | ErrorMember], int], object],
+) -> object:
+    """A bulk mutation's body: the payload of per-item results, or the whole request's
+    failure (update_many raises only Unauthorized, Forbidden and ValidationFailed)."""
+    work = update_many(
+        db=ctx.db,
+        principal=await ctx.principal(),
+        scope=scope,
+        update_one=update_one,
+        items=[(item.id, patch_from_input(item.input, patch)) for item in items],
+        policy=error_policy or ErrorPolicy.REJECT_EVERYTHING,  # null: the default
+        dry_run=bool(dry_run),
+    )
+    return await answer(
+        ctx,
+        work,
+        lambda outcomes: payload(
+            item_results(ctx, outcomes, success), sum(outcome.written for outcome in outcomes)
+        ),
+    )
 
 
 def item_results(

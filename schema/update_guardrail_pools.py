@@ -7,15 +7,14 @@ from typing import Annotated, cast
 import strawberry
 
 from resolvers.access import ADMIN_WRITE
-from resolvers.bulk_update import ErrorPolicy, update_many
+from resolvers.bulk_update import ErrorPolicy
 from resolvers.patches import PoolPatch
 from resolvers.update_guardrail_pool import update_guardrail_pool as update_one
-from schema.bulk import ITEMS, POLICY, item_results
+from schema.bulk import ITEMS, POLICY, bulk_answer
 from schema.context import Context
 from schema.dry_run import DRY_RUN
-from schema.errors import ForbiddenError, UnauthorizedError, ValidationError, answer
+from schema.errors import ForbiddenError, UnauthorizedError, ValidationError
 from schema.guardrail_pool import GuardrailPool
-from schema.inputs import patch_from_input
 from schema.update_guardrail_pool import (
     UpdateGuardrailPoolInput,
     UpdateGuardrailPoolResult,
@@ -56,28 +55,19 @@ async def update_guardrail_pools_body(
     dry_run: bool | None = False,
 ) -> UpdateGuardrailPoolsResult:
     """The field's body, for Strawberry's resolver and for the planned executor alike."""
-    work = update_many(
-        db=ctx.db,
-        principal=await ctx.principal(),
+    answered = await bulk_answer(
+        ctx,
+        items=items,
+        error_policy=error_policy,
+        dry_run=dry_run,
         scope=ADMIN_WRITE,
         update_one=update_one,
-        items=[(item.id, patch_from_input(item.input, PoolPatch)) for item in items],
-        policy=error_policy or ErrorPolicy.REJECT_EVERYTHING,  # null: the default
-        dry_run=bool(dry_run),
-    )
-    # update_many raises only Unauthorized, Forbidden and ValidationFailed: all members
-    answered = await answer(
-        ctx,
-        work,
-        lambda outcomes: UpdateGuardrailPoolsPayload(
-            results=item_results(
-                ctx,
-                outcomes,
-                lambda row, written: UpdateGuardrailPoolSuccess(
-                    guardrail_pool=GuardrailPool.from_row(row), written=written
-                ),
-            ),
-            written_count=sum(outcome.written for outcome in outcomes),
+        patch=PoolPatch,
+        success=lambda row, written: UpdateGuardrailPoolSuccess(
+            guardrail_pool=GuardrailPool.from_row(row), written=written
+        ),
+        payload=lambda results, count: UpdateGuardrailPoolsPayload(
+            results=results, written_count=count
         ),
     )
     return cast(UpdateGuardrailPoolsResult, answered)

@@ -7,14 +7,13 @@ from typing import Annotated, cast
 import strawberry
 
 from resolvers.access import PROMPTS_WRITE
-from resolvers.bulk_update import ErrorPolicy, update_many
+from resolvers.bulk_update import ErrorPolicy
 from resolvers.patches import PromptPatch
 from resolvers.update_prompt import update_prompt as update_one
-from schema.bulk import ITEMS, POLICY, item_results
+from schema.bulk import ITEMS, POLICY, bulk_answer
 from schema.context import Context
 from schema.dry_run import DRY_RUN
-from schema.errors import ForbiddenError, UnauthorizedError, ValidationError, answer
-from schema.inputs import patch_from_input
+from schema.errors import ForbiddenError, UnauthorizedError, ValidationError
 from schema.prompt import Prompt
 from schema.update_prompt import UpdatePromptInput, UpdatePromptResult, UpdatePromptSuccess
 
@@ -52,29 +51,18 @@ async def update_prompts_body(
     dry_run: bool | None = False,
 ) -> UpdatePromptsResult:
     """The field's body, for Strawberry's resolver and for the planned executor alike."""
-    work = update_many(
-        db=ctx.db,
-        principal=await ctx.principal(),
+    answered = await bulk_answer(
+        ctx,
+        items=items,
+        error_policy=error_policy,
+        dry_run=dry_run,
         scope=PROMPTS_WRITE,
         update_one=update_one,
-        items=[(item.id, patch_from_input(item.input, PromptPatch)) for item in items],
-        policy=error_policy or ErrorPolicy.REJECT_EVERYTHING,  # null: the default
-        dry_run=bool(dry_run),
-    )
-    # update_many raises only Unauthorized, Forbidden and ValidationFailed: all members
-    answered = await answer(
-        ctx,
-        work,
-        lambda outcomes: UpdatePromptsPayload(
-            results=item_results(
-                ctx,
-                outcomes,
-                lambda row, written: UpdatePromptSuccess(
-                    prompt=Prompt.from_row(row, ctx.prompts_url), written=written
-                ),
-            ),
-            written_count=sum(outcome.written for outcome in outcomes),
+        patch=PromptPatch,
+        success=lambda row, written: UpdatePromptSuccess(
+            prompt=Prompt.from_row(row, ctx.prompts_url), written=written
         ),
+        payload=lambda results, count: UpdatePromptsPayload(results=results, written_count=count),
     )
     return cast(UpdatePromptsResult, answered)
 

@@ -95,9 +95,13 @@ class Idempotency:
         if request is None:
             await serve(scope, _body_then(body, receive), send)
             return
-        for _ in range(3):  # a twin rolled back, or an expired record was removed: again
-            if await self._answer(request, scope, _body_then(body, receive), send, serve):
-                return
+        try:
+            for _ in range(3):  # a twin rolled back, or an expired record was removed: again
+                if await self._answer(request, scope, _body_then(body, receive), send, serve):
+                    return
+        except DatabaseUnavailable:  # reading the stored answer
+            await _refuse(scope, send, 503, "SERVICE_UNAVAILABLE", UNAVAILABLE)
+            return
         await _refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_FLIGHT", IN_FLIGHT)
 
     async def _identify(self, scope: Scope, body: bytes, header: str | None) -> _Request | None:

@@ -66,7 +66,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A POST with an Idempotency-Key is answered once per key (gateway/graphql/idempotency.py)
+        # A POST with an Idempotency-Key (or @idempotent) is answered once per key: idempotency.py
         if scope["type"] == "http" and scope["method"] == "POST":
             await self.idempotency(scope, receive, send, self._serve)
             return
