@@ -52,9 +52,11 @@ class Unit:
         await statements.command(self.conn, "BEGIN" if self.is_postgres else "BEGIN IMMEDIATE")
         try:
             yield outcome
-        except BaseException:
+        except Exception:
             await self._abandon("ROLLBACK")
             raise
+        # A cancellation rolls back nothing here: the lane closes the connection it leaves
+        # in an unknown state (db/lane.py), and the server rolls its transaction back.
         if outcome.discarded:
             await self._abandon("ROLLBACK")
             return
@@ -73,7 +75,7 @@ class Unit:
         self.depth += 1
         try:
             yield outcome
-        except BaseException:
+        except Exception:
             await self._abandon(f"ROLLBACK TO SAVEPOINT {name}")
             await self._abandon(f"RELEASE SAVEPOINT {name}")
             raise
