@@ -4,10 +4,15 @@ key's record lives in the write's own transaction (both databases)."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -21,10 +26,14 @@ from db import idempotency
 from db.database import Database
 from db.models import idempotency_keys, prompts
 from gateway.cli import main
+from gateway.settings import Settings
 from tests.conftest import settings_for
-from tests.factories import client_for, token
+from tests.factories import TEST_SECRET, client_for, token
+from tests.waiting import wait_until
 
 WELCOME = "prm_acme_welcome"  # alice's
+PATCHBAY = str(Path(sys.executable).parent / "patchbay")
+DATABASE_POOL_SIZE = Settings.model_fields["database_pool_size"].default
 UPDATE = """
 mutation Retitle($id: ID!, $input: UpdatePromptInput!, $dry: Boolean) {
   updatePrompt(id: $id, input: $input, dryRun: $dry) {
@@ -164,9 +173,12 @@ async def test_twenty_concurrent_requests_with_one_key_write_once(
 ) -> None:
     # given: the write held up, so all twenty copies are in flight together, meeting at the
     # key's claim in the database (PostgreSQL: its unique index; SQLite: its writer queue)
-    async with _write_blocked(database_url):
+    async with _write_blocked(database_url) as blocker:
         racing = [asyncio.create_task(_post(client, _body("raced"))) for _ in range(20)]
-        await asyncio.sleep(0.5)
+        # PostgreSQL: the first waits for the row, the others for its claim, as many as the
+        # gateway has connections (the rest wait for one). SQLite: they queue in the gateway.
+        await _until_waiting(blocker, DATABASE_POOL_SIZE)
+        await asyncio.sleep(0.2)  # and nothing finishes while the write is held up
         assert not any(task.done() for task in racing)
     # when
     answers = await asyncio.gather(*racing)
@@ -178,11 +190,49 @@ async def test_twenty_concurrent_requests_with_one_key_write_once(
     assert await _records(db) == 1
 
 
-async def test_a_replay_survives_a_restart_of_the_gateway(database_url: str, db: Database) -> None:
-    async with client_for(settings_for(database_url)) as before_restart:
-        first = await _post(before_restart, _body())
-    async with client_for(settings_for(database_url)) as after_restart:
-        retry = await _post(after_restart, _body())
+@contextmanager
+def _patchbay_serve(database_url: str, home: Path) -> Iterator[str]:
+    """A real `patchbay serve` on a free port; killed (SIGKILL: a crash) when the block ends."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "PATCHBAY_DATABASE_URL": database_url}
+    env["PATCHBAY_JWT_SECRET"] = TEST_SECRET
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = home / f"serve-{port}.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [PATCHBAY, "serve", "--port", str(port)], env=env, stdout=output, stderr=output
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _serving(url, server), timeout=30, what=f"serve: {log.read_text()}")
+        yield url
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def _serving(url: str, server: subprocess.Popen[bytes]) -> bool:
+    assert server.poll() is None, "patchbay serve exited"
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+async def test_a_replay_survives_a_crash_and_restart_of_the_gateway(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    # given: an answer given by a gateway that then crashed
+    with _patchbay_serve(database_url, tmp_path) as url:
+        async with httpx.AsyncClient(base_url=url) as client:
+            first = await _post(client, _body())
+    # when: the retry reaches the restarted gateway
+    with _patchbay_serve(database_url, tmp_path) as url:
+        async with httpx.AsyncClient(base_url=url) as client:
+            retry = await _post(client, _body())
+    # then
+    assert first.status_code == 200
     assert retry.content == first.content
     assert retry.headers["idempotent-replayed"] == "true"
     assert await _version(db) == 2
@@ -258,8 +308,26 @@ async def test_the_idempotent_directive_is_a_key_too(
 # --- faults, made to happen: a locked row or database ----------------------------------------
 
 
+class _Blocker:
+    """Counts the sessions waiting for a lock (PostgreSQL); None on SQLite, whose writers
+    queue inside the gateway instead."""
+
+    def __init__(self, conn: asyncpg.Connection | None) -> None:
+        self.conn = conn
+
+    async def lock_waiters(self) -> int | None:
+        if self.conn is None:
+            return None
+        await self.conn.execute("SELECT pg_stat_clear_snapshot()")  # else fixed per transaction
+        waiting = await self.conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return int(waiting)
+
+
 @asynccontextmanager
-async def _write_blocked(database_url: str) -> AsyncIterator[None]:
+async def _write_blocked(database_url: str) -> AsyncIterator[_Blocker]:
     """Another client holds the welcome prompt's row (PostgreSQL) or the database's write lock
     (SQLite) until the block ends."""
     url = make_url(database_url)
@@ -267,7 +335,7 @@ async def _write_blocked(database_url: str) -> AsyncIterator[None]:
         locker = sqlite3.connect(str(url.database), isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")
         try:
-            yield
+            yield _Blocker(None)
         finally:
             locker.execute("ROLLBACK")
             locker.close()
@@ -276,9 +344,17 @@ async def _write_blocked(database_url: str) -> AsyncIterator[None]:
     try:
         async with conn.transaction():
             await conn.execute("SELECT 1 FROM prompts WHERE id = $1 FOR UPDATE", WELCOME)
-            yield
+            yield _Blocker(conn)
     finally:
         await conn.close()
+
+
+async def _until_waiting(blocker: _Blocker, count: int) -> None:
+    """Until `count` sessions wait for a lock: requests that met where they should."""
+    deadline = time.monotonic() + 10
+    while (waiting := await blocker.lock_waiters()) is not None and waiting < count:
+        assert time.monotonic() < deadline, f"{waiting} sessions wait for a lock, not {count}"
+        await asyncio.sleep(0.02)
 
 
 async def test_a_server_error_keeps_nothing_and_the_retry_writes_once(
@@ -308,9 +384,9 @@ async def test_a_twin_of_a_request_still_running_is_told_so(
         pytest.skip("SQLite runs one writer at a time: a twin waits in its queue instead")
     async with client_for(settings_for(database_url, database_timeout_seconds=2.0)) as client:
         # given: a first request stuck behind a row lock, holding its key
-        async with _write_blocked(database_url):
+        async with _write_blocked(database_url) as blocker:
             first = asyncio.create_task(_post(client, _body()))
-            await asyncio.sleep(0.3)
+            await _until_waiting(blocker, 1)
             # when: its twin arrives, and waits past half the database timeout
             twin = await _post(client, _body())
         answered = await first
