@@ -14,11 +14,13 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 from db.database import Database
+from db.errors import Contention
 from resolvers.access import authorize
 from resolvers.errors import DomainError, FieldCode, FieldIssue, ValidationFailed
 from resolvers.principal import Principal
 
 MAX_ITEMS = 100
+ATTEMPTS = 3  # a batch the database rolled back to break a deadlock runs again
 P = TypeVar("P")  # a patch
 R = TypeVar("R")  # a row
 
@@ -55,6 +57,25 @@ async def update_many(
         raise ValidationFailed(
             [FieldIssue("items", f"at most {MAX_ITEMS} items per request", FieldCode.TOO_MANY)]
         )
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await _update_all(db, principal, update_one, items, policy, dry_run)
+        except Contention:
+            # Rolled back whole. Inside a caller's transaction (an idempotent request) that
+            # transaction is lost too: SERVICE_UNAVAILABLE, and the caller retries.
+            if attempt == ATTEMPTS or db.current_unit() is not None:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _update_all(
+    db: Database,
+    principal: Principal | None,
+    update_one: UpdateOne[R],
+    items: Sequence[tuple[str, P]],
+    policy: ErrorPolicy,
+    dry_run: bool,
+) -> list[ItemOutcome[R]]:
     found: list[tuple[R | None, DomainError | None]] = []
     async with db.unit() as outcome:
         for raw_id, patch in items:
