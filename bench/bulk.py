@@ -101,16 +101,22 @@ async def run(url: str, items: int, connections: int) -> int:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     with tempfile.TemporaryFile() as log:
         server = start_server(url, secret, port, log)
+        base = f"http://127.0.0.1:{port}"
+
+        def client() -> httpx.AsyncClient:
+            # One per phase: connections idle through another phase are closed by the server
+            # (keep-alive timeout), and a request on one of them would fail.
+            return httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60)
+
         try:
-            base = f"http://127.0.0.1:{port}"
-            async with httpx.AsyncClient(
-                base_url=base, headers=headers, limits=limits, timeout=30
-            ) as client:
-                await wait_until_ready(client, server)
-                await singles(client, ids, connections * 4, connections)  # warm-up: plans, lanes
-                await bulks(client, ids, BATCH * 2)
-                single_rate = await singles(client, ids, items, connections)
-                bulk_rate = await bulks(client, ids, items)
+            async with client() as ready:
+                await wait_until_ready(ready, server)
+                await singles(ready, ids, connections * 4, connections)  # warm-up: plans, lanes
+                await bulks(ready, ids, BATCH * 2)
+            async with client() as measured:
+                single_rate = await singles(measured, ids, items, connections)
+            async with client() as measured:
+                bulk_rate = await bulks(measured, ids, items)
         finally:
             stop_server(server)
     backend = make_url(url).get_backend_name()
