@@ -436,3 +436,18 @@ async def test_patchbay_db_prune_removes_expired_records(
     assert code == 0
     assert "1 expired idempotency records removed" in capsys.readouterr().err
     assert await _records(db) == 1
+
+
+async def test_the_retention_is_the_setting(database_url: str, db: Database) -> None:
+    # given: a gateway that keeps answers a minute, and an answer two minutes old
+    settings = settings_for(database_url, idempotency_ttl_seconds=60)
+    async with client_for(settings) as client:
+        await _post(client, _body())
+        async with db.write() as conn:
+            two_minutes_ago = datetime.now(UTC) - timedelta(minutes=2)
+            await conn.execute(update(idempotency_keys).values(created_at=two_minutes_ago))
+        # when
+        again = await _post(client, _body())
+    # then: expired for this gateway (the default, a day, would have replayed it)
+    assert "idempotent-replayed" not in again.headers
+    assert await _version(db) == 3
