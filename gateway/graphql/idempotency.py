@@ -19,20 +19,20 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from db import idempotency as store
 from db.database import Database
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from gateway.authorization import authorization_header
+from gateway.graphql.held_response import HeldResponse, body_then, refuse, send_json
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
-from gateway.graphql.transport import JSON_HEADERS, decode_json, encode_json, read_body
-from gateway.http.request_id import current_request_id
+from gateway.graphql.transport import decode_json, encode_json, read_body
 from gateway.identity.authenticator import Authenticator
 from resolvers.principal import Principal
 from schema.idempotent import mutation_key
@@ -84,25 +84,25 @@ class Idempotency:
         header = idempotency_key(scope)
         body = await read_body(receive)
         if header is None and DIRECTIVE not in body:  # no parse for a request without a key
-            await serve(scope, _body_then(body, receive), send)
+            await serve(scope, body_then(body, receive), send)
             return
         try:
             request = await self._identify(scope, body, header)
         except _InvalidKey:
             message = "Idempotency-Key must be 1-255 visible ASCII characters"
-            await _refuse(scope, send, 400, "IDEMPOTENCY_KEY_INVALID", message)
+            await refuse(scope, send, 400, "IDEMPOTENCY_KEY_INVALID", message)
             return
         if request is None:
-            await serve(scope, _body_then(body, receive), send)
+            await serve(scope, body_then(body, receive), send)
             return
         try:
             for _ in range(3):  # a twin rolled back, or an expired record was removed: again
-                if await self._answer(request, scope, _body_then(body, receive), send, serve):
+                if await self._answer(request, scope, body_then(body, receive), send, serve):
                     return
         except DatabaseUnavailable:  # reading the stored answer
-            await _refuse(scope, send, 503, "SERVICE_UNAVAILABLE", UNAVAILABLE)
+            await refuse(scope, send, 503, "SERVICE_UNAVAILABLE", UNAVAILABLE)
             return
-        await _refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_FLIGHT", IN_FLIGHT)
+        await refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_FLIGHT", IN_FLIGHT)
 
     async def _identify(self, scope: Scope, body: bytes, header: str | None) -> _Request | None:
         """The key, caller and fingerprint of an authenticated mutation; None for anything
@@ -150,17 +150,17 @@ class Idempotency:
         """Runs the request under its claim, or replays the stored answer. False: no answer
         yet (the key's record came and went meanwhile), try again."""
         now = datetime.now(UTC)
-        captured = _Captured()
+        captured = HeldResponse()
         try:
             claimed = await self._run_claimed(request, now, scope, receive, captured, serve)
         except store.KeyInFlight:
-            await _refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_FLIGHT", IN_FLIGHT)
+            await refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_FLIGHT", IN_FLIGHT)
             return True
         except DatabaseUnavailable:
-            await _refuse(scope, send, 503, "SERVICE_UNAVAILABLE", UNAVAILABLE)
+            await refuse(scope, send, 503, "SERVICE_UNAVAILABLE", UNAVAILABLE)
             return True
         except WriteOutcomeUnknown:
-            await _refuse(scope, send, 503, "OUTCOME_UNKNOWN", OUTCOME_UNKNOWN)
+            await refuse(scope, send, 503, "OUTCOME_UNKNOWN", OUTCOME_UNKNOWN)
             return True
         if claimed:
             await captured.forward(send)  # only now: its writes and answer are committed
@@ -174,9 +174,9 @@ class Idempotency:
             return False
         if stored.fingerprint != request.fingerprint:
             message = "this Idempotency-Key was used for a different request"
-            await _refuse(scope, send, 422, "IDEMPOTENCY_KEY_REUSED", message)
+            await refuse(scope, send, 422, "IDEMPOTENCY_KEY_REUSED", message)
             return True
-        await _send_json(send, 200, stored.response.encode(), REPLAYED)
+        await send_json(send, 200, stored.response.encode(), REPLAYED)
         return True
 
     async def _run_claimed(
@@ -185,7 +185,7 @@ class Idempotency:
         now: datetime,
         scope: Scope,
         receive: Receive,
-        captured: _Captured,
+        captured: HeldResponse,
         serve: Serve,
     ) -> bool:
         """Claims the key and runs the request in one unit of work. False: the key had a
@@ -238,63 +238,3 @@ def _fingerprint(document: str, operation_name: str | None, variables: Any) -> s
     except TypeError:  # what orjson refuses (a lone surrogate, a huge integer): the stdlib
         canonical = encode_json([operation_name, digest, variables])
     return hashlib.sha256(canonical).hexdigest()
-
-
-@dataclass
-class _Captured:
-    """The response the request would send, held back until its transaction is done."""
-
-    start: Message | None = None
-    chunks: list[bytes] = field(default_factory=list)
-
-    async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.start = message
-        elif message["type"] == "http.response.body":
-            self.chunks.append(message.get("body", b""))
-
-    def text(self) -> str:
-        return b"".join(self.chunks).decode()
-
-    def is_answer(self) -> bool:
-        """A 200 with data and no top-level error: what a retry must get again."""
-        if self.start is None or self.start["status"] != 200:
-            return False
-        try:
-            body = orjson.loads(b"".join(self.chunks))
-        except orjson.JSONDecodeError:
-            return False
-        return isinstance(body, dict) and "data" in body and "errors" not in body
-
-    async def forward(self, send: Send) -> None:
-        if self.start is None:
-            return
-        await send(self.start)
-        await send({"type": "http.response.body", "body": b"".join(self.chunks)})
-
-
-def _body_then(body: bytes, receive: Receive) -> Receive:
-    """The body already read, then the connection's own messages (a disconnect)."""
-    given = False
-
-    async def replay() -> Message:
-        nonlocal given
-        if given:
-            return await receive()
-        given = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replay
-
-
-async def _refuse(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
-    extensions = {"code": code, "requestId": current_request_id(scope)}
-    await _send_json(
-        send, status, encode_json({"errors": [{"message": message, "extensions": extensions}]})
-    )
-
-
-async def _send_json(send: Send, status: int, body: bytes, *extra: tuple[bytes, bytes]) -> None:
-    headers = [*JSON_HEADERS, (b"content-length", b"%d" % len(body)), *extra]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
