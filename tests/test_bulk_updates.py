@@ -4,19 +4,17 @@ policies, dry runs (both databases)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
 
 from db.database import Database
 from db.models import guardrail_pools, prompts
 from db.seed import GLOBEX
 from tests.factories import alices_prompt, gql, token
+from tests.row_locks import lock_row, until_waiting
 
 WELCOME = "prm_acme_welcome"  # alice's
 AFTER_HOURS = "prm_acme_after_hours"  # alice's
@@ -216,47 +214,24 @@ async def test_pools_collide_on_slugs_within_a_batch(
     assert sorted(slugs) == ["default", "marketing", "shared"]
 
 
-async def _lock_row(dsn: str, prompt_id: str) -> asyncpg.Connection:
-    conn = await asyncpg.connect(dsn)
-    await conn.execute("BEGIN")
-    await conn.execute("SELECT 1 FROM prompts WHERE id = $1 FOR UPDATE", prompt_id)
-    return conn
-
-
-async def _lock_waiters(conn: asyncpg.Connection) -> int:
-    await conn.execute("SELECT pg_stat_clear_snapshot()")  # else fixed per transaction
-    waiting = await conn.fetchval(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    return int(waiting)
-
-
-async def _until(conn: asyncpg.Connection, waiters: int) -> None:
-    deadline = time.monotonic() + 10
-    while await _lock_waiters(conn) < waiters:
-        assert time.monotonic() < deadline, f"fewer than {waiters} sessions wait for a lock"
-        await asyncio.sleep(0.02)
-
-
 async def test_two_batches_that_deadlock_both_succeed(
     client: httpx.AsyncClient, db: Database, database_url: str, is_postgres: bool
 ) -> None:
     if not is_postgres:
         pytest.skip("SQLite has one writer at a time: batches cannot wait for each other")
     # given: each batch holds one prompt the other needs next, made to happen with two locks
-    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-    first_lock, second_lock = await _lock_row(dsn, WELCOME), await _lock_row(dsn, AFTER_HOURS)
+    first_lock = await lock_row(database_url, WELCOME)
+    second_lock = await lock_row(database_url, AFTER_HOURS)
     forward = asyncio.create_task(
         _bulk(client, [(WELCOME, {"title": "f"}), (AFTER_HOURS, {"title": "f"})])
     )
-    await _until(first_lock, 1)  # waits for WELCOME
+    await until_waiting(first_lock, 1)  # waits for WELCOME
     backward = asyncio.create_task(
         _bulk(client, [(AFTER_HOURS, {"title": "b"}), (WELCOME, {"title": "b"})])
     )
-    await _until(first_lock, 2)  # and this one for AFTER_HOURS
+    await until_waiting(first_lock, 2)  # and this one for AFTER_HOURS
     await first_lock.close()  # forward takes WELCOME, then waits for AFTER_HOURS
-    await _until(second_lock, 2)
+    await until_waiting(second_lock, 2)
     await second_lock.close()  # backward takes AFTER_HOURS, then waits for WELCOME: a cycle
     # when: the database breaks the deadlock by rolling one batch back
     results = await asyncio.gather(forward, backward)

@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import make_url
 
 from db import idempotency
 from db.database import Database
@@ -29,6 +25,7 @@ from gateway.cli import main
 from gateway.settings import Settings
 from tests.conftest import settings_for
 from tests.factories import TEST_SECRET, client_for, token
+from tests.row_locks import until_waiting, write_blocked
 from tests.waiting import wait_until
 
 WELCOME = "prm_acme_welcome"  # alice's
@@ -173,11 +170,11 @@ async def test_twenty_concurrent_requests_with_one_key_write_once(
 ) -> None:
     # given: the write held up, so all twenty copies are in flight together, meeting at the
     # key's claim in the database (PostgreSQL: its unique index; SQLite: its writer queue)
-    async with _write_blocked(database_url) as blocker:
+    async with write_blocked(database_url, WELCOME) as blocker:
         racing = [asyncio.create_task(_post(client, _body("raced"))) for _ in range(20)]
         # PostgreSQL: the first waits for the row, the others for its claim, as many as the
         # gateway has connections (the rest wait for one). SQLite: they queue in the gateway.
-        await _until_waiting(blocker, DATABASE_POOL_SIZE)
+        await until_waiting(blocker, DATABASE_POOL_SIZE)
         await asyncio.sleep(0.2)  # and nothing finishes while the write is held up
         assert not any(task.done() for task in racing)
     # when
@@ -308,61 +305,12 @@ async def test_the_idempotent_directive_is_a_key_too(
 # --- faults, made to happen: a locked row or database ----------------------------------------
 
 
-class _Blocker:
-    """Counts the sessions waiting for a lock (PostgreSQL); None on SQLite, whose writers
-    queue inside the gateway instead."""
-
-    def __init__(self, conn: asyncpg.Connection | None) -> None:
-        self.conn = conn
-
-    async def lock_waiters(self) -> int | None:
-        if self.conn is None:
-            return None
-        await self.conn.execute("SELECT pg_stat_clear_snapshot()")  # else fixed per transaction
-        waiting = await self.conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return int(waiting)
-
-
-@asynccontextmanager
-async def _write_blocked(database_url: str) -> AsyncIterator[_Blocker]:
-    """Another client holds the welcome prompt's row (PostgreSQL) or the database's write lock
-    (SQLite) until the block ends."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        locker = sqlite3.connect(str(url.database), isolation_level=None)
-        locker.execute("BEGIN IMMEDIATE")
-        try:
-            yield _Blocker(None)
-        finally:
-            locker.execute("ROLLBACK")
-            locker.close()
-        return
-    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
-    try:
-        async with conn.transaction():
-            await conn.execute("SELECT 1 FROM prompts WHERE id = $1 FOR UPDATE", WELCOME)
-            yield _Blocker(conn)
-    finally:
-        await conn.close()
-
-
-async def _until_waiting(blocker: _Blocker, count: int) -> None:
-    """Until `count` sessions wait for a lock: requests that met where they should."""
-    deadline = time.monotonic() + 10
-    while (waiting := await blocker.lock_waiters()) is not None and waiting < count:
-        assert time.monotonic() < deadline, f"{waiting} sessions wait for a lock, not {count}"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_server_error_keeps_nothing_and_the_retry_writes_once(
     database_url: str, db: Database
 ) -> None:
     async with client_for(settings_for(database_url, database_timeout_seconds=1.0)) as client:
         # given: a first attempt that fails with the write blocked past the timeout
-        async with _write_blocked(database_url):
+        async with write_blocked(database_url, WELCOME):
             failed = await _post(client, _body())
         assert failed.json()["errors"][0]["extensions"]["code"] in {
             "SERVICE_UNAVAILABLE",
@@ -384,9 +332,9 @@ async def test_a_twin_of_a_request_still_running_is_told_so(
         pytest.skip("SQLite runs one writer at a time: a twin waits in its queue instead")
     async with client_for(settings_for(database_url, database_timeout_seconds=2.0)) as client:
         # given: a first request stuck behind a row lock, holding its key
-        async with _write_blocked(database_url) as blocker:
+        async with write_blocked(database_url, WELCOME) as blocker:
             first = asyncio.create_task(_post(client, _body()))
-            await _until_waiting(blocker, 1)
+            await until_waiting(blocker, 1)
             # when: its twin arrives, and waits past half the database timeout
             twin = await _post(client, _body())
         answered = await first
