@@ -399,3 +399,39 @@ async def test_the_retention_is_the_setting(database_url: str, db: Database) -> 
     # then: expired for this gateway (the default, a day, would have replayed it)
     assert "idempotent-replayed" not in again.headers
     assert await _version(db) == 3
+
+
+BULK = """
+mutation Bulk($items: [UpdatePromptItem!]!, $policy: BulkErrorPolicy, $dry: Boolean) {
+  updatePrompts(items: $items, errorPolicy: $policy, dryRun: $dry) {
+    __typename
+    ... on UpdatePromptsPayload {
+      writtenCount
+      results { __typename ... on UpdatePromptSuccess { written prompt { version } } }
+    }
+  }
+}
+"""
+
+
+async def test_a_bulk_update_with_a_key_is_answered_once(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    # given: a batch with a failing item, its good items written (REJECT_FAILED_ROWS)
+    items = [
+        {"id": WELCOME, "input": {"title": "bulk"}},
+        {"id": "prm_nobody", "input": {"title": "bulk"}},
+        {"id": WELCOME, "input": {"title": "bulk again"}},
+    ]
+    body = {"query": BULK, "variables": {"items": items, "policy": "REJECT_FAILED_ROWS"}}
+    first = await _post(client, body, key="bulk-1")
+    # when
+    retry = await _post(client, body, key="bulk-1")
+    dry = await _post(client, {**body, "variables": {**body["variables"], "dry": True}}, key="d")
+    # then: the batch ran once (two writes), its answer replayed; the dry run kept nothing
+    assert first.json()["data"]["updatePrompts"]["writtenCount"] == 2
+    assert retry.content == first.content
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert dry.json()["data"]["updatePrompts"]["writtenCount"] == 0
+    assert await _version(db) == 3
+    assert await _records(db) == 1
