@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -435,3 +436,23 @@ async def test_a_bulk_update_with_a_key_is_answered_once(
     assert dry.json()["data"]["updatePrompts"]["writtenCount"] == 0
     assert await _version(db) == 3
     assert await _records(db) == 1
+
+
+async def test_a_persisted_query_retried_by_its_hash_alone_is_replayed(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    # given: a mutation sent with its document and its hash (Apollo's persisted queries)
+    document = UPDATE.replace("mutation Retitle", "mutation RetitlePersisted")
+    extensions = {
+        "persistedQuery": {"version": 1, "sha256Hash": sha256(document.encode()).hexdigest()}
+    }
+    variables = _body()["variables"]
+    first = await _post(
+        client, {"query": document, "variables": variables, "extensions": extensions}
+    )
+    # when: the retry sends the hash alone
+    retry = await _post(client, {"variables": variables, "extensions": extensions})
+    # then: the same request, by the document the hash stands for
+    assert retry.content == first.content
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert await _version(db) == 2
