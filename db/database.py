@@ -7,8 +7,8 @@ connections; every error leaves through one translator (db/errors.py).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -19,6 +19,7 @@ from db.lane import ConnectionLane
 from db.postgres import PostgresBackend
 from db.single_write import SingleWrite
 from db.sqlite import SqliteBackend
+from db.unit import Outcome, Unit, UnitWrite, ambient, ambient_unit
 
 
 class Database:
@@ -56,7 +57,13 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """Reads; each statement sees committed data. All of it within the timeout."""
+        """Reads; each statement sees committed data. All of it within the timeout. Inside a
+        unit (db/unit.py): its connection, which sees the unit's own writes too."""
+        unit = ambient(self)
+        if unit is not None:
+            with _in_unit():
+                yield unit.conn
+            return
         with translated():
             async with self.backend.read(time.monotonic() + self.timeout_seconds) as conn:
                 yield conn
@@ -69,7 +76,14 @@ class Database:
         All of it within the timeout: one deadline bounds the wait for a connection, a
         connect and each statement (an asyncio.timeout per request cost ~15 us of CPU; the
         driver's per-statement timeout costs nothing more). A failure after the statement
-        was sent is WriteOutcomeUnknown; before, DatabaseUnavailable."""
+        was sent is WriteOutcomeUnknown; before, DatabaseUnavailable.
+
+        Inside a unit (db/unit.py): the statement runs in the unit's transaction."""
+        unit = ambient(self)
+        if unit is not None:
+            with _in_unit():
+                yield UnitWrite(unit)
+            return
         deadline = time.monotonic() + self.timeout_seconds
         single: SingleWrite | None = None
         try:
@@ -84,6 +98,35 @@ class Database:
             raise DatabaseUnavailable(error) from error
 
     @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Outcome]:
+        """A transaction whose writes commit together when the block ends (or roll back:
+        an error, or Outcome.discard()). Inside another unit: a savepoint of it."""
+        outer = ambient(self)
+        if outer is not None:
+            async with outer.savepoint() as outcome:
+                yield outcome
+            return
+        deadline = time.monotonic() + self.timeout_seconds
+        with translated():
+            async with (
+                self.backend.unit_connection(deadline) as conn,
+                ambient_unit(Unit(conn, owner=self)) as outcome,
+            ):
+                yield outcome
+
+    def current_unit(self) -> Unit | None:
+        """The unit of work open in this request, if any."""
+        return ambient(self)
+
+    def note_mutation(self, *, dry_run: bool) -> None:
+        """A mutation field ran: its answer is worth keeping for a retry unless it was a dry
+        run (only a unit of an idempotent request reads this). The items of a bulk update,
+        inside its savepoint, do not count: the bulk's own call does."""
+        unit = ambient(self)
+        if unit is not None and unit.depth == 0 and not dry_run:
+            unit.keeps_answer = True
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction of several statements."""
         with translated():
@@ -96,3 +139,15 @@ class Database:
 
     async def dispose(self) -> None:
         await self.backend.dispose()
+
+
+@contextmanager
+def _in_unit() -> Iterator[None]:
+    """A failure inside a unit rolls all of it back: nothing was written, whatever the
+    statement's fate, so a timeout is DatabaseUnavailable (the unit's COMMIT alone may
+    leave an outcome unknown, db/unit.py)."""
+    try:
+        with translated():
+            yield
+    except TimeoutError as error:
+        raise DatabaseUnavailable(error) from error

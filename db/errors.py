@@ -18,6 +18,7 @@ class Failure(Enum):
     LOST = "the server is gone: connections made before are dead too"
     BUSY = "the server refuses work for now, e.g. too many connections"
     ABSENT = "the database does not exist (yet): an operator's business, not a bug"
+    CONTENDED = "two transactions waited for each other: one was rolled back, to run again"
 
 
 # By SQLSTATE prefix. Connection exceptions (class 08) and a server shutting down, crashed or
@@ -32,6 +33,9 @@ SQLSTATES: dict[str, Failure] = {
     "57P03": Failure.LOST,
     "53": Failure.BUSY,
     "3D000": Failure.ABSENT,
+    # Only transactions of several writes (db/unit.py) can wait for each other in a cycle:
+    # a single write holds one row.
+    "40P01": Failure.CONTENDED,
 }
 UNIQUE_VIOLATION = "23505"
 
@@ -46,6 +50,10 @@ class DatabaseUnavailable(Exception):
     def __init__(self, cause: BaseException) -> None:
         super().__init__(type(cause).__name__)
         self.cause_name = type(cause).__name__
+
+
+class Contention(DatabaseUnavailable):
+    """A deadlock: the database rolled this transaction back, so it may simply run again."""
 
 
 class WriteOutcomeUnknown(Exception):
@@ -74,7 +82,9 @@ class _Translated:
         if is_unique_violation(error):
             raise UniqueViolation(str(error)) from error
         if is_unavailable(error):
-            raise DatabaseUnavailable(error) from error
+            orig = error.orig if isinstance(error, sa_exc.DBAPIError) else error
+            unavailable = Contention if failure_of(orig or error) is Failure.CONTENDED else None
+            raise (unavailable or DatabaseUnavailable)(error) from error
 
 
 _TRANSLATED = _Translated()

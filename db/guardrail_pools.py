@@ -50,21 +50,36 @@ async def update_pool(
     pool_id: uuid.UUID,
     values: Mapping[str, Any],
     expected_updated_at: datetime | None,
+    expected_version: int | None = None,
 ) -> PoolRow | None:
-    """UPDATE … RETURNING; None when the id or the expected timestamp matched no row."""
-    statement = _update_statement(tuple(sorted(values)), expected=expected_updated_at is not None)
+    """UPDATE … RETURNING; None when the id or an expected timestamp or version matched no
+    row."""
+    statement = _update_statement(
+        tuple(sorted(values)),
+        expected=expected_updated_at is not None,
+        versioned=expected_version is not None,
+    )
     params = {f"v_{column}": value for column, value in values.items()}
-    params |= {"w_id": pool_id, "w_org": org_id, "w_expected": expected_updated_at}
-    return await single.first(statement, params, row=PoolRow)  # UniqueViolation: slug taken
+    params |= {
+        "w_id": pool_id,
+        "w_org": org_id,
+        "w_expected": expected_updated_at,
+        "w_version": expected_version,
+    }
+    # UniqueViolation: the slug is taken
+    return await single.first(statement, params, row=PoolRow, may_collide="slug" in values)
 
 
-@lru_cache(maxsize=64)  # one per shape of change: a few column sets x 2
-def _update_statement(columns: tuple[str, ...], *, expected: bool) -> Update:
+@lru_cache(maxsize=64)  # one per shape of change: a few column sets x 4
+def _update_statement(columns: tuple[str, ...], *, expected: bool, versioned: bool) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=pools.c[c].type) for c in columns}
     if "updated_at" in values:
         values["updated_at"] = next_updated_at(pools.c.updated_at, values["updated_at"])
+        values["version"] = pools.c.version + 1  # every write that changes the pool
     conditions = [pools.c.id == _ID, pools.c.org_id == _ORG]
     if expected:
         conditions.append(pools.c.updated_at == bindparam("w_expected"))
+    if versioned:
+        conditions.append(pools.c.version == bindparam("w_version", type_=pools.c.version.type))
     return update(pools).where(*conditions).values(values).returning(*pools.c)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, Index, Table, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, Table, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -55,6 +55,8 @@ class GuardrailPool(SQLModel, table=True):
     slug: str = Field(max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    # Moves by one with every write that changes the pool: the guard a client sends back.
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
 
 
 PROMPTS_FILLFACTOR = 90
@@ -94,6 +96,8 @@ class Prompt(SQLModel, table=True):
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_by: str = Field(max_length=255)
     updated_user_name: str | None = Field(default=None, max_length=255)
+    # Moves by one with every write that changes the prompt: the guard a client sends back.
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
 
 
 class Upload(SQLModel, table=True):
@@ -131,6 +135,24 @@ class OrganizationRateLimit(SQLModel, table=True):
     restore_rate: float  # points per second it refills
 
 
+class IdempotencyKey(SQLModel, table=True):
+    """The stored answer of a mutation sent with an Idempotency-Key, kept for a retry."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("principal", "key", name="uq_idempotency_keys_principal_key"),
+        # Pruning walks this index from the oldest: never the whole table.
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    principal: str = Field(max_length=600)  # kind, organization and subject of the caller
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)  # sha256 of operation, document and variables
+    response: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 _TABLES = SQLModel.metadata.tables
 prompts: Table = _TABLES["prompts"]
 guardrail_pools: Table = _TABLES["guardrail_pools"]
@@ -139,3 +161,4 @@ brands: Table = _TABLES["brands"]
 uploads: Table = _TABLES["uploads"]
 api_keys: Table = _TABLES["api_keys"]
 organization_rate_limits: Table = _TABLES["organization_rate_limits"]
+idempotency_keys: Table = _TABLES["idempotency_keys"]

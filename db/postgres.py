@@ -87,6 +87,12 @@ class PostgresBackend:
             yield SingleWrite(conn)
 
     @asynccontextmanager
+    async def unit_connection(self, deadline: float) -> AsyncIterator[AsyncConnection]:
+        """A lane connection for a unit of work (db/unit.py), which sends its own BEGIN."""
+        async with self.lane.connection(deadline) as conn:
+            yield conn
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.begin() as conn:
             yield conn

@@ -30,6 +30,7 @@ class PromptWrite:
     values: Mapping[str, Any]  # column -> new value
     owner_id: str | None = None  # when set, only this owner's prompt is written
     expected_updated_at: datetime | None = None
+    expected_version: int | None = None
     attach_upload: str | None = None  # request id of an upload to attach
     needs_asset: bool = False  # the write renames an existing audio file
 
@@ -42,6 +43,7 @@ class Guard(Enum):
     UPLOAD_EXISTS = "the upload to attach exists in the organization"
     HAS_ASSET = "the prompt has an audio file to rename"
     UNCHANGED = "the prompt's updatedAt is the expected one"
+    VERSION = "the prompt's version is the expected one"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,11 @@ RULES: dict[Guard, _Rule] = {
         applies=lambda w: w.expected_updated_at is not None,
         condition=lambda: prompts.c.updated_at == bindparam("w_expected"),
         holds=lambda row, w, _: row.updated_at == w.expected_updated_at,
+    ),
+    Guard.VERSION: _Rule(
+        applies=lambda w: w.expected_version is not None,
+        condition=lambda: prompts.c.version == bindparam("w_version", type_=prompts.c.version.type),
+        holds=lambda row, w, _: row.version == w.expected_version,
     ),
 }
 
@@ -139,17 +146,20 @@ async def update_prompt(
         "w_org": org_id,
         "w_owner": write.owner_id,
         "w_expected": write.expected_updated_at,
+        "w_version": write.expected_version,
         "w_upload": write.attach_upload,
     }
-    return await single.first(statement, params, row=PromptRow)  # UniqueViolation: name taken
+    # UniqueViolation: the name is taken
+    return await single.first(statement, params, row=PromptRow, may_collide="name" in write.values)
 
 
-@lru_cache(maxsize=256)  # one per shape of change: at most 2^7 column sets x 16 guard sets
+@lru_cache(maxsize=512)  # one per shape of change: at most 2^7 column sets x 32 guard sets
 def _update_statement(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=prompts.c[c].type) for c in columns}
     if "updated_at" in values:
         values["updated_at"] = next_updated_at(prompts.c.updated_at, values["updated_at"])
+        values["version"] = prompts.c.version + 1  # every write that changes the prompt
     conditions = [prompts.c.id == bindparam("w_id"), prompts.c.org_id == bindparam("w_org")]
     conditions += [RULES[guard].condition() for guard in guards]
     if Guard.UPLOAD_EXISTS in guards:

@@ -30,6 +30,7 @@ class PromptRow(NamedTuple):
     updated_at: datetime
     updated_by: str
     updated_user_name: str | None
+    version: int
 
 
 class PoolRow(NamedTuple):
@@ -40,6 +41,7 @@ class PoolRow(NamedTuple):
     slug: str
     created_at: datetime
     updated_at: datetime
+    version: int
 
 
 class OrganizationRow(NamedTuple):

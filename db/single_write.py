@@ -41,7 +41,12 @@ class SingleWrite:
         return self.sent
 
     async def first(
-        self, statement: UpdateBase, params: Mapping[str, Any], *, row: type[Row]
+        self,
+        statement: UpdateBase,
+        params: Mapping[str, Any],
+        *,
+        row: type[Row],
+        may_collide: bool = False,  # may break a unique constraint (matters in a unit only)
     ) -> Row | None:
         self.sent = True
         try:
@@ -79,7 +84,12 @@ class SharedSingleWrite(SingleWrite):
         return self.sent and self.turn is not None and self.turn.started
 
     async def first(
-        self, statement: UpdateBase, params: Mapping[str, Any], *, row: type[Row]
+        self,
+        statement: UpdateBase,
+        params: Mapping[str, Any],
+        *,
+        row: type[Row],
+        may_collide: bool = False,
     ) -> Row | None:
         self.turn = Turn(self.deadline)
         self.sent = True

@@ -74,6 +74,13 @@ class SqliteBackend:
         yield SharedSingleWrite(await self.shared.get(), deadline=start_by, read=self.read)
 
     @asynccontextmanager
+    async def unit_connection(self, deadline: float) -> AsyncIterator[AsyncConnection]:
+        """A read connection for a unit of work (db/unit.py), which sends BEGIN IMMEDIATE:
+        in this process's queue of writers, like transactions."""
+        async with self._writer_turn(), self.lane.connection(deadline) as conn:
+            yield conn
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         async with self._writer_turn(), self.engine.begin() as conn:
             yield conn

@@ -8,7 +8,10 @@ statement could lose that order to a concurrent writer.
 
 SQLite keeps the stamp the caller made: its single writes queue on one connection in the
 order they are stamped (no await between the stamp and the queue, db/statements.py), and it
-has one writer at a time.
+has one writer at a time. A unit of work (db/unit.py) writes on a connection of its own,
+though: a single write stamped before a unit's may reach the row after it, so the stamp
+is never older than the row's (max() of two stored texts of one format: their order is the
+times' order).
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ class next_updated_at(FunctionElement[Any]):
 
 @compiles(next_updated_at)
 def _caller_stamp(element: next_updated_at, compiler: Any, **kw: Any) -> str:
-    _column, stamp = element.clauses.clauses
-    assert isinstance(stamp, BindParameter)
-    return str(compiler.process(stamp, **kw))
+    column, stamp = element.clauses.clauses
+    assert isinstance(column, Column) and isinstance(stamp, BindParameter)
+    return f"max({compiler.process(stamp, **kw)}, {compiler.process(column, **kw)})"
 
 
 @compiles(next_updated_at, "postgresql")

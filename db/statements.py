@@ -97,22 +97,38 @@ async def rows(
     return made
 
 
-async def _run(
-    conn: AsyncConnection, compiled: Compiled, values: list[Any], turn: Turn | None
-) -> list[Any]:
+async def command(conn: AsyncConnection, sql: str) -> None:
+    """A statement without parameters or rows (BEGIN, SAVEPOINT, COMMIT …) on the driver
+    itself: SQLAlchemy sees an autocommit connection and keeps no transaction state."""
+    driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.driver == "asyncpg":
+        await driver.execute(sql, timeout=_timeout(conn))
+    else:
+        await rows_in_turn(driver, sql, [], None)
+
+
+def _driver(conn: AsyncConnection) -> Any:
+    """The driver's connection; None when SQLAlchemy must reconnect it first (one greenlet
+    hop, only then)."""
     sync = conn.sync_connection
     if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         raise RuntimeError("statements run directly only on autocommit connections")
-    if not sync.invalidated:  # no greenlet hop: nothing to reconnect
-        driver: Any = sync.connection.driver_connection
-    else:
-        driver = (await conn.get_raw_connection()).driver_connection
+    return None if sync.invalidated else sync.connection.driver_connection
+
+
+def _timeout(conn: AsyncConnection) -> float | None:
+    """By the request's deadline (db/lane.py), else the driver's command timeout."""
+    deadline = conn.info.get(DEADLINE)
+    return None if deadline is None else max(0.001, deadline - time.monotonic())
+
+
+async def _run(
+    conn: AsyncConnection, compiled: Compiled, values: list[Any], turn: Turn | None
+) -> list[Any]:
+    driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
     try:
         if compiled.for_asyncpg:
-            # By the request's deadline (db/lane.py), else the driver's command timeout.
-            deadline = conn.info.get(DEADLINE)
-            timeout = None if deadline is None else max(0.001, deadline - time.monotonic())
-            found: list[Any] = await driver.fetch(compiled.sql, *values, timeout=timeout)
+            found: list[Any] = await driver.fetch(compiled.sql, *values, timeout=_timeout(conn))
             return found
         return await rows_in_turn(driver, compiled.sql, values, turn)
     except Exception as error:

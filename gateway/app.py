@@ -192,6 +192,7 @@ def _graphql_front(
         persisted=persisted,
         trusted=trusted,
         on_untrusted=_log_untrusted(metrics),
+        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
     )
 
 

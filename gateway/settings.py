@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development only: lets a newcomer run the demo with nothing configured. Production
@@ -158,6 +158,10 @@ class Settings(BaseSettings):
     shutdown_unready_seconds: float = 0.0
     # Then in-flight requests have this long to finish before they are cancelled.
     shutdown_drain_seconds: int = 10
+
+    # Idempotency-Key (docs/safe-writes.md): how long a mutation's answer is kept for a retry
+    # with the same key. Older records are ignored, and removed by `patchbay db prune`.
+    idempotency_ttl_seconds: float = Field(default=86_400.0, gt=0)
 
     @property
     def development_keys(self) -> bool:

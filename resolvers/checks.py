@@ -46,3 +46,8 @@ def check_expected_updated_at(value: datetime | None, issues: list[FieldIssue]) 
         issues.append(
             FieldIssue("expectedUpdatedAt", "must be a time that exists in UTC", FieldCode.INVALID)
         )
+
+
+def check_expected_version(value: int | None, issues: list[FieldIssue]) -> None:
+    if value is not None and value < 1:  # versions start at 1
+        issues.append(FieldIssue("expectedVersion", "must be at least 1", FieldCode.INVALID))

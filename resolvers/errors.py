@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -70,11 +71,21 @@ class ValidationFailed(DomainError):
 
 
 class Conflict(DomainError):
-    """The write collides with another object or with a newer version."""
+    """The write collides with another object or with a newer version; for a stale guard,
+    the object's current version and updatedAt, so the caller can retry at once."""
 
-    def __init__(self, message: str, issues: list[FieldIssue]) -> None:
+    def __init__(
+        self,
+        message: str,
+        issues: list[FieldIssue],
+        *,
+        current_version: int | None = None,
+        current_updated_at: datetime | None = None,
+    ) -> None:
         super().__init__(message)
         self.issues = issues
+        self.current_version = current_version
+        self.current_updated_at = current_updated_at
 
 
 class InvalidArgument(ValueError):

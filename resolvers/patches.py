@@ -61,6 +61,7 @@ class PromptPatch(Patch):
     request_id: str | Unset | None = UNSET
     file_name: str | Unset | None = UNSET
     expected_updated_at: datetime | Unset | None = UNSET
+    expected_version: int | Unset | None = UNSET
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -68,3 +69,4 @@ class PoolPatch(Patch):
     name: str | Unset | None = UNSET
     slug: str | Unset | None = UNSET
     expected_updated_at: datetime | Unset | None = UNSET
+    expected_version: int | Unset | None = UNSET

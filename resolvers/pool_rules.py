@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from resolvers.checks import check_expected_updated_at, check_name
+from resolvers.checks import check_expected_updated_at, check_expected_version, check_name
 from resolvers.errors import FieldCode, FieldIssue
 from resolvers.patches import PoolPatch
 
@@ -22,6 +22,7 @@ def check_pool_patch(patch: PoolPatch) -> tuple[dict[str, Any], list[FieldIssue]
     if "slug" in changes:
         values["slug"] = _slug(changes["slug"], issues)
     check_expected_updated_at(changes.get("expectedUpdatedAt"), issues)
+    check_expected_version(changes.get("expectedVersion"), issues)
     return values, issues
 
 

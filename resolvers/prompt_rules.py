@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from db.storable import is_storable
-from resolvers.checks import check_expected_updated_at, check_name, has_control_characters
+from resolvers.checks import (
+    check_expected_updated_at,
+    check_expected_version,
+    check_name,
+    has_control_characters,
+)
 from resolvers.errors import FieldCode, FieldIssue
 from resolvers.patches import PromptPatch
 
@@ -38,6 +43,8 @@ def check_prompt_patch(patch: PromptPatch) -> tuple[dict[str, Any], list[FieldIs
             values[field] = _request_id(value, issues)
         elif field == "expectedUpdatedAt":
             check_expected_updated_at(value, issues)
+        elif field == "expectedVersion":
+            check_expected_version(value, issues)
     return values, issues
 
 

@@ -39,32 +39,53 @@ COLUMNS = {
     "fileName": "file_name",
 }
 NAME_TAKEN = FieldIssue("name", "another prompt of the organization has this name", FieldCode.TAKEN)
-# Why a write missed, by the first guard the row fails (db/prompts.py declares the guards).
-MISSES: dict[Guard, Callable[[str], DomainError]] = {
-    Guard.FOUND: lambda prompt_id: NotFound("prompt", prompt_id),
-    Guard.OWNED: lambda _: Forbidden("only the prompt's owner may update it"),
-    Guard.UPLOAD_EXISTS: lambda _: ValidationFailed(
+# Why a write missed, by the first guard the row fails (db/prompts.py declares the guards),
+# from the prompt's id and the row as it is now (None: not found).
+MISSES: dict[Guard, Callable[[str, PromptRow | None], DomainError]] = {
+    Guard.FOUND: lambda prompt_id, _: NotFound("prompt", prompt_id),
+    Guard.OWNED: lambda *_: Forbidden("only the prompt's owner may update it"),
+    Guard.UPLOAD_EXISTS: lambda *_: ValidationFailed(
         [FieldIssue("requestId", "no upload has this request id", FieldCode.UNKNOWN)]
     ),
-    Guard.HAS_ASSET: lambda _: ValidationFailed(
+    Guard.HAS_ASSET: lambda *_: ValidationFailed(
         [
             FieldIssue(
                 "fileName", "the prompt has no audio file; send a requestId", FieldCode.INVALID
             )
         ]
     ),
-    Guard.UNCHANGED: lambda _: Conflict(
-        "the prompt was changed by someone else",
-        [FieldIssue("expectedUpdatedAt", "the prompt changed since this time", FieldCode.STALE)],
+    Guard.UNCHANGED: lambda _, row: stale(
+        row, FieldIssue("expectedUpdatedAt", "the prompt changed since this time", FieldCode.STALE)
+    ),
+    Guard.VERSION: lambda _, row: stale(
+        row, FieldIssue("expectedVersion", "the prompt has a newer version", FieldCode.STALE)
     ),
 }
 ATTEMPTS = 3  # an unexplained miss means a concurrent write moved the row: try again
 
 
+def stale(row: PromptRow | None, issue: FieldIssue) -> Conflict:
+    return Conflict(
+        "the prompt was changed by someone else",
+        [issue],
+        current_version=row.version if row else None,
+        current_updated_at=row.updated_at if row else None,
+    )
+
+
 async def update_prompt(
-    *, db: Database, principal: Principal | None, raw_id: str, patch: PromptPatch
+    *,
+    db: Database,
+    principal: Principal | None,
+    raw_id: str,
+    patch: PromptPatch,
+    dry_run: bool = False,
 ) -> PromptRow:
-    """Checks in the contract's order: auth, scope, input, id, owner, upload, version."""
+    """Checks in the contract's order: auth, scope, input, id, owner, upload, version.
+
+    A dry run makes every check and the write itself, in a transaction it rolls back: the
+    answer is what the write would return now, and nothing is stored."""
+    db.note_mutation(dry_run=dry_run)
     caller = authorize(principal, PROMPTS_WRITE)
     values, issues = check_prompt_patch(patch)
     if issues:
@@ -73,6 +94,14 @@ async def update_prompt(
     if prompt_id is None:
         raise NotFound("prompt", raw_id)
     write = _write(caller, values, patch)
+    if not dry_run:
+        return await _apply(db, caller, prompt_id, write)
+    async with db.unit() as outcome:
+        outcome.discard()
+        return await _apply(db, caller, prompt_id, write)
+
+
+async def _apply(db: Database, caller: Principal, prompt_id: str, write: PromptWrite) -> PromptRow:
     if not write.values and write.attach_upload is None:
         async with db.read() as conn:  # an empty input writes nothing
             return await _explained(conn, caller, prompt_id, write, upload_usable=True)
@@ -100,10 +129,12 @@ async def update_prompt(
 
 def _write(caller: Principal, values: dict[str, Any], patch: PromptPatch) -> PromptWrite:
     expected = patch.expected_updated_at
+    version = patch.expected_version
     return PromptWrite(
         values={COLUMNS[field]: value for field, value in values.items() if field in COLUMNS},
         owner_id=None if caller.acts_for_whole_org else caller.subject,
         expected_updated_at=expected if isinstance(expected, datetime) else None,
+        expected_version=version if isinstance(version, int) else None,
         attach_upload=values.get("requestId"),
         needs_asset="fileName" in values and "requestId" not in values,
     )
@@ -134,6 +165,6 @@ async def _explained(
     )
     guard = store.failed_guard(row, write, upload_found=upload_found)
     if guard is not None:
-        raise MISSES[guard](prompt_id)
+        raise MISSES[guard](prompt_id, row)
     assert row is not None
     return row

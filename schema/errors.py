@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from enum import Enum
 from typing import TypeVar
 
@@ -66,6 +67,16 @@ class NotFoundError(Error):
 @strawberry.type(description="The write collides with another object or a newer version.")
 class ConflictError(Error):
     fields: list[FieldError] = strawberry.field(description="The fields in conflict.")
+    current_version: int | None = strawberry.field(
+        default=None,
+        description="For a stale expectedVersion or expectedUpdatedAt: the object's version "
+        "now, to retry with at once. Null for a name or slug conflict.",
+    )
+    current_updated_at: datetime | None = strawberry.field(
+        default=None,
+        description="For a stale expectedVersion or expectedUpdatedAt: the object's updatedAt "
+        "now. Null for a name or slug conflict.",
+    )
 
 
 ErrorMember = ValidationError | UnauthorizedError | ForbiddenError | NotFoundError | ConflictError
@@ -94,7 +105,13 @@ def error_member(error: domain.DomainError, request_id: str) -> ErrorMember:
             **common,
         )
     if isinstance(error, domain.Conflict):
-        return ConflictError(code=ErrorCode.CONFLICT, fields=_fields(error.issues), **common)
+        return ConflictError(
+            code=ErrorCode.CONFLICT,
+            fields=_fields(error.issues),
+            current_version=error.current_version,
+            current_updated_at=error.current_updated_at,
+            **common,
+        )
     return UnauthorizedError(code=ErrorCode.UNAUTHORIZED, **common)
 
 

@@ -18,6 +18,10 @@ class GuardrailPool:
     slug: str = strawberry.field(description="URL-safe key, unique within the organization.")
     created_at: datetime = strawberry.field(description="When the pool was created (UTC).")
     updated_at: datetime = strawberry.field(description="When the pool last changed (UTC).")
+    version: int = strawberry.field(
+        description="Starts at 1 and moves by one with every write that changes the pool: "
+        "send it back as expectedVersion to update only this version."
+    )
 
     @classmethod
     def from_row(cls, row: PoolRow) -> GuardrailPool:
@@ -29,4 +33,5 @@ class GuardrailPool:
             slug=row.slug,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            version=row.version,
         )

@@ -58,6 +58,10 @@ class Prompt:
     updated_user_name: str | None = strawberry.field(
         description="Display name of whoever last changed the prompt."
     )
+    version: int = strawberry.field(
+        description="Starts at 1 and moves by one with every write that changes the prompt: "
+        "send it back as expectedVersion to update only this version."
+    )
     links: PromptLinks = strawberry.field(description="Related resources.")
 
     @classmethod
@@ -84,6 +88,7 @@ class Prompt:
             updated_at=row.updated_at,
             updated_by=row.updated_by,
             updated_user_name=row.updated_user_name,
+            version=row.version,
             links=PromptLinks(self=Link(href=href), download_link=download),
         )
 

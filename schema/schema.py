@@ -19,6 +19,7 @@ from schema.admission import CostAdmission, NotAdmitted
 from schema.cost import Costs
 from schema.documents import CachedDocuments, DocumentStore
 from schema.extensions import OperationName
+from schema.idempotent import idempotent
 from schema.limits import limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
@@ -115,6 +116,7 @@ def build_schema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
+        directives=[idempotent],
         config=StrawberryConfig(name_converter=RememberedNames()),
         hide_suggestions=not suggestions,
     )

@@ -10,6 +10,7 @@ import strawberry
 from resolvers.patches import PromptPatch
 from resolvers.update_prompt import update_prompt as run_update
 from schema.context import Context
+from schema.dry_run import DRY_RUN
 from schema.errors import (
     ConflictError,
     ForbiddenError,
@@ -59,11 +60,23 @@ class UpdatePromptInput:
     expected_updated_at: strawberry.Maybe[datetime | None] = strawberry.field(
         description="Optional guard: fail with ConflictError if the prompt's updatedAt differs."
     )
+    expected_version: strawberry.Maybe[int | None] = strawberry.field(
+        description="Optional guard, preferred to expectedUpdatedAt (no clock involved): fail "
+        "with ConflictError if the prompt's version differs."
+    )
 
 
 @strawberry.type(description="The prompt after the update.")
 class UpdatePromptSuccess:
-    prompt: Prompt = strawberry.field(description="The updated prompt.")
+    prompt: Prompt = strawberry.field(
+        description="The updated prompt; for a dry run or an update not written, the prompt "
+        "as the update would have left it."
+    )
+    written: bool = strawberry.field(
+        default=True,
+        description="Whether the update was stored: false for a dry run, and for the "
+        "successful items of a bulk update rejected as a whole.",
+    )
 
 
 UpdatePromptResult = Annotated[
@@ -80,15 +93,18 @@ UpdatePromptResult = Annotated[
 
 
 async def update_prompt_body(
-    ctx: Context, *, id: strawberry.ID, input: UpdatePromptInput
+    ctx: Context, *, id: strawberry.ID, input: UpdatePromptInput, dry_run: bool | None = False
 ) -> UpdatePromptResult:
     """The field's body, for Strawberry's resolver and for the planned executor alike."""
     patch = patch_from_input(input, PromptPatch)
-    work = run_update(db=ctx.db, principal=await ctx.principal(), raw_id=id, patch=patch)
+    principal = await ctx.principal()
+    work = run_update(db=ctx.db, principal=principal, raw_id=id, patch=patch, dry_run=bool(dry_run))
     return await answer(
         ctx,
         work,
-        lambda row: UpdatePromptSuccess(prompt=Prompt.from_row(row, ctx.prompts_url)),
+        lambda row: UpdatePromptSuccess(
+            prompt=Prompt.from_row(row, ctx.prompts_url), written=not dry_run
+        ),
     )
 
 
@@ -96,5 +112,6 @@ async def update_prompt(
     info: strawberry.Info[Context, None],
     id: Annotated[strawberry.ID, strawberry.argument(description="Id of the prompt to update.")],
     input: Annotated[UpdatePromptInput, strawberry.argument(description="What to change.")],
+    dry_run: Annotated[bool | None, strawberry.argument(description=DRY_RUN)] = False,
 ) -> UpdatePromptResult:
-    return await update_prompt_body(info.context, id=id, input=input)
+    return await update_prompt_body(info.context, id=id, input=input, dry_run=dry_run)

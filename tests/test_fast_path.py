@@ -143,6 +143,45 @@ VIEWER = """
 { viewer { __typename ... on Viewer { subject kind name scopes organization { id slug name } }
   ... on UnauthorizedError { code message } } }
 """
+BULK = """
+mutation Bulk($items: [UpdatePromptItem!]!, $policy: BulkErrorPolicy, $dry: Boolean) {
+  updatePrompts(items: $items, errorPolicy: $policy, dryRun: $dry) {
+    __typename
+    ... on UpdatePromptsPayload {
+      writtenCount
+      results {
+        __typename
+        ... on UpdatePromptSuccess { written prompt { id name version } }
+        ... on ConflictError { fields { field code } currentVersion currentUpdatedAt }
+        ... on Error { code requestId }
+      }
+    }
+    ... on ValidationError { fields { field code } }
+  }
+}
+"""
+BULK_POOLS = """
+mutation BulkPools($items: [UpdateGuardrailPoolItem!]!) {
+  updateGuardrailPools(items: $items, errorPolicy: REJECT_FAILED_ROWS) {
+    ... on UpdateGuardrailPoolsPayload {
+      writtenCount
+      results {
+        __typename
+        ... on UpdateGuardrailPoolSuccess { written guardrailPool { slug version } }
+      }
+    }
+  }
+}
+"""
+DRY = """
+mutation Dry($id: ID!, $input: UpdatePromptInput!, $dry: Boolean) {
+  updatePrompt(id: $id, input: $input, dryRun: $dry) {
+    __typename
+    ... on UpdatePromptSuccess { written prompt { name version } }
+    ... on ConflictError { fields { field code } currentVersion currentUpdatedAt }
+  }
+}
+"""
 MARKETING = "a1000000-0000-4000-8000-000000000002"
 WELCOME = "prm_acme_welcome"
 AFTER_HOURS_CURSOR = "azpwcm1fYWNtZV9hZnRlcl9ob3Vycw"  # encode_cursor("prm_acme_after_hours")
@@ -212,6 +251,40 @@ CASES: list[tuple[str, str, dict[str, Any] | None, str | None, str | None]] = [
     ),
     ("pool conflict", POOL, {"id": MARKETING, "input": {"slug": "default"}}, "alice", None),
     ("pool null", POOL, {"id": MARKETING, "input": {"slug": None}}, "alice", None),
+    (
+        "bulk mixed",
+        BULK,
+        {
+            "items": [
+                {"id": WELCOME, "input": {"name": "x"}},
+                {"id": "prm_acme_after_hours", "input": {"name": "x"}},
+                {"id": "prm_acme_hold_music", "input": {"title": "t"}},
+                {"id": WELCOME, "input": {"title": "t", "expectedVersion": 1}},
+            ],
+            "policy": "REJECT_FAILED_ROWS",
+        },
+        "alice",
+        None,
+    ),
+    ("bulk rejected", BULK, {"items": [{"id": WELCOME, "input": {"name": ""}}]}, "alice", None),
+    ("bulk dry", BULK, {"items": [{"id": WELCOME, "input": {}}], "dry": True}, "alice", None),
+    ("bulk too many", BULK, {"items": [{"id": WELCOME, "input": {}}] * 101}, "alice", None),
+    ("bulk forbidden", BULK, {"items": []}, "reader", None),
+    (
+        "bulk pools",
+        BULK_POOLS,
+        {
+            "items": [
+                {"id": MARKETING, "input": {"slug": "default"}},
+                {"id": MARKETING, "input": {}},
+            ]
+        },
+        "alice",
+        None,
+    ),
+    ("dry run", DRY, {"id": WELCOME, "input": {"name": "d"}, "dry": True}, "alice", None),
+    ("dry null", DRY, {"id": WELCOME, "input": {"name": "d"}, "dry": None}, "alice", None),
+    ("stale version", DRY, {"id": WELCOME, "input": {"expectedVersion": 4}}, "alice", None),
     # reads
     ("prompt", PROMPT, {"id": WELCOME}, "alice", None),
     ("prompt read scope", PROMPT, {"id": "prm_acme_hold_music"}, "reader", None),
@@ -248,6 +321,9 @@ PRIMERS: dict[str, dict[str, Any] | None] = {  # variables that run each documen
     WITH_DIRECTIVE: {"id": WELCOME, "full": True},
     TWO_ROOT_FIELDS: {"id": WELCOME},
     POOL: {"id": MARKETING, "input": {"name": "p"}},
+    BULK: {"items": [{"id": WELCOME, "input": {"title": "p"}}]},
+    BULK_POOLS: {"items": [{"id": MARKETING, "input": {"name": "p"}}]},
+    DRY: {"id": WELCOME, "input": {"title": "p"}},
     PROMPT: {"id": WELCOME},
     PROMPTS: {"first": 3},
     PROMPTS_DEFAULT: None,
@@ -255,7 +331,7 @@ PRIMERS: dict[str, dict[str, Any] | None] = {  # variables that run each documen
     POOLS: {},
     VIEWER: None,
 }
-VOLATILE = {"updatedAt", "requestId"}
+VOLATILE = {"updatedAt", "requestId", "currentUpdatedAt"}
 
 
 def _credential(user: str | None) -> dict[str, str]:

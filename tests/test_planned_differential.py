@@ -53,7 +53,7 @@ from tests.factories import ALL_SCOPES, token
 
 SDL = build_schema().as_str()
 SCHEMA = graphql.build_schema(SDL)
-MUTATIONS = ("updatePrompt", "updateGuardrailPool")
+MUTATIONS = ("updatePrompt", "updateGuardrailPool", "updatePrompts", "updateGuardrailPools")
 QUERIES = ("prompt", "prompts", "guardrailPool", "guardrailPools", "viewer")
 
 # About 15-20 s per database for the whole file on a shared 2-core machine.

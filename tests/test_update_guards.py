@@ -34,6 +34,7 @@ MISSES = {
     Guard.UPLOAD_EXISTS: (ACME, WELCOME, {"attach_upload": "req-nobody-uploaded"}),
     Guard.HAS_ASSET: (ACME, AFTER_HOURS, {"needs_asset": True}),
     Guard.UNCHANGED: (ACME, WELCOME, {"expected_updated_at": "stale"}),
+    Guard.VERSION: (ACME, WELCOME, {"expected_version": 99}),
 }
 
 

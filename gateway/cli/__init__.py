@@ -67,6 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     database = commands.add_parser("db", help="database maintenance")
     db_commands = database.add_subparsers(required=True, metavar="action")
     db_commands.add_parser("upgrade", help="apply migrations").set_defaults(run=admin.db_upgrade)
+    db_commands.add_parser("prune", help="remove expired idempotency records").set_defaults(
+        run=admin.db_prune
+    )
     commands.add_parser("seed", help="load the demo data (idempotent)").set_defaults(
         run=admin.load_demo_data
     )

@@ -9,11 +9,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import api_keys as key_store
+from db import idempotency
 from db.database import Database
 from db.migrate import upgrade
 from db.organizations import find_organization
@@ -26,6 +28,21 @@ from gateway.settings import Settings
 def db_upgrade(settings: Settings, _: argparse.Namespace) -> int:
     print(f"patchbay: migrating {describe(settings.database_url)}", file=sys.stderr)
     upgrade(settings.database_url)
+    return 0
+
+
+def db_prune(settings: Settings, _: argparse.Namespace) -> int:
+    """Removes idempotency records past PATCHBAY_IDEMPOTENCY_TTL_SECONDS (e.g. from cron)."""
+
+    async def prune() -> int:
+        db = Database(settings.database_url)
+        try:
+            before = datetime.now(UTC) - timedelta(seconds=settings.idempotency_ttl_seconds)
+            return await idempotency.prune(db, before=before)
+        finally:
+            await db.dispose()
+
+    print(f"{asyncio.run(prune())} expired idempotency records removed", file=sys.stderr)
     return 0
 
 

@@ -22,6 +22,7 @@ from db.database import Database
 from db.storable import is_storable
 from gateway.authorization import authorization_header
 from gateway.graphql.admission import Admission, Gate
+from gateway.graphql.idempotency import Idempotency
 from gateway.graphql.negotiation import JSON, ResponseMedia, response_media
 from gateway.graphql.parameters import checked_parameters
 from gateway.graphql.persisted_queries import NOT_FOUND, PersistedQueries, PersistedQueryError
@@ -67,6 +68,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         trusted: TrustedDocuments | None = None,
         on_untrusted: Callable[[str | None], None] = lambda _: None,
         persisted: PersistedQueries | None = None,
+        idempotency_ttl_seconds: float = 86_400.0,
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.documents = schema  # the document store and costings (BaseSchema for Strawberry)
@@ -75,12 +77,26 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.trusted = trusted or TrustedDocuments()
         self.on_untrusted = on_untrusted
         self.persisted = persisted if persisted is not None else PersistedQueries()
+        self.idempotency = Idempotency(
+            db=db,
+            authenticator=authenticator,
+            ttl_seconds=idempotency_ttl_seconds,
+            persisted=self.persisted,
+            trusted=self.trusted,
+        )
         self.graphiql_page = graphiql_page  # None: Strawberry's page, its files from a CDN
         self.db = db
         self.authenticator = authenticator
         self.prompts_url = prompts_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A POST with an Idempotency-Key (or @idempotent) is answered once per key: idempotency.py
+        if scope["type"] == "http" and scope["method"] == "POST":
+            await self.idempotency(scope, receive, send, self._handle)
+            return
+        await self._handle(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return

@@ -21,6 +21,7 @@ export const FIELD_ERROR_FIELDS = gql`
 
 export const UPDATE_PROMPT_SUCCESS_FIELDS = gql`
   fragment UpdatePromptSuccessFields on UpdatePromptSuccess {
+    written
     prompt {
       id
       name
@@ -30,6 +31,7 @@ export const UPDATE_PROMPT_SUCCESS_FIELDS = gql`
       updatedAt
       updatedBy
       updatedUserName
+      version
     }
   }
 `;
@@ -61,13 +63,20 @@ export const CONFLICT_ERROR_FIELDS = gql`
     fields {
       ...FieldErrorFields
     }
+    currentVersion
+    currentUpdatedAt
   }
   ${FIELD_ERROR_FIELDS}
 `;
 
+/**
+ * A form saves with the version it was loaded with (`input.expectedVersion`): a prompt
+ * changed meanwhile is a ConflictError with its currentVersion, never a silent overwrite.
+ * `dryRun: true` validates the form (every check, uniqueness included) without saving.
+ */
 export const UPDATE_PROMPT = gql`
-  mutation UpdatePrompt($id: ID!, $input: UpdatePromptInput!) {
-    updatePrompt(id: $id, input: $input) {
+  mutation UpdatePrompt($id: ID!, $input: UpdatePromptInput!, $dryRun: Boolean = false) {
+    updatePrompt(id: $id, input: $input, dryRun: $dryRun) {
       __typename
       ...UpdatePromptSuccessFields
       ...ErrorFields
@@ -111,6 +120,7 @@ export const PROMPT = gql`
         id
         name
         title
+        version
       }
       ...ErrorFields
       ...NotFoundErrorFields

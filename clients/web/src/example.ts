@@ -17,12 +17,18 @@ export const everyMemberSelected: Same<
 export function describeUpdate(result: UpdatePromptResult): string {
   switch (result.__typename) {
     case "UpdatePromptSuccess": {
-      const { name, updatedAt, updatedBy } = result.prompt;
-      return `saved ${name} at ${updatedAt} by ${updatedBy}`;
+      const { name, updatedAt, updatedBy, version } = result.prompt;
+      const verb = result.written ? "saved" : "checked";
+      return `${verb} ${name} (version ${version}) at ${updatedAt} by ${updatedBy}`;
     }
     case "ValidationError":
-    case "ConflictError":
       return `${result.code}: ${result.fields.map((f) => `${f.field} ${f.code}`).join(", ")}`;
+    case "ConflictError": {
+      // a stale expectedVersion names the version to reload (null for a name conflict)
+      const current: number | null | undefined = result.currentVersion;
+      const fields = result.fields.map((f) => `${f.field} ${f.code}`).join(", ");
+      return `${result.code}: ${fields}${current == null ? "" : ` (now version ${current})`}`;
+    }
     case "ForbiddenError":
       return `${result.code}: ${result.requiredScope ?? "only the owner may do this"}`;
     case "NotFoundError":

@@ -51,8 +51,9 @@ function unseen(document) {
   return gql(print(document).replace(/^(query|mutation) \w+/, `$1 ${name}`));
 }
 
-async function updatePrompt(client, id, input) {
-  const { data } = await client.mutate({ mutation: UPDATE_PROMPT, variables: { id, input } });
+async function updatePrompt(client, id, input, dryRun = false) {
+  const variables = { id, input, dryRun };
+  const { data } = await client.mutate({ mutation: UPDATE_PROMPT, variables });
   return data.updatePrompt;
 }
 
@@ -110,6 +111,57 @@ describe("updatePrompt's union, read through fragments on its members and on Err
     assert.equal(result.__typename, "UnauthorizedError");
     assert.equal(result.code, "UNAUTHORIZED");
     assert.equal(result.message, "authentication failed");
+  });
+});
+
+describe("a form saves with the version it loaded (expectedVersion)", () => {
+  const alice = createClient({ url, token });
+
+  test("the loaded version saves; a stale one is a ConflictError with the current version", async () => {
+    // given: the form loads the prompt
+    const { data } = await alice.query({ query: PROMPT, variables: { id: ALICES_PROMPT } });
+    const loaded = data.prompt.version;
+    // when: it saves with that version, then another save still holds the old one
+    const saved = await updatePrompt(alice, ALICES_PROMPT, {
+      title: "Saved by version",
+      expectedVersion: loaded,
+    });
+    const stale = await updatePrompt(alice, ALICES_PROMPT, {
+      title: "Lost update",
+      expectedVersion: loaded,
+    });
+    // then
+    assert.equal(saved.__typename, "UpdatePromptSuccess");
+    assert.equal(saved.prompt.version, loaded + 1);
+    assert.equal(stale.__typename, "ConflictError");
+    assert.deepEqual(
+      stale.fields.map(({ field, code }) => [field, code]),
+      [["expectedVersion", "STALE"]],
+    );
+    assert.equal(stale.currentVersion, loaded + 1);
+    assert.equal(stale.currentUpdatedAt, saved.prompt.updatedAt);
+  });
+
+  test("dryRun validates the form and saves nothing", async () => {
+    const { data } = await alice.query({
+      query: PROMPT,
+      variables: { id: ALICES_PROMPT },
+      fetchPolicy: "network-only",
+    });
+    const checked = await updatePrompt(
+      alice,
+      ALICES_PROMPT,
+      { title: "Only checked", expectedVersion: data.prompt.version },
+      true,
+    );
+    assert.equal(checked.__typename, "UpdatePromptSuccess");
+    assert.equal(checked.written, false);
+    const again = await alice.query({
+      query: PROMPT,
+      variables: { id: ALICES_PROMPT },
+      fetchPolicy: "network-only",
+    });
+    assert.equal(again.data.prompt.version, data.prompt.version);
   });
 });
 

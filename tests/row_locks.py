@@ -1,0 +1,63 @@
+"""Writes held up for real: another client holds a row (PostgreSQL) or the database's write
+lock (SQLite), and tests wait until requests are seen waiting for it."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+
+async def lock_row(database_url: str, prompt_id: str) -> asyncpg.Connection:
+    """A PostgreSQL connection in a transaction that holds the prompt's row: close it to let go."""
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("BEGIN")
+    await conn.execute("SELECT 1 FROM prompts WHERE id = $1 FOR UPDATE", prompt_id)
+    return conn
+
+
+async def lock_waiters(conn: asyncpg.Connection) -> int:
+    """Sessions of this database waiting for a lock, now."""
+    await conn.execute("SELECT pg_stat_clear_snapshot()")  # else fixed per transaction
+    waiting = await conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    return int(waiting)
+
+
+async def until_waiting(conn: asyncpg.Connection | None, count: int) -> None:
+    """Until `count` sessions wait for a lock (nothing to see on SQLite: None)."""
+    deadline = time.monotonic() + 10
+    while conn is not None and (waiting := await lock_waiters(conn)) < count:
+        assert time.monotonic() < deadline, f"{waiting} sessions wait for a lock, not {count}"
+        await asyncio.sleep(0.02)
+
+
+@asynccontextmanager
+async def write_blocked(
+    database_url: str, prompt_id: str
+) -> AsyncIterator[asyncpg.Connection | None]:
+    """The prompt's row held (PostgreSQL: the locking connection is yielded) or the whole
+    database's write lock (SQLite: None, its writers queue inside the gateway)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        locker = sqlite3.connect(str(url.database), isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+        try:
+            yield None
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        return
+    conn = await lock_row(database_url, prompt_id)
+    try:
+        yield conn
+    finally:
+        await conn.close()
