@@ -31,6 +31,7 @@ from graphql import (
     GraphQLUnionType,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     NamedTypeNode,
     OperationDefinitionNode,
     OperationType,
@@ -45,6 +46,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 OBJECT_COST = 1
 MUTATION_COST = 10
 PAGE_ARGUMENT = "first"
+ITEMS_ARGUMENT = "items"  # a bulk mutation: its cost, and its results, count per item
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +66,25 @@ class PageSize:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemCount:
+    """How many items a bulk mutation's `items` list holds: literal, or a variable's."""
+
+    literal: int | None
+    variable: str | None = None
+
+    def value(self, variables: Mapping[str, Any] | None) -> int:
+        if self.variable is None:
+            return max(1, self.literal or 0)
+        given = (variables or {}).get(self.variable)
+        return max(1, len(given)) if isinstance(given, list) else 1
+
+
+@dataclass(frozen=True, slots=True)
 class FieldCost:
     key: str  # the response key (alias or name)
     weight: int
-    page: PageSize | None  # this field's `first`: multiplies its list-typed children
+    page: PageSize | ItemCount | None  # multiplies its list-typed children (and, for
+    # items, its own weight)
     is_list: bool
     common: tuple[FieldCost, ...]  # selected whatever the concrete type
     by_type: tuple[tuple[str, tuple[FieldCost, ...]], ...]  # (type condition, its fields)
@@ -217,10 +234,11 @@ class _Builder:
         common, by_type = self.selection(node.selection_set, named) if is_object else ((), ())
         if weight == 0 and not common and not by_type:
             return None  # a scalar: free, and left out of every walk
+        page = _item_count(node, definition) if root_weight else _page_size(node, definition)
         return FieldCost(
             key=node.alias.value if node.alias else name,
             weight=weight,
-            page=_page_size(node, definition),
+            page=page,
             is_list=isinstance(get_nullable_type(definition.type), GraphQLList),
             common=common,
             by_type=by_type,
@@ -229,7 +247,7 @@ class _Builder:
 
 def _requested(field: FieldCost, variables: Mapping[str, Any] | None, times: int) -> int:
     inner = field.page.value(variables) if field.page is not None else 1
-    cost = field.weight
+    cost = field.weight * (inner if isinstance(field.page, ItemCount) else 1)
     for child in field.common:
         cost += _requested(child, variables, inner if child.is_list else 1)
     dearest = 0
@@ -242,7 +260,7 @@ def _requested(field: FieldCost, variables: Mapping[str, Any] | None, times: int
 
 
 def _has_variable_page(field: FieldCost) -> bool:
-    if field.page is not None and field.page.variable is not None:
+    if field.page is not None and field.page.variable is not None:  # a page or an item count
         return True
     children = [*field.common, *(c for _, fields in field.by_type for c in fields)]
     return any(_has_variable_page(c) for c in children)
@@ -251,7 +269,10 @@ def _has_variable_page(field: FieldCost) -> bool:
 def _actual(field: FieldCost, value: Any) -> int:
     kind = value.__class__
     if kind is dict:
-        return field.weight + _actual_of_selection(field.common, field.by_type, value)
+        weight = field.weight
+        if isinstance(field.page, ItemCount):  # a bulk mutation: per item that answered
+            weight *= max(1, _items_answered(field, value))
+        return weight + _actual_of_selection(field.common, field.by_type, value)
     if kind is list:
         total = 0
         for item in value:
@@ -278,6 +299,29 @@ def _actual_of_selection(
                 member += _actual(child, data[child.key])
         dearest = max(dearest, member)
     return cost + dearest
+
+
+def _items_answered(field: FieldCost, value: dict[str, Any]) -> int:
+    """The length of the first list a bulk mutation's answer holds (its `results`)."""
+    children = [*field.common, *(c for _, fields in field.by_type for c in fields)]
+    for child in children:
+        found = value.get(child.key)
+        if child.is_list and isinstance(found, list):
+            return len(found)
+    return 1
+
+
+def _item_count(node: FieldNode, definition: GraphQLField) -> ItemCount | None:
+    if ITEMS_ARGUMENT not in definition.args:
+        return None
+    for argument in node.arguments or ():
+        if argument.name.value != ITEMS_ARGUMENT:
+            continue
+        if isinstance(argument.value, VariableNode):
+            return ItemCount(None, argument.value.name.value)
+        if isinstance(argument.value, ListValueNode):
+            return ItemCount(len(argument.value.values))
+    return ItemCount(1)
 
 
 def _page_size(node: FieldNode, definition: GraphQLField) -> PageSize | None:

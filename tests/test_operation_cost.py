@@ -23,6 +23,15 @@ UPDATE = """mutation Rename($id: ID!, $title: String) {
     ... on UpdatePromptSuccess { prompt { id title } }
     ... on ValidationError { fields { field } } } }"""
 
+BULK = """mutation Bulk($items: [UpdatePromptItem!]!) {
+  updatePrompts(items: $items, dryRun: true) { ... on UpdatePromptsPayload {
+    writtenCount results { ... on UpdatePromptSuccess { prompt { id } } } } } }"""
+ITEMS = [
+    {"id": "prm_acme_welcome", "input": {"title": "One"}},
+    {"id": "prm_acme_after_hours", "input": {"title": "Two"}},
+    {"id": "prm_acme_welcome", "input": {"title": "Three"}},
+]
+
 # (document, variables, requested cost, actual cost with the demo data: acme has 3 prompts)
 COSTS = [
     pytest.param("{ viewer { __typename } }", None, 1, 1, id="viewer"),
@@ -52,6 +61,9 @@ COSTS = [
     # a mutation root field is 10; its success's prompt 1 (the dearest union member)
     pytest.param(UPDATE, {"id": "prm_acme_welcome", "title": "Hi"}, 11, 11, id="mutation"),
     pytest.param(UPDATE, {"id": "prm_acme_welcome", "title": ""}, 11, 11, id="mutation-refused"),
+    # a bulk mutation counts per item: 10 each, and each result (1) with its prompt (1)
+    pytest.param(BULK, {"items": ITEMS}, 3 * 10 + 3 * 2, 3 * 10 + 3 * 2, id="bulk-of-3"),
+    pytest.param(BULK, {"items": ITEMS[:1]}, 10 + 2, 10 + 2, id="bulk-of-1"),
 ]
 
 
