@@ -12,9 +12,12 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from gateway.settings import DEVELOPMENT_JWT_SECRET
+from tests.factories import token
 from tests.live_server import REPO, Demo, running_demo, unavailable
 
 WEB = REPO / "clients" / "web"
@@ -56,6 +59,45 @@ def test_apollo_client_against_a_live_patchbay(demo: Demo) -> None:
     assert counts.get("fail") == "0", output
     assert counts.get("cancelled") == "0", output
     assert int(counts.get("tests", 0)) >= NODE_TESTS_AT_LEAST, output
+
+
+@pytest.fixture(scope="module")
+def manifest(generated: None) -> Path:
+    """`npm run manifest`: Apollo's generate-persisted-query-manifest, from src/."""
+    _run("npm", "run", "manifest", "--silent")
+    path = WEB / "persisted-query-manifest.json"
+    assert path.is_file()
+    return path
+
+
+def test_the_apps_documents_run_where_only_trusted_documents_run(
+    manifest: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The app's manifest loaded by a gateway in enforce mode; the app's credential has no
+    graphql:freeform scope: its documents run by id, anything else is refused."""
+    settings = {
+        "PATCHBAY_TRUSTED_DOCUMENTS": str(manifest),
+        "PATCHBAY_TRUSTED_DOCUMENTS_POLICY": "enforce",
+    }
+    app_token = token(
+        "alice", scope="prompts:read prompts:write", secret=DEVELOPMENT_JWT_SECRET, ttl=600
+    )
+    with running_demo(tmp_path_factory.mktemp("trusted"), **settings) as demo:
+        output = _run(
+            "node",
+            "--test",
+            "--test-reporter=tap",
+            "test-trusted/",
+            env={
+                "PATCHBAY_URL": f"{demo.url}/graphql",
+                "PATCHBAY_TOKEN": app_token,
+                "PATCHBAY_MANIFEST": str(manifest),
+            },
+        )
+    counts = dict(re.findall(r"^# (tests|pass|fail|todo|skipped|cancelled) (\d+)$", output, re.M))
+    assert counts.get("fail") == "0", output
+    assert counts.get("cancelled") == "0", output
+    assert int(counts.get("tests", 0)) >= 6, output
 
 
 def _run(*command: str, env: dict[str, str] | None = None) -> str:

@@ -6,6 +6,9 @@ import { readFileSync } from "node:fs";
 
 import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
+import persistedQueryLists from "@apollo/persisted-query-lists"; // CommonJS: no named exports
+
+const { generatePersistedQueryIdsFromManifest } = persistedQueryLists;
 
 const GENERATED = new URL("./generated/possible-types.json", import.meta.url);
 
@@ -34,5 +37,25 @@ export function createClient({
       ? new PersistedQueryLink({ sha256, useGETForHashedQueries }).concat(http)
       : http,
     cache: new InMemoryCache({ possibleTypes: types }),
+  });
+}
+
+/**
+ * The client an app ships where only trusted documents run: it sends each operation's id from
+ * the manifest `npm run manifest` wrote (Apollo's generate-persisted-query-manifest, from
+ * these sources), never the document itself.
+ */
+export function createTrustedClient({ url, token, manifest, fetch = globalThis.fetch }) {
+  const http = new HttpLink({
+    uri: url,
+    fetch,
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+  });
+  const ids = new PersistedQueryLink(
+    generatePersistedQueryIdsFromManifest({ loadManifest: async () => manifest }),
+  );
+  return new ApolloClient({
+    link: ids.concat(http),
+    cache: new InMemoryCache({ possibleTypes }),
   });
 }
