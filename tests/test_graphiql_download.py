@@ -183,3 +183,11 @@ def _registry_serving(body: bytes) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_cache_that_cannot_be_written_is_one_line(downloaded: Path, tmp_path: Path) -> None:
+    # given: the registry answers (`downloaded`), but a file stands where the cache should be
+    (tmp_path / "cache").write_text("not a directory")
+    # when / then
+    with pytest.raises(GraphiQLAssetsError, match=rf"cannot write {tmp_path / 'cache'}: "):
+        fetch_graphiql(tmp_path / "cache", registry=NPM)

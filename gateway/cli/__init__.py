@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +19,9 @@ from gateway.cli.database_url import database_url_problem, describe
 from gateway.cli.listening import CannotListen
 from gateway.graphql.graphiql import GraphiQLAssetsError
 from gateway.settings import Settings, describe_invalid
+
+# What asyncpg raises, unwrapped, when it cannot connect (refused, unknown host, no answer)
+DRIVER_CONNECTION_ERRORS = (ConnectionError, socket.gaierror, TimeoutError)
 
 # What add_subparsers returns: its class is private to argparse, so it goes untyped here.
 Commands = Any
@@ -43,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GraphiQLAssetsError as error:
         print(f"patchbay: invalid settings: PATCHBAY_GRAPHIQL_ASSETS: {error}", file=sys.stderr)
         return 2
-    except (DatabaseUnavailable, DBAPIError, OSError) as error:
+    except (DatabaseUnavailable, DBAPIError, *DRIVER_CONNECTION_ERRORS) as error:
         print(f"patchbay: {_database_failure(settings, error)}", file=sys.stderr)
         return 1
     return result

@@ -47,7 +47,10 @@ def fetch_graphiql(directory: Path, *, registry: str) -> list[str]:
         for package, version in sorted(missing):
             tarball = _download(client, registry, package, version)
             wanted = [a for a in assets if a.package == package]
-            _unpack(tarball, wanted, directory / package)
+            try:
+                _unpack(tarball, wanted, directory / package)
+            except OSError as error:  # a read-only home, a full disk, another start racing
+                raise GraphiQLAssetsError(f"cannot write {directory}: {error}") from error
     self_hosted_graphiql(directory)  # every file against the page's own SRI hash
     return [f"{package}@{version}" for package, version in sorted(missing)]
 
