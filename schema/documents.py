@@ -77,9 +77,9 @@ class DocumentStore:
             dropped, _ = self._valid.popitem(last=False)
             self._valid_chars -= len(dropped)
 
-    def knows(self, query: str) -> bool:
-        """Parsed and judged before: valid in the cache, or a remembered refusal."""
-        return query in self._valid or _digest(query) in self._refused
+    def knows_valid(self, query: str) -> bool:
+        """Parsed and found valid before (and still in the cache)."""
+        return query in self._valid
 
     def refusal(self, query: str) -> Refusal | None:
         key = _digest(query)

@@ -224,3 +224,30 @@ async def test_without_the_limit_there_are_no_ratelimit_headers(
     assert all(r.status_code == 200 for r in responses)
     assert all("ratelimit" not in r.headers for r in responses)
     assert "throttleStatus" not in responses[0].json()["extensions"]["cost"]
+
+
+async def test_a_refused_document_is_charged_its_parsing_each_time(
+    database_url: str, db: Database
+) -> None:
+    # an anonymous caller's bucket of 5 points: an invalid document costs a point each time
+    settings = limited(database_url, rate_limit_anonymous_maximum=5)
+    async with client_for(settings) as client:
+        answers = [await client.post("/graphql", json={"query": "{ nope }"}) for _ in range(7)]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses[:5] == [200] * 5  # GRAPHQL_VALIDATION_FAILED under application/json
+    assert statuses[5:] == [429, 429]
+    assert answers[0].json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_a_document_too_long_for_the_whole_bucket_empties_it(
+    database_url: str, db: Database
+) -> None:
+    # 5 points; a 10,000-character document would cost 10 to parse: it is never parsed
+    settings = limited(database_url, rate_limit_anonymous_maximum=5)
+    long = "{ __typename " + "# padding\n" * 1000 + "}"
+    async with client_for(settings) as client:
+        refused = await client.post("/graphql", json={"query": long})
+        after = await client.post("/graphql", json={"query": "{ __typename }"})
+    assert refused.status_code == 429
+    assert "whole budget" in refused.json()["errors"][0]["message"]
+    assert after.status_code == 429  # the bucket it emptied refills at 1 point a second

@@ -208,3 +208,15 @@ async def test_a_redis_that_stops_mid_way_fails_open_then_recovers(
     assert "throttleStatus" in before.json()["extensions"]["cost"]
     assert during.status_code == 200  # fail-open, the default
     assert await title_now(db) == "during"
+
+
+async def test_a_document_too_long_for_the_whole_shared_bucket_empties_it(
+    database_url: str, db: Database, redis_url: str
+) -> None:
+    settings = shared(database_url, redis_url, new_prefix(), rate_limit_anonymous_maximum=5)
+    long = "{ __typename " + "# padding\n" * 1000 + "}"
+    async with client_for(settings) as one, client_for(settings) as two:
+        refused = await one.post("/graphql", json={"query": long})
+        after = await two.post("/graphql", json={"query": "{ __typename }"})  # another process
+    assert refused.status_code == 429
+    assert after.status_code == 429

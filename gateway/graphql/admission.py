@@ -64,7 +64,9 @@ class Gate:
 
     async def before_parsing(self, query: str, known: bool) -> NotAdmitted | None:
         """A client out of points is refused before its document is even parsed; a
-        document never seen costs its parsing (a point per 1,000 characters)."""
+        document that is not known to be valid costs its parsing (a point per 1,000
+        characters), refused ones each time they come back; one too long for the client's
+        whole bucket is refused and empties the bucket."""
         throttle = self.admission.throttle
         if throttle is None:
             return None
@@ -74,7 +76,7 @@ class Gate:
         if known:
             return None
         points = math.ceil(len(query) / PARSE_CHARS_PER_POINT)
-        charge = await throttle.charge(await self.principal(), self.address, points)
+        charge = await throttle.charge(await self.principal(), self.address, points, drain=True)
         if not charge.admitted:
             return self._refusal(charge)
         self.charge = charge

@@ -306,7 +306,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             return
         known = (
             self.planned is not None and self.planned.plan_for(query, operation) is not None
-        ) or self.documents.documents.knows(query)
+        ) or self.documents.documents.knows_valid(query)
         refusal = await gate.before_parsing(query, known)
         if refusal is not None:
             raise refusal

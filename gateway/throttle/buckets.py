@@ -29,9 +29,12 @@ class LocalBuckets:
         self.max_clients = max_clients
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (points, at)
 
-    async def take(self, key: str, cost: float, limit: Limit) -> Verdict:
+    async def take(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
         points = self._now_points(key, limit)
         if points < cost:
+            if drain and cost > limit.maximum:  # it could never run: what it cost empties it
+                self._store(key, 0.0)
+                points = 0.0
             wait = (cost - points) / limit.restore_rate if limit.restore_rate > 0 else 0.0
             return Verdict(False, points, wait if cost <= limit.maximum else float("inf"))
         self._store(key, points - cost)

@@ -19,7 +19,8 @@ from gateway.throttle.limits import Limit
 log = logging.getLogger("patchbay.throttle")
 KEY_SUFFIX = "bucket:"  # after the deployment's PATCHBAY_REDIS_KEY_PREFIX
 
-# KEYS[1]: the bucket. ARGV: points, maximum, restore rate, "take" or "give".
+# KEYS[1]: the bucket. ARGV: points, maximum, restore rate, and "take", "give", or "drain" (a
+# take whose refusal, for a cost beyond the maximum, empties the bucket).
 # Returns {admitted (1/0), points after, as a string: Lua numbers reach Redis as integers}.
 SCRIPT = """
 local now_parts = redis.call('TIME')
@@ -37,8 +38,9 @@ elseif points >= cost then
   points = points - cost
 else
   admitted = 0
+  if ARGV[4] == 'drain' and cost > maximum then points = 0 end
 end
-if admitted == 1 then
+if admitted == 1 or ARGV[4] == 'drain' then
   redis.call('HSET', KEYS[1], 'p', tostring(points), 't', tostring(now))
   local ttl = 86400000
   if rate > 0 then ttl = math.ceil((maximum - points) / rate * 1000) + 1000 end
@@ -54,8 +56,8 @@ class RedisBuckets:
         self.on_unreachable = on_unreachable
         self._script = client.register_script(SCRIPT)
 
-    async def take(self, key: str, cost: float, limit: Limit) -> Verdict:
-        admitted, points = await self._run(key, cost, limit, "take")
+    async def take(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
+        admitted, points = await self._run(key, cost, limit, "drain" if drain else "take")
         if admitted:
             return Verdict(True, points, 0.0)
         wait = (cost - points) / limit.restore_rate if limit.restore_rate > 0 else 0.0

@@ -20,7 +20,9 @@ MAX_REMEMBERED_REFUSALS = 10_000
 
 
 class Buckets(Protocol):
-    async def take(self, key: str, cost: float, limit: Limit) -> Verdict: ...
+    async def take(
+        self, key: str, cost: float, limit: Limit, *, drain: bool = False
+    ) -> Verdict: ...
 
     async def give_back(self, key: str, points: float, limit: Limit) -> float: ...
 
@@ -92,11 +94,20 @@ class Throttle:
             return None
         return Charge(key, charge.limit, 0.0, charge.available, False, wait)
 
-    async def charge(self, principal: Principal | None, address: str | None, cost: float) -> Charge:
+    async def charge(
+        self,
+        principal: Principal | None,
+        address: str | None,
+        cost: float,
+        *,
+        drain: bool = False,
+    ) -> Charge:
+        """Takes `cost` points, or refuses. `drain`: a cost beyond the whole bucket (a
+        document too long to parse for this client) empties the bucket as it is refused."""
         key = client_key(principal, address)
         limit = await self.limit_of(principal)
         try:
-            verdict = await self.buckets.take(key, cost, limit)
+            verdict = await self.buckets.take(key, cost, limit, drain=drain)
         except LimiterUnavailable:
             return Charge(
                 key, limit, 0.0, limit.maximum, self.fail_open, retry_after=1.0, unavailable=True
