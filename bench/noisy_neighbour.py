@@ -9,9 +9,11 @@ neighbour), then the largest document of every family of tests/hostile_documents
 fits the body limit, as is and with a new comment each time (so no cache helps). Prints the
 client's p50 and p99 in each phase and their ratio to the client alone.
 
-With --rate-limit the gateway runs with PATCHBAY_RATE_LIMIT=true (the default buckets), and a
-last phase has another user (bob) rename his prompt back to back on N connections, far over
-his budget: he gets 429s, and the client (alice) should not notice.
+With --rate-limit the gateway runs with PATCHBAY_RATE_LIMIT=true: the default buckets, but for
+alice's organization, whose own is large enough for a client that never pauses (`patchbay
+ratelimit set acme`). A last phase has another organization's user (carol) rename her prompt
+back to back on N connections, far over her budget: she gets 429s, and alice should not
+notice.
 """
 
 from __future__ import annotations
@@ -103,10 +105,10 @@ def summary(latencies: list[float]) -> tuple[float, float]:
 BENIGN = [json.dumps({"query": "{ __typename }"}).encode()]
 
 
-# bob renames his own prompt: 10 points each, all of them used (a page would give most back)
+# carol renames her own prompt: 10 points each, all of them used (a page would give most back)
 BUSY = json.dumps(
     {
-        "query": 'mutation { updatePrompt(id: "prm_acme_hold_music", input: {title: "Busy"}) '
+        "query": 'mutation { updatePrompt(id: "prm_globex_welcome", input: {title: "Busy"}) '
         "{ __typename } }"
     }
 ).encode()
@@ -137,7 +139,7 @@ async def beside(
     return loaded, sent[0]
 
 
-async def measure(url: str, token: str, seconds: float, attackers: int, bob: str | None) -> None:
+async def measure(url: str, token: str, seconds: float, attackers: int, busy: str | None) -> None:
     alone = summary(await client_latencies(url, token, seconds))
     print(f"alone: p50 {alone[0] * 1000:.2f} ms, p99 {alone[1] * 1000:.2f} ms")
     hostile = [largest(shape) for shape in FAMILIES]
@@ -152,13 +154,13 @@ async def measure(url: str, token: str, seconds: float, attackers: int, bob: str
             f"beside {attackers} connections, {name} ({sent} sent): p50 {p50 * 1000:.2f} ms "
             f"(x{p50 / alone[0]:.2f}), p99 {p99 * 1000:.2f} ms (x{p99 / alone[1]:.2f})"
         )
-    if bob is not None:
+    if busy is not None:
         statuses: dict[int, int] = {}
         (p50, p99), sent = await beside(
-            url, token, seconds, attackers, [BUSY], vary=False, as_user=bob, statuses=statuses
+            url, token, seconds, attackers, [BUSY], vary=False, as_user=busy, statuses=statuses
         )
         print(
-            f"beside bob over his budget on {attackers} connections ({sent} sent, statuses "
+            f"beside carol over her budget on {attackers} connections ({sent} sent, statuses "
             f"{dict(sorted(statuses.items()))}): p50 {p50 * 1000:.2f} ms "
             f"(x{p50 / alone[0]:.2f}), p99 {p99 * 1000:.2f} ms (x{p99 / alone[1]:.2f})"
         )
@@ -181,16 +183,19 @@ def main() -> None:
         }
         for command in (["db", "upgrade"], ["seed"]):
             subprocess.run([PATCHBAY, *command], env=env, check=True, capture_output=True)
-        token, bob = (
+        token, carol = (
             subprocess.run(
-                [PATCHBAY, "token", "--sub", user, "--org", "acme"],
+                [PATCHBAY, "token", "--sub", user, "--org", org],
                 env=env,
                 check=True,
                 capture_output=True,
                 text=True,
             ).stdout.strip()
-            for user in ("alice", "bob")
+            for user, org in (("alice", "acme"), ("carol", "globex"))
         )
+        if args.rate_limit:  # alice never pauses: her organization gets a bucket to match
+            limit = ["ratelimit", "set", "acme", "--maximum", "1e9", "--restore-rate", "1e9"]
+            subprocess.run([PATCHBAY, *limit], env=env, check=True, capture_output=True)
         port = free_port()
         server = subprocess.Popen(
             ["taskset", "-c", "0", PATCHBAY, "serve", "--port", str(port)],
@@ -208,7 +213,9 @@ def main() -> None:
                 except httpx.HTTPError:
                     time.sleep(0.05)
             asyncio.run(
-                measure(url, token, args.seconds, args.attackers, bob if args.rate_limit else None)
+                measure(
+                    url, token, args.seconds, args.attackers, carol if args.rate_limit else None
+                )
             )
         finally:
             server.terminate()

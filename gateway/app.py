@@ -236,6 +236,7 @@ def _admission(
             ),
             overrides=organization_limits(db),
             fail_open=settings.rate_limit_redis_failure == "open",
+            hold_seconds=settings.rate_limit_hold_seconds,
         )
     return Admission(
         report_cost=settings.operation_cost,

@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     # With PATCHBAY_REDIS_URL and Redis unreachable: admit the request (open) or answer 503
     # RATE_LIMIT_UNAVAILABLE (closed). Either way the event is counted in metrics.
     rate_limit_redis_failure: Literal["open", "closed"] = "open"
+    # A throttled request is answered once its points are back, after at most this long: a
+    # client that ignores Retry-After waits anyway, instead of taking the server with refusals.
+    rate_limit_hold_seconds: float = 1.0
 
     # Where `patchbay demo` and `patchbay serve` fetch GraphiQL's pinned files from when
     # PATCHBAY_GRAPHIQL_ASSETS is unset (once, into the user's cache): an npm registry or mirror.

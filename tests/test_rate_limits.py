@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from typing import Any
 
 import httpx
@@ -31,6 +32,7 @@ def limited(database_url: str, **more: Any) -> Any:
         "rate_limit": True,
         "rate_limit_maximum": 25,
         "rate_limit_restore_rate": 1,
+        "rate_limit_hold_seconds": 0,  # answered at once here; the hold has its own test
     }
     return settings_for(database_url, **(values | more))
 
@@ -251,3 +253,26 @@ async def test_a_document_too_long_for_the_whole_bucket_empties_it(
     assert refused.status_code == 429
     assert "whole budget" in refused.json()["errors"][0]["message"]
     assert after.status_code == 429  # the bucket it emptied refills at 1 point a second
+
+
+async def test_a_throttled_answer_is_held_until_its_points_are_back(
+    database_url: str, db: Database
+) -> None:
+    # 21 points restored at 4 a second: the third rename lacks 10 points, 2.5 s away; the
+    # answer waits the hold (0.5 s), so a client that never pauses cannot take the server
+    settings = limited(
+        database_url,
+        rate_limit_maximum=21,
+        rate_limit_restore_rate=4,
+        rate_limit_hold_seconds=0.5,
+    )
+    alice = token("alice")
+    async with client_for(settings) as client:
+        for title in ("one", "two"):
+            assert (await rename(client, title, alice)).status_code == 200
+        started = time.monotonic()
+        held = await rename(client, "three", alice)
+        waited = time.monotonic() - started
+    assert held.status_code == 429
+    assert int(held.headers["retry-after"]) == 3  # what is still owed, rounded up
+    assert 0.45 <= waited < 2.0

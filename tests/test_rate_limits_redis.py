@@ -49,6 +49,7 @@ def shared(database_url: str, redis_url: str, prefix: str, **more: Any) -> Any:
         "rate_limit_restore_rate": 0.01,
         "redis_url": redis_url,
         "redis_key_prefix": prefix,
+        "rate_limit_hold_seconds": 0,
     }
     return settings_for(database_url, **(values | more))
 

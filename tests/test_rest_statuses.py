@@ -410,7 +410,11 @@ async def test_a_client_over_its_rate_limit_is_429_and_nothing_is_written(
 ) -> None:
     # 25 points: a PATCH costs 11 (a mutation and its object), as over GraphQL
     settings = settings_for(
-        database_url, rate_limit=True, rate_limit_maximum=25, rate_limit_restore_rate=0.01
+        database_url,
+        rate_limit=True,
+        rate_limit_maximum=25,
+        rate_limit_restore_rate=0.01,
+        rate_limit_hold_seconds=0.2,  # held, as every 429: at most this long
     )
     path, body = ENDPOINTS[endpoint]
     async with client_for(settings) as client:

@@ -56,6 +56,7 @@ async def layout(database_url: str) -> AsyncIterator[topology.Topology]:
         environment.setenv("PATCHBAY_RATE_LIMIT", "true")
         environment.setenv("PATCHBAY_RATE_LIMIT_MAXIMUM", "1e9")
         environment.setenv("PATCHBAY_RATE_LIMIT_RESTORE_RATE", "1e9")
+        environment.setenv("PATCHBAY_RATE_LIMIT_HOLD_SECONDS", "0")
         try:
             await asyncio.to_thread(topology.up, layout)
             yield layout

@@ -160,6 +160,9 @@ class Gate:
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
                 await self.settle()
+                throttle = self.admission.throttle
+                if self.status == 429 and throttle is not None and self.charge is not None:
+                    await throttle.hold(self.charge)
                 headers = list(message.get("headers", ()))
                 if self.charge is not None:
                     headers += self.charge.headers()

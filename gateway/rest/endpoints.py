@@ -65,6 +65,8 @@ class Endpoints:
             state[STATE_KEY], state[ROUTE_KEY] = observed, route
             charge = await self._charge(request, observed, WRITE_COST if writing else READ_COST)
             if charge is not None and not charge.admitted:
+                if self.throttle is not None:
+                    await self.throttle.hold(charge)
                 return self._throttled(resource, request, observed, charge)
             response = await self.answer(resource, request, observed, writing=writing)
             if charge is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 import uuid
@@ -71,14 +72,23 @@ class Throttle:
         anonymous: Limit,
         overrides: Callable[[uuid.UUID], Awaitable[Limit | None]],
         fail_open: bool,
+        hold_seconds: float = 0.0,
     ) -> None:
         self.buckets = buckets
         self.default = default
         self.anonymous = anonymous
         self.overrides = overrides
         self.fail_open = fail_open
+        self.hold_seconds = hold_seconds
         self._by_org: dict[uuid.UUID, tuple[Limit, float]] = {}
         self._refused: dict[str, tuple[float, Charge]] = {}  # key → (until, the refusal)
+
+    async def hold(self, charge: Charge) -> None:
+        """A throttled request's answer waits until its points are back, at most
+        `hold_seconds`: a client that ignores Retry-After on a connection is made to wait
+        on it, instead of taking the event loop with refusal after refusal."""
+        if self.hold_seconds > 0 and not charge.admitted and not charge.unavailable:
+            await asyncio.sleep(min(charge.retry_after, self.hold_seconds))
 
     def refusing(self, principal: Principal | None, address: str | None) -> Charge | None:
         """The refusal a client had moments ago, while it cannot have enough points again:
