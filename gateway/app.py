@@ -113,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
             authenticator=authenticator,
             prompts_url=prompts_url,
             throttle=admission.throttle,
+            idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
         ),
         *health_routes(partial(check_ready, db), timeout_seconds=settings.database_timeout_seconds),
     ]

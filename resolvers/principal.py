@@ -21,5 +21,11 @@ class Principal:
     kind: PrincipalKind
 
     @property
+    def scope_key(self) -> str:
+        """Kind, organization and subject: what scopes a caller's own records (its
+        idempotency keys), the same for every front."""
+        return f"{self.kind.value}:{self.org_id}:{self.subject}"
+
+    @property
     def acts_for_whole_org(self) -> bool:
         return self.kind is PrincipalKind.API_KEY

@@ -17,7 +17,6 @@ run as if no key were sent.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,27 +33,13 @@ from gateway.graphql.held_response import HeldResponse, body_then, refuse, send_
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
 from gateway.graphql.transport import decode_json, encode_json, read_body
 from gateway.graphql.trusted_documents import TrustedDocuments
+from gateway.http.idempotency_key import KEY, REPLAYED, idempotency_key
 from gateway.identity.authenticator import Authenticator
-from resolvers.principal import Principal
 from schema.idempotent import mutation_key
 from schema.request_errors import MASKED_MESSAGES
 
-HEADER = b"idempotency-key"
 DIRECTIVE = b"@idempotent"
-KEY = re.compile(r"[\x21-\x7e]{1,255}")  # 1-255 visible ASCII characters
-REPLAYED = (b"idempotent-replayed", b"true")
 Serve = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-def idempotency_key(scope: Scope) -> str | None:
-    """The header's value as sent (None: no header); a quoted key (`"abc"`, the IETF
-    draft's structured-field string) counts without its quotes."""
-    for name, value in scope["headers"]:
-        if name == HEADER:
-            text: str = value.decode("latin-1")
-            quoted = len(text) >= 2 and text[0] == text[-1] == '"'
-            return text[1:-1] if quoted else text
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +119,7 @@ class Idempotency:
         if principal is None:
             return None
         fingerprint = _fingerprint(document, operation_name, variables)
-        return _Request(_principal_key(principal), key, fingerprint)
+        return _Request(principal.scope_key, key, fingerprint)
 
     async def _document(self, data: dict[str, Any]) -> str | None:
         """The document the body runs: its query, the trusted document its documentId names,
@@ -235,10 +220,6 @@ OUTCOME_UNKNOWN = (
 
 class _InvalidKey(Exception):
     """The key sent is not 1-255 visible ASCII characters."""
-
-
-def _principal_key(principal: Principal) -> str:
-    return f"{principal.kind.value}:{principal.org_id}:{principal.subject}"
 
 
 def _fingerprint(document: str, operation_name: str | None, variables: Any) -> str:

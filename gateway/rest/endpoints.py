@@ -14,12 +14,14 @@ from starlette.routing import Route
 from db.database import Database
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from gateway.authorization import authorization_header
+from gateway.http.idempotency_key import KEY, idempotency_key
 from gateway.http.request_id import current_request_id
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.observed import ROUTE_KEY, STATE_KEY
 from gateway.rest.bodies import BodyInvalid, parse_body
 from gateway.rest.exchange import NO_VERSION, etag, json_object, not_modified, versions
 from gateway.rest.failures import Failure, Refused, failure_of
+from gateway.rest.idempotency import KeyRefused, RestIdempotency
 from gateway.rest.observation import Observation
 from gateway.rest.resources import Resource
 from gateway.throttle.throttle import Charge, Throttle
@@ -44,11 +46,13 @@ class Endpoints:
         authenticator: Authenticator,
         prompts_url: str,
         throttle: Throttle | None = None,
+        idempotency_ttl_seconds: float = 86_400.0,
     ) -> None:
         self.db = db
         self.authenticator = authenticator
         self.prompts_url = prompts_url
         self.throttle = throttle
+        self.idempotency = RestIdempotency(db=db, ttl_seconds=idempotency_ttl_seconds)
 
     def route(self, resource: Resource[Any]) -> Route:
         # (operation id, route label) of each method, for the access line and the metrics
@@ -68,7 +72,11 @@ class Endpoints:
                 if self.throttle is not None:
                     await self.throttle.hold(charge)
                 return self._throttled(resource, request, observed, charge)
-            response = await self.answer(resource, request, observed, writing=writing)
+            key = idempotency_key(request.scope) if writing else None
+            if key is not None:
+                response = await self._idempotent(resource, request, observed, key)
+            else:
+                response = await self.answer(resource, request, observed, writing=writing)
             if charge is not None:
                 response.raw_headers += charge.headers()
             return response
@@ -97,6 +105,32 @@ class Endpoints:
             return Response(status_code=304, headers={"etag": tag})
         body = orjson.dumps(resource.present(row, self.prompts_url), option=orjson.OPT_UTC_Z)
         return Response(body, 200, {"etag": tag}, media_type=JSON)
+
+    async def _idempotent(
+        self, resource: Resource[Any], request: Request, observed: Observation, key: str
+    ) -> Response:
+        """A PATCH with an Idempotency-Key: answered once per key (gateway/rest/idempotency.py)."""
+        principal = await self._principal(request, observed)
+        if principal is None:  # a key is the caller's: without one, it is a 401 first
+            return await self.answer(resource, request, observed, writing=True)
+        if not KEY.fullmatch(key):
+            message = "Idempotency-Key must be 1-255 visible ASCII characters"
+            return self._failed(resource, request, Failure(400, "IDEMPOTENCY_KEY_INVALID", message))
+        try:
+            return await self.idempotency.answer(
+                request,
+                principal,
+                key,
+                lambda: self.answer(resource, request, observed, writing=True),
+            )
+        except KeyRefused as refused:
+            observed.results.append(refused.code)
+            failure = Failure(refused.status, refused.code, refused.message)
+            return self._failed(resource, request, failure)
+        except DatabaseUnavailable as error:  # claiming the key, or reading the kept answer
+            unavailable = failure_of(error)
+            assert unavailable is not None
+            return self._failed(resource, request, unavailable)
 
     async def _charge(self, request: Request, observed: Observation, cost: int) -> Charge | None:
         """The rate limit's charge, the same buckets as GraphQL's (None: no limit)."""

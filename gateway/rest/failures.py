@@ -40,6 +40,11 @@ STATUSES = {
         "No such id in the caller's organization (another organization's id answers the same).",
     ),
     409: ("CONFLICT", "The name or slug is taken by another object of the organization."),
+    422: (
+        "IDEMPOTENCY_KEY_REUSED",
+        "This Idempotency-Key was used for a different request (another body, path or "
+        "If-Match): nothing was written.",
+    ),
     412: (
         "PRECONDITION_FAILED",
         "If-Match names a version that is no longer current: nothing was written.",

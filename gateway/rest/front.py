@@ -22,9 +22,14 @@ def rest_routes(
     authenticator: Authenticator,
     prompts_url: str,
     throttle: Throttle | None = None,
+    idempotency_ttl_seconds: float = 86_400.0,
 ) -> list[BaseRoute]:
     endpoints = Endpoints(
-        db=db, authenticator=authenticator, prompts_url=prompts_url, throttle=throttle
+        db=db,
+        authenticator=authenticator,
+        prompts_url=prompts_url,
+        throttle=throttle,
+        idempotency_ttl_seconds=idempotency_ttl_seconds,
     )
     document = dumps().encode()  # built once: it depends on the code only
 

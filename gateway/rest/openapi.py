@@ -105,7 +105,13 @@ def _path_item(resource: Resource[Any]) -> PathItem:
                     "If-Match",
                     "An ETag of this resource: the write happens only if it "
                     "is still current (else 412).",
-                )
+                ),
+                _header(
+                    "Idempotency-Key",
+                    "1-255 visible ASCII characters: a retry with the same key and request "
+                    "gets the first answer again (`Idempotent-Replayed: true`) without a second "
+                    "write; the same key with another request is 422.",
+                ),
             ],
             requestBody=RequestBody(
                 required=True,
@@ -114,7 +120,7 @@ def _path_item(resource: Resource[Any]) -> PathItem:
                     for media in sorted(JSON_TYPES)
                 },
             ),
-            responses=_responses(resource, (400, 401, 403, 404, 409, 412, 413, 415, 429, 503)),
+            responses=_responses(resource, (400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503)),
         ),
     )
 
