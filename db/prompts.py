@@ -92,32 +92,61 @@ def failed_guard(row: PromptRow | None, write: PromptWrite, *, upload_found: boo
     return None
 
 
-_BY_ID = select(prompts).where(
-    prompts.c.id == bindparam("w_id"),
-    prompts.c.org_id == bindparam("w_org", type_=prompts.c.org_id.type),
-)
-_PAGE = select(prompts).where(prompts.c.org_id == bindparam("w_org", type_=prompts.c.org_id.type))
-_FIRST_PAGE = _PAGE.order_by(prompts.c.id).limit(bindparam("w_limit"))
-_NEXT_PAGE = (
-    _PAGE.where(prompts.c.id > bindparam("w_after"))
-    .order_by(prompts.c.id)
-    .limit(bindparam("w_limit"))
-)
 _UPLOAD = _upload().limit(1)
 
 
+@dataclass(frozen=True)
+class _Reads:
+    by_id: Select[Any]
+    first_page: Select[Any]
+    next_page: Select[Any]
+
+
+@lru_cache(maxsize=64)  # one per set of columns a planned document reads; None: every column
+def _reads(columns: frozenset[str] | None) -> _Reads:
+    """The reads, selecting the table's columns in order (all, or `columns`: a document
+    that asks for a few fields does not make the driver decode the others), built once."""
+    chosen = [c for c in prompts.c if columns is None or c.key in columns]
+    org = prompts.c.org_id == bindparam("w_org", type_=prompts.c.org_id.type)
+    page = select(*chosen).where(org).order_by(prompts.c.id).limit(bindparam("w_limit"))
+    return _Reads(
+        by_id=select(*chosen).where(prompts.c.id == bindparam("w_id"), org),
+        first_page=page,
+        next_page=page.where(prompts.c.id > bindparam("w_after")),
+    )
+
+
+def _selected(columns: frozenset[str] | None) -> frozenset[str] | None:
+    """The columns to read: the id always (pages are keyed by it)."""
+    return None if columns is None else columns | {"id"}
+
+
 async def fetch_prompt(
-    conn: AsyncConnection, *, org_id: uuid.UUID, prompt_id: str
+    conn: AsyncConnection,
+    *,
+    org_id: uuid.UUID,
+    prompt_id: str,
+    columns: frozenset[str] | None = None,
 ) -> PromptRow | None:
-    return await statements.first(conn, _BY_ID, {"w_id": prompt_id, "w_org": org_id}, row=PromptRow)
+    """The prompt; with `columns`, only those columns (and the id) are read, others None."""
+    params = {"w_id": prompt_id, "w_org": org_id}
+    statement = _reads(_selected(columns)).by_id
+    return await statements.first(conn, statement, params, row=PromptRow, partial=True)
 
 
 async def page_of_prompts(
-    conn: AsyncConnection, *, org_id: uuid.UUID, after: str | None, limit: int
+    conn: AsyncConnection,
+    *,
+    org_id: uuid.UUID,
+    after: str | None,
+    limit: int,
+    columns: frozenset[str] | None = None,
 ) -> list[PromptRow]:
-    statement = _FIRST_PAGE if after is None else _NEXT_PAGE
+    """A page in id order; with `columns`, only those columns (and the id) are read."""
+    reads = _reads(_selected(columns))
+    statement = reads.first_page if after is None else reads.next_page
     params = {"w_org": org_id, "w_after": after, "w_limit": limit}
-    return await statements.rows(conn, statement, params, row=PromptRow)
+    return await statements.rows(conn, statement, params, row=PromptRow, partial=True)
 
 
 async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id: str) -> bool:

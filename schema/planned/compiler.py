@@ -7,9 +7,12 @@ below the root, and a root field with permission classes or extensions of its ow
 
 from __future__ import annotations
 
+import inspect
 import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -89,6 +92,8 @@ class Compiler:
         if strawberry_field is None or _has_hooks(strawberry_field):
             raise Unplannable(f"{root_type.name}.{name}")
         field = root_type.fields[name]
+        serializers = _Serializers(self, fragments, operation)
+        serialize = serializers.value(field.type, details)
         return Plan(
             operation=operation,
             operation_name=operation.name.value if operation.name else None,
@@ -101,8 +106,8 @@ class Compiler:
                 self.schema.schema_converter.scalar_registry,
                 self.schema.config.name_converter.get_graphql_name,
             ),
-            resolve=self.roots[name],
-            serialize=_Serializers(self, fragments, operation).value(field.type, details),
+            resolve=_with_selection(self.roots[name], serializers.read),
+            serialize=serialize,
         )
 
     def _root_field(
@@ -131,6 +136,8 @@ class _Serializers:
     compiler: Compiler
     fragments: dict[str, FragmentDetails]
     operation: OperationDefinitionNode
+    # Python attributes the writers read, by object type name: all a body needs to fetch
+    read: dict[str, set[str]] = dataclass_field(default_factory=dict)
 
     def value(self, type_: GraphQLOutputType, details: FieldDetailsList) -> Serializer:
         if is_non_null_type(type_):
@@ -174,6 +181,7 @@ class _Serializers:
             self.compiler.core, self.fragments, NO_VARIABLES, self.operation, type_, details
         )
         attributes = _plain_attributes(self.compiler.schema, type_.name)
+        read = self.read.setdefault(type_.name, set())
         fields: list[_Field] = []
         for key, field_details in collected.grouped_field_set.items():
             name = field_details[0].node.name.value
@@ -183,6 +191,7 @@ class _Serializers:
             if any(d.node.arguments for d in field_details) or name not in attributes:
                 raise Unplannable(f"{type_.name}.{name}")
             field_type = type_.fields[name].type
+            read.add(attributes[name])
             fields.append(
                 (
                     key,
@@ -192,6 +201,14 @@ class _Serializers:
                 )
             )
         return _object_writer(fields)
+
+
+def _with_selection(body: RootBody, read: dict[str, set[str]]) -> RootBody:
+    """A body that takes `selected` (the attributes its answer's writers read, by object
+    type name) gets them bound: it may fetch only those."""
+    if "selected" not in inspect.signature(body).parameters:
+        return body
+    return partial(body, selected={name: frozenset(names) for name, names in read.items()})
 
 
 def _non_null(inner: Serializer) -> Serializer:
