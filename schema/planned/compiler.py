@@ -12,6 +12,7 @@ import keyword
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -22,6 +23,7 @@ from graphql import (
     GraphQLID,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
     OperationDefinitionNode,
@@ -43,6 +45,7 @@ from graphql.execution.collect_fields import (
 from graphql.execution.values import VariableValues
 from graphql.language import FragmentDefinitionNode, Visitor
 from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
+from strawberry.schema.types.base_scalars import isoformat as strawberry_isoformat
 from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 
@@ -139,29 +142,37 @@ class _Serializers:
     # Python attributes the writers read, by object type name: all a body needs to fetch
     read: dict[str, set[str]] = dataclass_field(default_factory=dict)
 
-    def value(self, type_: GraphQLOutputType, details: FieldDetailsList) -> Serializer:
+    def value(
+        self, type_: GraphQLOutputType, details: FieldDetailsList, non_null: bool = False
+    ) -> Serializer:
+        """The serializer of a value of this type; `non_null`: it raises NullInNonNull on
+        None itself (one call per value, not a wrapper's and its inner's)."""
         if is_non_null_type(type_):
-            return _non_null(self.value(type_.of_type, details))
+            return self.value(type_.of_type, details, non_null=True)
         if is_list_type(type_):
             item = self.value(type_.of_type, details)
             kind = _identity_class(type_.of_type)
-            if kind is not None:  # [String!]: most items are their own answer
-                return lambda value: (
-                    None
-                    if value is None
-                    else [v if v.__class__ is kind else item(v) for v in value]
-                )
-            return lambda value: None if value is None else [item(v) for v in value]
+
+            def list_of(value: Any) -> Any:
+                if value is None:
+                    return _null() if non_null else None
+                if kind is not None:  # [String!]: most items are their own answer
+                    return [v if v.__class__ is kind else item(v) for v in value]
+                return [item(v) for v in value]
+
+            return list_of
         if is_leaf_type(type_):
             serialize = type_.serialize
+            if non_null:
+                return lambda value: _null() if value is None else serialize(value)
             return lambda value: None if value is None else serialize(value)
         if is_object_type(type_):
-            return self.object(type_, details)
+            return self.object(type_, details, non_null)
         if is_abstract_type(type_):
-            return self.abstract(self.compiler.core.get_possible_types(type_), details)
+            return self.abstract(self.compiler.core.get_possible_types(type_), details, non_null)
         raise Unplannable(str(type_))
 
-    def abstract(self, members: Any, details: FieldDetailsList) -> Serializer:
+    def abstract(self, members: Any, details: FieldDetailsList, non_null: bool) -> Serializer:
         by_class: dict[type, Serializer] = {}
         for member in members:
             serializer = self.object(member, details)
@@ -172,11 +183,15 @@ class _Serializers:
                 by_class[cls] = serializer
 
         def abstract(value: Any) -> Any:
-            return None if value is None else by_class[type(value)](value)
+            if value is None:
+                return _null() if non_null else None
+            return by_class[type(value)](value)
 
         return abstract
 
-    def object(self, type_: GraphQLObjectType, details: FieldDetailsList) -> Serializer:
+    def object(
+        self, type_: GraphQLObjectType, details: FieldDetailsList, non_null: bool = False
+    ) -> Serializer:
         collected = collect_subfields(
             self.compiler.core, self.fragments, NO_VARIABLES, self.operation, type_, details
         )
@@ -197,10 +212,10 @@ class _Serializers:
                     key,
                     attributes[name],
                     self.value(field_type, field_details),
-                    _identity_class(field_type),
+                    datetime if _is_datetime(field_type) else _identity_class(field_type),
                 )
             )
-        return _object_writer(fields)
+        return _object_writer(fields, non_null)
 
 
 def _with_selection(body: RootBody, read: dict[str, set[str]]) -> RootBody:
@@ -211,13 +226,8 @@ def _with_selection(body: RootBody, read: dict[str, set[str]]) -> RootBody:
     return partial(body, selected={name: frozenset(names) for name, names in read.items()})
 
 
-def _non_null(inner: Serializer) -> Serializer:
-    def non_null(value: Any) -> Any:
-        if value is None:
-            raise NullInNonNull
-        return inner(value)
-
-    return non_null
+def _null() -> Any:
+    raise NullInNonNull
 
 
 # (response key, Python attribute or None for a constant, its serializer or the constant,
@@ -225,6 +235,18 @@ def _non_null(inner: Serializer) -> Serializer:
 _Field = tuple[str, str | None, Serializer | str, type | None]
 # Leaf types whose serializer returns a value of this exact class as it is
 _IDENTITY: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+
+
+def _is_datetime(type_: GraphQLOutputType) -> bool:
+    """Strawberry's own DateTime (serialized by isoformat): a datetime in UTC is left to
+    orjson, which writes exactly the bytes isoformat() gives for one (tests/
+    test_planned_datetimes.py holds it to that), in C instead of a Python call per value."""
+    named: Any = type_.of_type if is_non_null_type(type_) else type_
+    return (
+        isinstance(named, GraphQLScalarType)
+        and named.name == "DateTime"
+        and named.serialize is strawberry_isoformat
+    )
 
 
 def _identity_class(type_: GraphQLOutputType) -> type | None:
@@ -236,12 +258,12 @@ def _identity_class(type_: GraphQLOutputType) -> type | None:
     return kind
 
 
-def _object_writer(fields: list[_Field]) -> Serializer:
+def _object_writer(fields: list[_Field], non_null: bool) -> Serializer:
     """One function per object type and selection, written as source and compiled once (as
     graphql-jit does): a dict display reading each attribute, with the value itself where
     its serializer would return it unchanged (a str for a String, …) and the serializer
     otherwise. This runs for every object of every planned answer."""
-    names: dict[str, Any] = {}
+    names: dict[str, Any] = {"NullInNonNull": NullInNonNull}
     entries = []
     for index, (key, attribute, serialize, identity) in enumerate(fields):
         if not key.isidentifier():  # a GraphQL name always is; never write anything else
@@ -253,7 +275,14 @@ def _object_writer(fields: list[_Field]) -> Serializer:
         if not attribute.isidentifier() or keyword.iskeyword(attribute):
             raise Unplannable(attribute)
         names[f"s{index}"] = serialize
-        if identity is None:
+        if identity is datetime:  # only a datetime whose tzinfo is UTC itself is left as it is
+            names["UTC"] = UTC
+            names[f"k{index}"] = datetime
+            entries.append(
+                f"{key!r}: v if (v := value.{attribute}).__class__ is k{index} "
+                f"and v.tzinfo is UTC else s{index}(v)"
+            )
+        elif identity is None:
             entries.append(f"{key!r}: s{index}(value.{attribute})")
         else:
             names[f"k{index}"] = identity
@@ -263,8 +292,10 @@ def _object_writer(fields: list[_Field]) -> Serializer:
     source = (
         "def write(value):\n"
         "    if value is None:\n"
-        "        return None\n"
-        "    return {" + ", ".join(entries) + "}\n"
+        + ("        raise NullInNonNull\n" if non_null else "        return None\n")
+        + "    return {"
+        + ", ".join(entries)
+        + "}\n"
     )
     exec(compile(source, "<planned object writer>", "exec"), names)  # noqa: S102
     write: Serializer = names["write"]
