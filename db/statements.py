@@ -16,6 +16,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
@@ -27,6 +28,7 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 from db.errors import UniqueViolation, is_unique_violation
 from db.lane import DEADLINE
 from db.sqlite_driver import Turn, rows_in_turn
+from db.types import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
 Row = TypeVar("Row", bound=NamedTuple)
@@ -132,7 +134,10 @@ def _compiled(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
     ]
     return Compiled(
-        compiled.string, parameters, dialect.driver == "asyncpg", _builder(row, keys, results)
+        compiled.string,
+        parameters,
+        dialect.driver == "asyncpg",
+        _builder(row, keys, results, [type(column.type) for column in columns]),
     )
 
 
@@ -141,12 +146,14 @@ def _some_of(keys: tuple[str, ...], fields: tuple[str, ...]) -> bool:
 
 
 def _builder(
-    row: type[NamedTuple], keys: tuple[str, ...], processors: list[Processor]
+    row: type[NamedTuple], keys: tuple[str, ...], processors: list[Processor], types: list[type]
 ) -> Callable[[list[Any]], list[Any]]:
     """One function per statement, written as source and compiled once: a list display
     making each row from the driver's, column by column in the row's order (None for a
     field the statement does not select: a read of only the columns a document asks for),
-    with no Python call per row besides the processors the columns have."""
+    with no Python call per row besides the processors the columns have (and not even
+    those for a value already as its processor would return it: a UTC datetime of a
+    UTCDateTime column, whose processor returns an equal datetime in UTC)."""
     names: dict[str, Any] = {"make": row._make}
     entries = []
     for field in row._fields:
@@ -157,6 +164,11 @@ def _builder(
         process = processors[index]
         if process is None:
             entries.append(f"r[{index}]")
+        elif types[index] is UTCDateTime:  # asyncpg's are UTC already: kept, no two calls
+            names |= {"datetime": datetime, "UTC": UTC, f"p{index}": process}
+            entries.append(
+                f"v if (v := r[{index}]).__class__ is datetime and v.tzinfo is UTC else p{index}(v)"
+            )
         else:
             names[f"p{index}"] = process
             entries.append(f"p{index}(r[{index}])")
