@@ -127,11 +127,13 @@ async def fetch_prompt(
     org_id: uuid.UUID,
     prompt_id: str,
     columns: frozenset[str] | None = None,
+    row_class: type[PromptRow] = PromptRow,
 ) -> PromptRow | None:
-    """The prompt; with `columns`, only those columns (and the id) are read, others None."""
+    """The prompt; with `columns`, only those columns (and the id) are read, others None.
+    `row_class`: PromptRow, or a NamedTuple with its fields and more (None), built directly."""
     params = {"w_id": prompt_id, "w_org": org_id}
     statement = _reads(_selected(columns)).by_id
-    return await statements.first(conn, statement, params, row=PromptRow, partial=True)
+    return await statements.first(conn, statement, params, row=row_class, partial=True)
 
 
 async def page_of_prompts(
@@ -141,12 +143,14 @@ async def page_of_prompts(
     after: str | None,
     limit: int,
     columns: frozenset[str] | None = None,
+    row_class: type[PromptRow] = PromptRow,
 ) -> list[PromptRow]:
-    """A page in id order; with `columns`, only those columns (and the id) are read."""
+    """A page in id order; with `columns`, only those columns (and the id) are read.
+    `row_class` as for fetch_prompt."""
     reads = _reads(_selected(columns))
     statement = reads.first_page if after is None else reads.next_page
     params = {"w_org": org_id, "w_after": after, "w_limit": limit}
-    return await statements.rows(conn, statement, params, row=PromptRow, partial=True)
+    return await statements.rows(conn, statement, params, row=row_class, partial=True)
 
 
 async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id: str) -> bool:

@@ -116,11 +116,6 @@ class PromptRecord(namedtuple("PromptRecord", (*PromptRow._fields, "links"))):  
         download = LinkRecord(f"{href}/download-link") if row.state in DOWNLOADABLE else None
         return cls._make((*row, PromptLinksRecord(LinkRecord(href), download)))
 
-    @classmethod
-    def without_links(cls, row: PromptRow) -> PromptRecord:
-        """For an answer that does not ask for `links`."""
-        return cls._make((*row, None))
-
 
 # Prompt's attributes that are not columns of its own, and the columns they are made from
 _DERIVED: dict[str, frozenset[str]] = {"links": frozenset({"id", "state"})}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 
@@ -70,11 +70,16 @@ async def prompt_body(
     ctx: Context, *, id: strawberry.ID, records: bool = False, selected: Selected | None = None
 ) -> PromptResult:
     read = _read(selected, "Prompt")
+    row_class, present = _prompt_presenter(ctx.prompts_url, records, read)
     work = prompts.get_prompt(
-        db=ctx.db, principal=await ctx.principal(), raw_id=id, columns=prompt_columns(read)
+        db=ctx.db,
+        principal=await ctx.principal(),
+        raw_id=id,
+        columns=prompt_columns(read),
+        row_class=row_class,
     )
     return await answer(  # type: ignore[return-value]
-        ctx, work, _prompt_presenter(ctx.prompts_url, records, read), success="Prompt"
+        ctx, work, present, success="Prompt"
     )
 
 
@@ -87,14 +92,15 @@ async def prompts_body(
     selected: Selected | None = None,
 ) -> PromptConnectionResult:
     read = _read(selected, "Prompt")
+    row_class, present = _prompt_presenter(ctx.prompts_url, records, read)
     work = prompts.list_prompts(
         db=ctx.db,
         principal=await ctx.principal(),
         first=first,
         after=after,
         columns=prompt_columns(read),
+        row_class=row_class,
     )
-    present = _prompt_presenter(ctx.prompts_url, records, read)
     return await answer(  # type: ignore[return-value]
         ctx,
         work,
@@ -158,19 +164,20 @@ def _read(selected: Selected | None, type_name: str) -> frozenset[str] | None:
 
 def _prompt_presenter(
     url: str, records: bool, read: frozenset[str] | None
-) -> Callable[[PromptRow], Any]:
-    """Row -> what the answer is written from: a record (planned; its links only when the
-    document reads them) or a Prompt (Strawberry's path)."""
+) -> tuple[type[PromptRow], Callable[[PromptRow], Any]]:
+    """The class of the rows to read, and row -> what the answer is written from: a
+    Prompt (Strawberry's path) or a record (planned). A planned answer that does not read
+    `links` gets its records straight from the database (links None), with no copy."""
     if not records:
-        return lambda row: Prompt.from_row(row, url)
+        return PromptRow, lambda row: Prompt.from_row(row, url)
     if read is not None and "links" not in read:
-        return PromptRecord.without_links
-    return lambda row: PromptRecord.from_row(row, url)
+        return cast("type[PromptRow]", PromptRecord), _same  # PromptRow's fields, then links
+    return PromptRow, lambda row: PromptRecord.from_row(row, url)
 
 
-def _same(row: PoolRow) -> PoolRow:
+def _same(row: Any) -> Any:
     """A pool row has GuardrailPool's attributes, ids as UUIDs (the ID scalar writes them
-    as str() does): the planned executor writes it as it is."""
+    as str() does), and a prompt record Prompt's: the planned executor writes it as it is."""
     return row
 
 
