@@ -32,6 +32,7 @@ from strawberry.types.field import StrawberryField
 
 from schema.planned.arguments import arguments_converter
 from schema.planned.plan import Plan, RootBody, Unplannable
+from schema.planned.variables import variables_coercer
 from schema.planned.writers import NO_VARIABLES, Writers, has_hooks, plain_attributes
 from schema.strawberry_internals import graphql_core_schema
 
@@ -91,6 +92,7 @@ class Compiler:
             ),
             resolve=_with_selection(self.roots[name], writers.read),
             serialize=serialize,
+            variables=variables_coercer(self.core, operation.variable_definitions or ()),
         )
 
     def _root_field(
