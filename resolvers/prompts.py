@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from db import prompts as store
 from db.database import Database
 from db.rows import PromptRow
@@ -58,4 +60,7 @@ async def list_prompts(
             columns=columns,
             row_class=row_class,
         )
-    return make_page(rows, size, key=lambda row: str(row.id))
+    return make_page(rows, size, key=_ID)  # a prompt id is a str: its own key
+
+
+_ID = attrgetter("id")

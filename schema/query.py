@@ -105,7 +105,7 @@ async def prompts_body(
         ctx,
         work,
         (
-            (lambda page: Connection.of_records(page, present))
+            (lambda page: Connection.of_records(page, None if present is _same else present))
             if records
             else (lambda page: Connection[Prompt].from_page(page, present))
         ),
@@ -145,7 +145,7 @@ async def guardrail_pools_body(
         ctx,
         work,
         (
-            (lambda page: Connection.of_records(page, _same))
+            (lambda page: Connection.of_records(page, None))
             if records
             else (lambda page: Connection[GuardrailPool].from_page(page, GuardrailPool.from_row))
         ),
