@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import statements
 from db.models import PromptType, prompts, uploads
+from db.reads import reads_of
 from db.rows import IdRow, PromptRow
 from db.single_write import SingleWrite
 from db.stamps import next_updated_at
@@ -95,32 +96,6 @@ def failed_guard(row: PromptRow | None, write: PromptWrite, *, upload_found: boo
 _UPLOAD = _upload().limit(1)
 
 
-@dataclass(frozen=True)
-class _Reads:
-    by_id: Select[Any]
-    first_page: Select[Any]
-    next_page: Select[Any]
-
-
-@lru_cache(maxsize=64)  # one per set of columns a planned document reads; None: every column
-def _reads(columns: frozenset[str] | None) -> _Reads:
-    """The reads, selecting the table's columns in order (all, or `columns`: a document
-    that asks for a few fields does not make the driver decode the others), built once."""
-    chosen = [c for c in prompts.c if columns is None or c.key in columns]
-    org = prompts.c.org_id == bindparam("w_org", type_=prompts.c.org_id.type)
-    page = select(*chosen).where(org).order_by(prompts.c.id).limit(bindparam("w_limit"))
-    return _Reads(
-        by_id=select(*chosen).where(prompts.c.id == bindparam("w_id"), org),
-        first_page=page,
-        next_page=page.where(prompts.c.id > bindparam("w_after")),
-    )
-
-
-def _selected(columns: frozenset[str] | None) -> frozenset[str] | None:
-    """The columns to read: the id always (pages are keyed by it)."""
-    return None if columns is None else columns | {"id"}
-
-
 async def fetch_prompt(
     conn: AsyncConnection,
     *,
@@ -132,7 +107,7 @@ async def fetch_prompt(
     """The prompt; with `columns`, only those columns (and the id) are read, others None.
     `row_class`: PromptRow, or a NamedTuple with its fields and more (None), built directly."""
     params = {"w_id": prompt_id, "w_org": org_id}
-    statement = _reads(_selected(columns)).by_id
+    statement = reads_of(prompts, columns).by_id
     return await statements.first(conn, statement, params, row=row_class, partial=True)
 
 
@@ -147,7 +122,7 @@ async def page_of_prompts(
 ) -> list[PromptRow]:
     """A page in id order; with `columns`, only those columns (and the id) are read.
     `row_class` as for fetch_prompt."""
-    reads = _reads(_selected(columns))
+    reads = reads_of(prompts, columns)
     statement = reads.first_page if after is None else reads.next_page
     params = {"w_org": org_id, "w_after": after, "w_limit": limit}
     return await statements.rows(conn, statement, params, row=row_class, partial=True)

@@ -16,7 +16,8 @@ import pytest
 from starlette.applications import Starlette
 
 from db.database import Database
-from db.prompts import _reads as prompt_reads
+from db.models import prompts
+from db.reads import reads_of
 from gateway.app import create_app
 from gateway.graphql.view import PatchbayGraphQL
 from schema.documents import CachedDocuments, DocumentStore
@@ -498,7 +499,7 @@ async def test_a_planned_read_selects_only_the_columns_it_writes(
     selected = plan.resolve.keywords["selected"]  # type: ignore[attr-defined]
     assert selected["Prompt"] == {"name"}
     assert prompt_columns(selected["Prompt"]) == {"name"}
-    sql = str(prompt_reads(frozenset({"id", "name"})).first_page.compile())
+    sql = str(reads_of(prompts, frozenset({"name"})).first_page.compile())
     assert "prompts.name" in sql and "prompts.content" not in sql
     assert [e["node"]["label"] for e in answer.json()["data"]["prompts"]["edges"]] == [
         "after-hours",
