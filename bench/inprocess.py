@@ -1,7 +1,7 @@
 """Patchbay's ASGI app driven in-process, without HTTP: CPU per request, and where it goes.
 
     python bench/inprocess.py --url URL --token FILE --ids FILE [--requests N] [--profile]
-        [--reads | --rest] [--setting NAME=VALUE ...]
+        [--reads [--page N] | --rest] [--setting NAME=VALUE ...]
 
 Runs the harness's mutation (`description` of a random prepared prompt, variables in the
 document), or with --reads the read of bench/compare.sh --reads (`prompts(first: 50)`, 9
@@ -43,7 +43,14 @@ IN_FLIGHT = 32
 
 
 async def drive(
-    app: Any, token: str, ids: list[str], requests: int, *, reads: bool, rest: bool = False
+    app: Any,
+    token: str,
+    ids: list[str],
+    requests: int,
+    *,
+    reads: bool,
+    rest: bool = False,
+    page: int = 50,
 ) -> None:
     headers = [
         (b"host", b"127.0.0.1"),
@@ -62,7 +69,7 @@ async def drive(
         body = orjson.dumps(
             {"description": f"d{counter}"}
             if rest
-            else {"query": READ, "variables": {"n": 50}}
+            else {"query": READ, "variables": {"n": page}}
             if reads
             else {
                 "query": DOCUMENT,
@@ -116,6 +123,7 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--reads", action="store_true", help="prompts(first: 50) instead")
+    parser.add_argument("--page", type=int, default=50, help="with --reads: prompts(first: N)")
     parser.add_argument(
         "--setting",
         action="append",
@@ -141,14 +149,13 @@ async def main() -> None:
     token = args.token.read_text().strip()
     ids = args.ids.read_text().split()
     async with app.router.lifespan_context(app):
-        await drive(
-            app, token, ids, 2_000, reads=args.reads, rest=args.rest
-        )  # warm: plans learnt, pool filled
+        options = {"reads": args.reads, "rest": args.rest, "page": args.page}
+        await drive(app, token, ids, 2_000, **options)  # warm: plans learnt, pool filled
         profiler = cProfile.Profile() if args.profile else None
         started, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
-        await drive(app, token, ids, args.requests, reads=args.reads, rest=args.rest)
+        await drive(app, token, ids, args.requests, **options)
         if profiler:
             profiler.disable()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -8,39 +8,46 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Update, bindparam, select, update
+from sqlalchemy import Update, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import statements
 from db.models import guardrail_pools as pools
+from db.reads import reads_of
 from db.rows import PoolRow
 from db.single_write import SingleWrite
 from db.stamps import next_updated_at
 
 _ID = bindparam("w_id", type_=pools.c.id.type)
 _ORG = bindparam("w_org", type_=pools.c.org_id.type)
-_BY_ID = select(pools).where(pools.c.id == _ID, pools.c.org_id == _ORG)
-_PAGE = select(pools).where(pools.c.org_id == _ORG)
-_FIRST_PAGE = _PAGE.order_by(pools.c.id).limit(bindparam("w_limit"))
-_NEXT_PAGE = (
-    _PAGE.where(pools.c.id > bindparam("w_after", type_=pools.c.id.type))
-    .order_by(pools.c.id)
-    .limit(bindparam("w_limit"))
-)
 
 
 async def fetch_pool(
-    conn: AsyncConnection, *, org_id: uuid.UUID, pool_id: uuid.UUID
+    conn: AsyncConnection,
+    *,
+    org_id: uuid.UUID,
+    pool_id: uuid.UUID,
+    columns: frozenset[str] | None = None,
 ) -> PoolRow | None:
-    return await statements.first(conn, _BY_ID, {"w_id": pool_id, "w_org": org_id}, row=PoolRow)
+    """The pool; with `columns`, only those columns (and the id) are read, others None."""
+    params = {"w_id": pool_id, "w_org": org_id}
+    statement = reads_of(pools, columns).by_id
+    return await statements.first(conn, statement, params, row=PoolRow, partial=True)
 
 
 async def page_of_pools(
-    conn: AsyncConnection, *, org_id: uuid.UUID, after: uuid.UUID | None, limit: int
+    conn: AsyncConnection,
+    *,
+    org_id: uuid.UUID,
+    after: uuid.UUID | None,
+    limit: int,
+    columns: frozenset[str] | None = None,
 ) -> list[PoolRow]:
-    statement = _FIRST_PAGE if after is None else _NEXT_PAGE
+    """A page in id order; with `columns`, only those columns (and the id) are read."""
+    reads = reads_of(pools, columns)
+    statement = reads.first_page if after is None else reads.next_page
     params = {"w_org": org_id, "w_after": after, "w_limit": limit}
-    return await statements.rows(conn, statement, params, row=PoolRow)
+    return await statements.rows(conn, statement, params, row=PoolRow, partial=True)
 
 
 async def update_pool(

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import statements
 from db.models import PromptType, prompts, uploads
+from db.reads import reads_of
 from db.rows import IdRow, PromptRow
 from db.single_write import SingleWrite
 from db.stamps import next_updated_at
@@ -99,32 +100,39 @@ def failed_guard(row: PromptRow | None, write: PromptWrite, *, upload_found: boo
     return None
 
 
-_BY_ID = select(prompts).where(
-    prompts.c.id == bindparam("w_id"),
-    prompts.c.org_id == bindparam("w_org", type_=prompts.c.org_id.type),
-)
-_PAGE = select(prompts).where(prompts.c.org_id == bindparam("w_org", type_=prompts.c.org_id.type))
-_FIRST_PAGE = _PAGE.order_by(prompts.c.id).limit(bindparam("w_limit"))
-_NEXT_PAGE = (
-    _PAGE.where(prompts.c.id > bindparam("w_after"))
-    .order_by(prompts.c.id)
-    .limit(bindparam("w_limit"))
-)
 _UPLOAD = _upload().limit(1)
 
 
 async def fetch_prompt(
-    conn: AsyncConnection, *, org_id: uuid.UUID, prompt_id: str
+    conn: AsyncConnection,
+    *,
+    org_id: uuid.UUID,
+    prompt_id: str,
+    columns: frozenset[str] | None = None,
+    row_class: type[PromptRow] = PromptRow,
 ) -> PromptRow | None:
-    return await statements.first(conn, _BY_ID, {"w_id": prompt_id, "w_org": org_id}, row=PromptRow)
+    """The prompt; with `columns`, only those columns (and the id) are read, others None.
+    `row_class`: PromptRow, or a NamedTuple with its fields and more (None), built directly."""
+    params = {"w_id": prompt_id, "w_org": org_id}
+    statement = reads_of(prompts, columns).by_id
+    return await statements.first(conn, statement, params, row=row_class, partial=True)
 
 
 async def page_of_prompts(
-    conn: AsyncConnection, *, org_id: uuid.UUID, after: str | None, limit: int
+    conn: AsyncConnection,
+    *,
+    org_id: uuid.UUID,
+    after: str | None,
+    limit: int,
+    columns: frozenset[str] | None = None,
+    row_class: type[PromptRow] = PromptRow,
 ) -> list[PromptRow]:
-    statement = _FIRST_PAGE if after is None else _NEXT_PAGE
+    """A page in id order; with `columns`, only those columns (and the id) are read.
+    `row_class` as for fetch_prompt."""
+    reads = reads_of(prompts, columns)
+    statement = reads.first_page if after is None else reads.next_page
     params = {"w_org": org_id, "w_after": after, "w_limit": limit}
-    return await statements.rows(conn, statement, params, row=PromptRow)
+    return await statements.rows(conn, statement, params, row=row_class, partial=True)
 
 
 async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id: str) -> bool:

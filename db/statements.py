@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
@@ -29,6 +30,7 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 from db.errors import UniqueViolation, is_unique_violation
 from db.lane import DEADLINE
 from db.sqlite_driver import Turn, rows_in_turn
+from db.types import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
 Row = TypeVar("Row", bound=NamedTuple)
@@ -45,8 +47,8 @@ class Compiled:
     # (name, processor, value of a literal the statement carries), in the driver's order
     parameters: tuple[tuple[str, Processor, Any], ...]
     for_asyncpg: bool
-    # (index, processor) of the result columns that have a processor
-    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
+    # the driver's rows -> typed rows: each column processed and put in its place
+    build: Callable[[list[Any]], list[Any]]
 
 
 async def first(
@@ -56,8 +58,9 @@ async def first(
     *,
     row: type[Row],
     turn: Turn | None = None,
+    partial: bool = False,
 ) -> Row | None:
-    found = await rows(conn, statement, params, row=row, turn=turn)
+    found = await rows(conn, statement, params, row=row, turn=turn, partial=partial)
     return found[0] if found else None
 
 
@@ -68,10 +71,12 @@ async def rows(
     *,
     row: type[Row],
     turn: Turn | None = None,
+    partial: bool = False,
 ) -> list[Row]:
-    """The statement's rows as `row`s. On SQLite, statements of concurrent requests may queue
+    """The statement's rows as `row`s (`partial`: the statement selects only some of the
+    row's columns, and the others are None). On SQLite, statements of concurrent requests may queue
     on one connection (db/sqlite.py): one whose `turn` comes too late is not run at all."""
-    compiled = _compiled(statement, conn.dialect, row)
+    compiled = _compiled(statement, conn.dialect, row, partial)
     values = [
         value if process is None else process(value)
         for value, process in (
@@ -84,16 +89,7 @@ async def rows(
     else:
         with span(compiled.sql, conn.dialect.name):
             found = await _run(conn, compiled, values, turn)
-    make = row._make  # checks the number of values
-    processed = compiled.processed
-    if not processed:
-        return [make(raw) for raw in found]
-    made = []
-    for raw in found:
-        columns = list(raw)
-        for index, process in processed:
-            columns[index] = process(columns[index])
-        made.append(make(columns))
+    made: list[Row] = compiled.build(found)
     return made
 
 
@@ -143,7 +139,9 @@ async def _run(
 
 
 @lru_cache(maxsize=512)  # statements are themselves built once per shape
-def _compiled(statement: Executable, dialect: Dialect, row: type[NamedTuple]) -> Compiled:
+def _compiled(
+    statement: Executable, dialect: Dialect, row: type[NamedTuple], partial: bool
+) -> Compiled:
     assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
@@ -156,10 +154,53 @@ def _compiled(statement: Executable, dialect: Dialect, row: type[NamedTuple]) ->
     )
     columns = list(getattr(statement, "exported_columns", ()))  # what the rows carry
     keys = tuple(column.key for column in columns)
-    if keys != row._fields:
+    # all the row's fields in its order; or, for a statement selecting only some (`partial`),
+    # some of them, each once
+    if (keys != row._fields and not partial) or not _some_of(keys, row._fields):
         raise TypeError(f"{row.__name__} has fields {row._fields}, the statement yields {keys}")
-    results = tuple(
+    results = [
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+    ]
+    return Compiled(
+        compiled.string,
+        parameters,
+        dialect.driver == "asyncpg",
+        _builder(row, keys, results, [type(column.type) for column in columns]),
     )
-    processed = tuple((index, process) for index, process in enumerate(results) if process)
-    return Compiled(compiled.string, parameters, dialect.driver == "asyncpg", processed)
+
+
+def _some_of(keys: tuple[str, ...], fields: tuple[str, ...]) -> bool:
+    return len(set(keys)) == len(keys) and set(keys) <= set(fields)
+
+
+def _builder(
+    row: type[NamedTuple], keys: tuple[str, ...], processors: list[Processor], types: list[type]
+) -> Callable[[list[Any]], list[Any]]:
+    """One function per statement, written as source and compiled once: a list display
+    making each row from the driver's, column by column in the row's order (None for a
+    field the statement does not select: a read of only the columns a document asks for),
+    with no Python call per row besides the processors the columns have (and not even
+    those for a value already as its processor would return it: a UTC datetime of a
+    UTCDateTime column, whose processor returns an equal datetime in UTC)."""
+    names: dict[str, Any] = {"make": row._make}
+    entries = []
+    for field in row._fields:
+        if field not in keys:
+            entries.append("None")
+            continue
+        index = keys.index(field)
+        process = processors[index]
+        if process is None:
+            entries.append(f"r[{index}]")
+        elif types[index] is UTCDateTime:  # asyncpg's are UTC already: kept, no two calls
+            names |= {"datetime": datetime, "UTC": UTC, f"p{index}": process}
+            entries.append(
+                f"v if (v := r[{index}]).__class__ is datetime and v.tzinfo is UTC else p{index}(v)"
+            )
+        else:
+            names[f"p{index}"] = process
+            entries.append(f"p{index}(r[{index}])")
+    source = "def build(found):\n    return [make((" + ", ".join(entries) + ",)) for r in found]\n"
+    exec(compile(source, f"<rows of {row.__name__}>", "exec"), names)  # noqa: S102
+    build: Callable[[list[Any]], list[Any]] = names["build"]
+    return build

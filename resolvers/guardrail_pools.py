@@ -14,19 +14,28 @@ from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.principal import Principal
 
 
-async def get_pool(*, db: Database, principal: Principal | None, raw_id: str) -> PoolRow:
+async def get_pool(
+    *, db: Database, principal: Principal | None, raw_id: str, columns: frozenset[str] | None = None
+) -> PoolRow:
     caller = authorize(principal, ADMIN_READ, ADMIN_WRITE)
     pool_id = ids.pool_id(raw_id)
     if pool_id is not None:
         async with db.read() as conn:
-            row = await store.fetch_pool(conn, org_id=caller.org_id, pool_id=pool_id)
+            row = await store.fetch_pool(
+                conn, org_id=caller.org_id, pool_id=pool_id, columns=columns
+            )
         if row is not None:
             return row
     raise NotFound("guardrailPool", raw_id)
 
 
 async def list_pools(
-    *, db: Database, principal: Principal | None, first: int | None, after: str | None
+    *,
+    db: Database,
+    principal: Principal | None,
+    first: int | None,
+    after: str | None,
+    columns: frozenset[str] | None = None,
 ) -> Page[PoolRow]:
     caller = authorize(principal, ADMIN_READ, ADMIN_WRITE)
     size = page_size(first)
@@ -36,5 +45,7 @@ async def list_pools(
     except ValueError:
         raise InvalidArgument("`after` is not a cursor from this API") from None
     async with db.read() as conn:
-        rows = await store.page_of_pools(conn, org_id=caller.org_id, after=start_id, limit=size + 1)
+        rows = await store.page_of_pools(
+            conn, org_id=caller.org_id, after=start_id, limit=size + 1, columns=columns
+        )
     return make_page(rows, size, key=lambda row: str(row.id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from db import prompts as store
 from db.database import Database
 from db.rows import PromptRow
@@ -12,23 +14,53 @@ from resolvers.pagination import Page, decode_cursor, make_page, page_size
 from resolvers.principal import Principal
 
 
-async def get_prompt(*, db: Database, principal: Principal | None, raw_id: str) -> PromptRow:
+async def get_prompt(
+    *,
+    db: Database,
+    principal: Principal | None,
+    raw_id: str,
+    columns: frozenset[str] | None = None,
+    row_class: type[PromptRow] = PromptRow,
+) -> PromptRow:
     caller = authorize(principal, PROMPTS_READ, PROMPTS_WRITE)
     prompt_id = ids.prompt_id(raw_id)
     if prompt_id is not None:
         async with db.read() as conn:
-            row = await store.fetch_prompt(conn, org_id=caller.org_id, prompt_id=prompt_id)
+            row = await store.fetch_prompt(
+                conn,
+                org_id=caller.org_id,
+                prompt_id=prompt_id,
+                columns=columns,
+                row_class=row_class,
+            )
         if row is not None:
             return row
     raise NotFound("prompt", raw_id)
 
 
 async def list_prompts(
-    *, db: Database, principal: Principal | None, first: int | None, after: str | None
+    *,
+    db: Database,
+    principal: Principal | None,
+    first: int | None,
+    after: str | None,
+    columns: frozenset[str] | None = None,
+    row_class: type[PromptRow] = PromptRow,
 ) -> Page[PromptRow]:
+    """`columns` and `row_class`: as store.page_of_prompts takes them."""
     caller = authorize(principal, PROMPTS_READ, PROMPTS_WRITE)
     size = page_size(first)
     start = decode_cursor(after)
     async with db.read() as conn:
-        rows = await store.page_of_prompts(conn, org_id=caller.org_id, after=start, limit=size + 1)
-    return make_page(rows, size, key=lambda row: str(row.id))
+        rows = await store.page_of_prompts(
+            conn,
+            org_id=caller.org_id,
+            after=start,
+            limit=size + 1,
+            columns=columns,
+            row_class=row_class,
+        )
+    return make_page(rows, size, key=_ID)  # a prompt id is a str: its own key
+
+
+_ID = attrgetter("id")

@@ -39,13 +39,16 @@ class Connection(Generic[Node]):
         )
 
     @classmethod
-    def of_records(cls, page: Page[Any], node: Callable[[Any], Any]) -> Connection[Any]:
-        """For the planned executor: edges as records, nodes as `node` makes them."""
+    def of_records(cls, page: Page[Any], node: Callable[[Any], Any] | None) -> Connection[Any]:
+        """For the planned executor: edges as records, nodes as `node` makes them (None:
+        the rows are the nodes, and an edge costs no Python call)."""
+        make = EdgeRecord._make
+        if node is None:
+            edges = [make(pair) for pair in zip(page.keys, page.rows, strict=True)]
+        else:
+            edges = [make((key, node(row))) for key, row in zip(page.keys, page.rows, strict=True)]
         return cls(
-            edges=[
-                EdgeRecord(key, node(row))  # type: ignore[misc]
-                for key, row in zip(page.keys, page.rows, strict=True)
-            ],
+            edges=edges,  # type: ignore[arg-type]
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
 

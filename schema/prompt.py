@@ -120,3 +120,23 @@ class PromptRecord(namedtuple("PromptRecord", (*PromptRow._fields, "links"))):  
         href = f"{prompts_url}/{row.id}"
         download = LinkRecord(f"{href}/download-link") if row.state in DOWNLOADABLE else None
         return cls._make((*row, PromptLinksRecord(LinkRecord(href), download)))
+
+
+# Prompt's attributes that are not columns of its own, and the columns they are made from
+_DERIVED: dict[str, frozenset[str]] = {"links": frozenset({"id", "state"})}
+
+
+def prompt_columns(attributes: frozenset[str] | None) -> frozenset[str] | None:
+    """The columns a Prompt answer reading these attributes needs (None: every column, for
+    an attribute this does not know)."""
+    if attributes is None:
+        return None
+    columns: set[str] = set()
+    for attribute in attributes:
+        if attribute in PromptRow._fields:
+            columns.add(attribute)
+        elif attribute in _DERIVED:
+            columns |= _DERIVED[attribute]
+        else:
+            return None
+    return frozenset(columns)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import strawberry
 
@@ -15,7 +15,7 @@ from schema.context import Context
 from schema.errors import ForbiddenError, NotFoundError, UnauthorizedError, answer
 from schema.guardrail_pool import GuardrailPool
 from schema.planned.plan import RootBody
-from schema.prompt import Prompt, PromptRecord
+from schema.prompt import Prompt, PromptRecord, prompt_columns
 from schema.viewer import Viewer
 
 Info = strawberry.Info[Context, None]
@@ -66,41 +66,60 @@ async def viewer_body(ctx: Context) -> ViewerResult:
     )
 
 
-async def prompt_body(ctx: Context, *, id: strawberry.ID, records: bool = False) -> PromptResult:
-    work = prompts.get_prompt(db=ctx.db, principal=await ctx.principal(), raw_id=id)
-    present: Callable[[PromptRow, str], Any] = PromptRecord.from_row if records else Prompt.from_row
+async def prompt_body(
+    ctx: Context, *, id: strawberry.ID, records: bool = False, selected: Selected | None = None
+) -> PromptResult:
+    read = _read(selected, "Prompt")
+    row_class, present = _prompt_presenter(ctx.prompts_url, records, read)
+    work = prompts.get_prompt(
+        db=ctx.db,
+        principal=await ctx.principal(),
+        raw_id=id,
+        columns=prompt_columns(read),
+        row_class=row_class,
+    )
     return await answer(  # type: ignore[return-value]
-        ctx, work, lambda row: present(row, ctx.prompts_url), success="Prompt"
+        ctx, work, present, success="Prompt"
     )
 
 
 async def prompts_body(
-    ctx: Context, *, first: int | None = 20, after: str | None = None, records: bool = False
+    ctx: Context,
+    *,
+    first: int | None = 20,
+    after: str | None = None,
+    records: bool = False,
+    selected: Selected | None = None,
 ) -> PromptConnectionResult:
+    read = _read(selected, "Prompt")
+    row_class, present = _prompt_presenter(ctx.prompts_url, records, read)
     work = prompts.list_prompts(
-        db=ctx.db, principal=await ctx.principal(), first=first, after=after
+        db=ctx.db,
+        principal=await ctx.principal(),
+        first=first,
+        after=after,
+        columns=prompt_columns(read),
+        row_class=row_class,
     )
-    url = ctx.prompts_url
     return await answer(  # type: ignore[return-value]
         ctx,
         work,
         (
-            (lambda page: Connection.of_records(page, lambda row: PromptRecord.from_row(row, url)))
+            (lambda page: Connection.of_records(page, None if present is _same else present))
             if records
-            else (
-                lambda page: Connection[Prompt].from_page(
-                    page, lambda row: Prompt.from_row(row, url)
-                )
-            )
+            else (lambda page: Connection[Prompt].from_page(page, present))
         ),
         success="PromptConnection",
     )
 
 
 async def guardrail_pool_body(
-    ctx: Context, *, id: strawberry.ID, records: bool = False
+    ctx: Context, *, id: strawberry.ID, records: bool = False, selected: Selected | None = None
 ) -> GuardrailPoolResult:
-    work = guardrail_pools.get_pool(db=ctx.db, principal=await ctx.principal(), raw_id=id)
+    columns = _read(selected, "GuardrailPool")
+    work = guardrail_pools.get_pool(
+        db=ctx.db, principal=await ctx.principal(), raw_id=id, columns=columns
+    )
     present: Callable[[PoolRow], Any] = _same if records else GuardrailPool.from_row
     return await answer(  # type: ignore[return-value]
         ctx, work, present, success="GuardrailPool"
@@ -108,16 +127,25 @@ async def guardrail_pool_body(
 
 
 async def guardrail_pools_body(
-    ctx: Context, *, first: int | None = 20, after: str | None = None, records: bool = False
+    ctx: Context,
+    *,
+    first: int | None = 20,
+    after: str | None = None,
+    records: bool = False,
+    selected: Selected | None = None,
 ) -> GuardrailPoolConnectionResult:
     work = guardrail_pools.list_pools(
-        db=ctx.db, principal=await ctx.principal(), first=first, after=after
+        db=ctx.db,
+        principal=await ctx.principal(),
+        first=first,
+        after=after,
+        columns=_read(selected, "GuardrailPool"),  # a pool row's fields are its attributes
     )
     return await answer(  # type: ignore[return-value]
         ctx,
         work,
         (
-            (lambda page: Connection.of_records(page, _same))
+            (lambda page: Connection.of_records(page, None))
             if records
             else (lambda page: Connection[GuardrailPool].from_page(page, GuardrailPool.from_row))
         ),
@@ -125,9 +153,31 @@ async def guardrail_pools_body(
     )
 
 
-def _same(row: PoolRow) -> PoolRow:
+# What the planned executor's writers read, by object type name (schema/planned/compiler.py):
+# with it, a read fetches only the columns the document asks for; None reads every column.
+Selected = Mapping[str, frozenset[str]]
+
+
+def _read(selected: Selected | None, type_name: str) -> frozenset[str] | None:
+    return None if selected is None else selected.get(type_name, frozenset())
+
+
+def _prompt_presenter(
+    url: str, records: bool, read: frozenset[str] | None
+) -> tuple[type[PromptRow], Callable[[PromptRow], Any]]:
+    """The class of the rows to read, and row -> what the answer is written from: a
+    Prompt (Strawberry's path) or a record (planned). A planned answer that does not read
+    `links` gets its records straight from the database (links None), with no copy."""
+    if not records:
+        return PromptRow, lambda row: Prompt.from_row(row, url)
+    if read is not None and "links" not in read:
+        return cast("type[PromptRow]", PromptRecord), _same  # PromptRow's fields, then links
+    return PromptRow, lambda row: PromptRecord.from_row(row, url)
+
+
+def _same(row: Any) -> Any:
     """A pool row has GuardrailPool's attributes, ids as UUIDs (the ID scalar writes them
-    as str() does): the planned executor writes it as it is."""
+    as str() does), and a prompt record Prompt's: the planned executor writes it as it is."""
     return row
 
 

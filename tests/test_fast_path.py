@@ -16,9 +16,12 @@ import pytest
 from starlette.applications import Starlette
 
 from db.database import Database
+from db.models import prompts
+from db.reads import reads_of
 from gateway.app import create_app
 from gateway.graphql.view import PatchbayGraphQL
 from schema.documents import CachedDocuments, DocumentStore
+from schema.prompt import prompt_columns
 from tests.conftest import reset_demo_data, settings_for
 from tests.factories import token
 
@@ -112,6 +115,44 @@ query Page($first: Int, $after: String) {
     ... on Error { code message }
   }
 }
+"""
+# Reads of a few columns: the planned read selects only what the writers read (none of
+# these may come back null or stale because a column was left out); aliases and fragments
+# spread the same fields about; `changed` and `made` are datetimes under names no test masks.
+PROMPTS_FEW = """
+query Few($first: Int) {
+  prompts(first: $first) {
+    ... on PromptConnection { edges { node { label: name } } pageInfo { hasNextPage } }
+  }
+}
+"""
+PROMPTS_SPREAD = """
+query Spread($first: Int, $after: String) {
+  prompts(first: $first, after: $after) {
+    __typename
+    ... on PromptConnection {
+      edges { node { ...Names ... on Prompt { kind: type tags } changed: updatedAt } }
+      edges { node { made: createdAt t: tags links { downloadLink { href } } } }
+    }
+  }
+}
+fragment Names on Prompt { id again: name ownerId orgId state assetId fileName }
+"""
+PROMPT_LINKS_ONLY = """
+query Links($id: ID!) {
+  prompt(id: $id) { ... on Prompt { links { self { href } downloadLink { href } } } }
+}
+"""
+PROMPT_NO_FIELDS = """
+query Absent($id: ID!) {
+  prompt(id: $id) { __typename ... on NotFoundError { resource id } }
+}
+"""
+POOL_FEW = """
+query PoolFew($id: ID!) { guardrailPool(id: $id) { ... on GuardrailPool { slug made: createdAt } } }
+"""
+POOLS_FEW = """
+{ guardrailPools(first: 10) { ... on GuardrailPoolConnection { edges { node { brandId } } } } }
 """
 PROMPTS_DEFAULT = (
     "{ prompts { ... on PromptConnection { pageInfo { endCursor } edges { node { id } } } } }"
@@ -308,6 +349,15 @@ CASES: list[tuple[str, str, dict[str, Any] | None, str | None, str | None]] = [
     ("pools after", POOLS, {"first": 1, "after": DEFAULT_POOL_CURSOR}, "alice", None),
     ("pools bad cursor", POOLS, {"after": AFTER_HOURS_CURSOR}, "alice", None),
     ("pools unauthorized", POOLS, {}, None, None),
+    ("prompts few columns", PROMPTS_FEW, {"first": 5}, "alice", None),
+    ("prompts aliases and fragments", PROMPTS_SPREAD, {"first": 50}, "alice", None),
+    ("prompts spread after", PROMPTS_SPREAD, {"after": AFTER_HOURS_CURSOR}, "reader", None),
+    ("prompt links only", PROMPT_LINKS_ONLY, {"id": WELCOME}, "alice", None),
+    ("prompt links draft", PROMPT_LINKS_ONLY, {"id": "prm_acme_after_hours"}, "alice", None),
+    ("prompt no fields", PROMPT_NO_FIELDS, {"id": WELCOME}, "alice", None),
+    ("prompt no fields missing", PROMPT_NO_FIELDS, {"id": "prm_nope"}, "alice", None),
+    ("pool few columns", POOL_FEW, {"id": MARKETING}, "alice", None),
+    ("pools few columns", POOLS_FEW, None, "alice", None),
     ("viewer", VIEWER, None, "alice", None),
     ("viewer unauthorized", VIEWER, None, None, None),
     ("viewer garbage", VIEWER, None, "garbage", None),
@@ -330,6 +380,12 @@ PRIMERS: dict[str, dict[str, Any] | None] = {  # variables that run each documen
     POOL_ONE: {"id": MARKETING},
     POOLS: {},
     VIEWER: None,
+    PROMPTS_FEW: {"first": 1},
+    PROMPTS_SPREAD: {"first": 1},
+    PROMPT_LINKS_ONLY: {"id": WELCOME},
+    PROMPT_NO_FIELDS: {"id": WELCOME},
+    POOL_FEW: {"id": MARKETING},
+    POOLS_FEW: None,
 }
 VOLATILE = {"updatedAt", "requestId", "currentUpdatedAt"}
 
@@ -502,3 +558,26 @@ def _document_store(app: Starlette) -> DocumentStore:
             store: DocumentStore = extension.keywords["store"]  # type: ignore[attr-defined]
             return store
     raise AssertionError("no document store")
+
+
+async def test_a_planned_read_selects_only_the_columns_it_writes(
+    apps: tuple[Starlette, Starlette], db: Database
+) -> None:
+    # given: a page read asking for one field of each prompt, planned
+    fast, _ = apps
+    body = {"query": PROMPTS_FEW, "variables": {"first": 2}}
+    await _post(fast, body, _credential("alice"))
+    plan = _view(fast).planned.plan_for(PROMPTS_FEW, None)  # type: ignore[union-attr]
+    assert plan is not None
+    # when: it runs from its plan
+    answer = await _post(fast, body, _credential("alice"))
+    # then: its body fetches the name (and the id, the page's key) and nothing else
+    selected = plan.resolve.keywords["selected"]  # type: ignore[attr-defined]
+    assert selected["Prompt"] == {"name"}
+    assert prompt_columns(selected["Prompt"]) == {"name"}
+    sql = str(reads_of(prompts, frozenset({"name"})).first_page.compile())
+    assert "prompts.name" in sql and "prompts.content" not in sql
+    assert [e["node"]["label"] for e in answer.json()["data"]["prompts"]["edges"]] == [
+        "after-hours",
+        "hold-music",
+    ]

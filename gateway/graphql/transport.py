@@ -4,6 +4,7 @@ that can be done once."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from functools import lru_cache
 
 import orjson
@@ -37,7 +38,14 @@ def encode_json(data: object) -> bytes:
     try:
         return orjson.dumps(data)
     except orjson.JSONEncodeError:  # a caller's lone surrogate echoed back (an id)
-        return json.dumps(data).encode()
+        return json.dumps(data, default=_isoformat).encode()
+
+
+def _isoformat(value: object) -> str:
+    """What orjson writes for the datetimes planned answers leave to it (UTC ones)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def decode_json(data: str | bytes) -> object:

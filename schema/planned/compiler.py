@@ -7,27 +7,18 @@ below the root, and a root field with permission classes or extensions of its ow
 
 from __future__ import annotations
 
-import keyword
+import inspect
 from collections.abc import Mapping
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import (
     DocumentNode,
-    GraphQLBoolean,
-    GraphQLID,
     GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLSchema,
-    GraphQLString,
     OperationDefinitionNode,
     OperationType,
-    is_abstract_type,
-    is_leaf_type,
-    is_list_type,
-    is_non_null_type,
-    is_object_type,
     parse,
     visit,
 )
@@ -35,19 +26,15 @@ from graphql.execution.collect_fields import (
     FieldDetailsList,
     FragmentDetails,
     collect_fields,
-    collect_subfields,
 )
-from graphql.execution.values import VariableValues
 from graphql.language import FragmentDefinitionNode, Visitor
-from graphql.type.scalars import serialize_boolean, serialize_id, serialize_string
-from strawberry.types.base import get_object_definition
 from strawberry.types.field import StrawberryField
 
 from schema.planned.arguments import arguments_converter
-from schema.planned.plan import NullInNonNull, Plan, RootBody, Serializer, Unplannable
+from schema.planned.plan import Plan, RootBody, Unplannable
+from schema.planned.variables import variables_coercer
+from schema.planned.writers import NO_VARIABLES, Writers, has_hooks, plain_attributes
 from schema.strawberry_internals import graphql_core_schema
-
-NO_VARIABLES = VariableValues({}, {})
 
 
 class Compiler:
@@ -62,7 +49,7 @@ class Compiler:
         self.roots = roots
         self.records = records
         for type_name, classes in records.items():
-            wanted = set(_plain_attributes(schema, type_name).values())
+            wanted = set(plain_attributes(schema, type_name).values())
             for cls in classes:
                 missing = {name for name in wanted if not hasattr(cls, name)}
                 if missing:
@@ -86,9 +73,11 @@ class Compiler:
         response_key, details, root_type = root
         name = details[0].node.name.value
         strawberry_field = _strawberry_field(self.schema, root_type.name, name)
-        if strawberry_field is None or _has_hooks(strawberry_field):
+        if strawberry_field is None or has_hooks(strawberry_field):
             raise Unplannable(f"{root_type.name}.{name}")
         field = root_type.fields[name]
+        writers = Writers(self.schema, self.core, dict(self.records), fragments, operation)
+        serialize = writers.writer(field.type, details)
         return Plan(
             operation=operation,
             operation_name=operation.name.value if operation.name else None,
@@ -101,8 +90,9 @@ class Compiler:
                 self.schema.schema_converter.scalar_registry,
                 self.schema.config.name_converter.get_graphql_name,
             ),
-            resolve=self.roots[name],
-            serialize=_Serializers(self, fragments, operation).value(field.type, details),
+            resolve=_with_selection(self.roots[name], writers.read),
+            serialize=serialize,
+            variables=variables_coercer(self.core, operation.variable_definitions or ()),
         )
 
     def _root_field(
@@ -126,132 +116,12 @@ class Compiler:
         return response_key, details, root_type
 
 
-@dataclass(frozen=True)
-class _Serializers:
-    compiler: Compiler
-    fragments: dict[str, FragmentDetails]
-    operation: OperationDefinitionNode
-
-    def value(self, type_: GraphQLOutputType, details: FieldDetailsList) -> Serializer:
-        if is_non_null_type(type_):
-            return _non_null(self.value(type_.of_type, details))
-        if is_list_type(type_):
-            item = self.value(type_.of_type, details)
-            kind = _identity_class(type_.of_type)
-            if kind is not None:  # [String!]: most items are their own answer
-                return lambda value: (
-                    None
-                    if value is None
-                    else [v if v.__class__ is kind else item(v) for v in value]
-                )
-            return lambda value: None if value is None else [item(v) for v in value]
-        if is_leaf_type(type_):
-            serialize = type_.serialize
-            return lambda value: None if value is None else serialize(value)
-        if is_object_type(type_):
-            return self.object(type_, details)
-        if is_abstract_type(type_):
-            return self.abstract(self.compiler.core.get_possible_types(type_), details)
-        raise Unplannable(str(type_))
-
-    def abstract(self, members: Any, details: FieldDetailsList) -> Serializer:
-        by_class: dict[type, Serializer] = {}
-        for member in members:
-            serializer = self.object(member, details)
-            classes = _classes_of(self.compiler.schema, member.name)
-            for cls in (*classes, *self.compiler.records.get(member.name, ())):
-                if cls in by_class:  # two members one class: only Strawberry can tell them
-                    raise Unplannable(f"{member.name} shares its class")
-                by_class[cls] = serializer
-
-        def abstract(value: Any) -> Any:
-            return None if value is None else by_class[type(value)](value)
-
-        return abstract
-
-    def object(self, type_: GraphQLObjectType, details: FieldDetailsList) -> Serializer:
-        collected = collect_subfields(
-            self.compiler.core, self.fragments, NO_VARIABLES, self.operation, type_, details
-        )
-        attributes = _plain_attributes(self.compiler.schema, type_.name)
-        fields: list[_Field] = []
-        for key, field_details in collected.grouped_field_set.items():
-            name = field_details[0].node.name.value
-            if name == "__typename":
-                fields.append((key, None, type_.name, None))
-                continue
-            if any(d.node.arguments for d in field_details) or name not in attributes:
-                raise Unplannable(f"{type_.name}.{name}")
-            field_type = type_.fields[name].type
-            fields.append(
-                (
-                    key,
-                    attributes[name],
-                    self.value(field_type, field_details),
-                    _identity_class(field_type),
-                )
-            )
-        return _object_writer(fields)
-
-
-def _non_null(inner: Serializer) -> Serializer:
-    def non_null(value: Any) -> Any:
-        if value is None:
-            raise NullInNonNull
-        return inner(value)
-
-    return non_null
-
-
-# (response key, Python attribute or None for a constant, its serializer or the constant,
-# the class whose values the serializer returns unchanged)
-_Field = tuple[str, str | None, Serializer | str, type | None]
-# Leaf types whose serializer returns a value of this exact class as it is
-_IDENTITY: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
-
-
-def _identity_class(type_: GraphQLOutputType) -> type | None:
-    named: Any = type_.of_type if is_non_null_type(type_) else type_
-    kind = _IDENTITY.get(named)
-    # the schema's own String, ID and Boolean, with graphql-core's serializers
-    if kind is None or named.serialize not in (serialize_string, serialize_id, serialize_boolean):
-        return None
-    return kind
-
-
-def _object_writer(fields: list[_Field]) -> Serializer:
-    """One function per object type and selection, written as source and compiled once (as
-    graphql-jit does): a dict display reading each attribute, with the value itself where
-    its serializer would return it unchanged (a str for a String, …) and the serializer
-    otherwise. This runs for every object of every planned answer."""
-    names: dict[str, Any] = {}
-    entries = []
-    for index, (key, attribute, serialize, identity) in enumerate(fields):
-        if not key.isidentifier():  # a GraphQL name always is; never write anything else
-            raise Unplannable(key)
-        if attribute is None:
-            names[f"c{index}"] = serialize
-            entries.append(f"{key!r}: c{index}")
-            continue
-        if not attribute.isidentifier() or keyword.iskeyword(attribute):
-            raise Unplannable(attribute)
-        names[f"s{index}"] = serialize
-        if identity is None:
-            entries.append(f"{key!r}: s{index}(value.{attribute})")
-        else:
-            names[f"k{index}"] = identity
-            entries.append(
-                f"{key!r}: v if (v := value.{attribute}).__class__ is k{index} else s{index}(v)"
-            )
-    source = (
-        "def write(value):\n"
-        "    if value is None:\n"
-        "        return None\n"
-        "    return {" + ", ".join(entries) + "}\n"
-    )
-    exec(compile(source, "<planned object writer>", "exec"), names)  # noqa: S102
-    write: Serializer = names["write"]
-    return write
+def _with_selection(body: RootBody, read: dict[str, set[str]]) -> RootBody:
+    """A body that takes `selected` (the attributes its answer's writers read, by object
+    type name) gets them bound: it may fetch only those."""
+    if "selected" not in inspect.signature(body).parameters:
+        return body
+    return partial(body, selected={name: frozenset(names) for name, names in read.items()})
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -270,42 +140,6 @@ def _strawberry_field(
         if isinstance(field, StrawberryField) and converter.get_graphql_name(field) == graphql_name:
             return field
     return None
-
-
-def _has_hooks(field: StrawberryField) -> bool:
-    """Permission classes and field extensions run inside Strawberry's executor only."""
-    return bool(field.permission_classes or field.extensions or field.directives)
-
-
-def _classes_of(schema: strawberry.Schema, type_name: str) -> list[type]:
-    """The Python classes whose instances are of this object type.
-
-    A generic type's specialization (PromptConnection: Connection[Prompt]) has a class of
-    its own that Strawberry derives from the generic class, while the values are instances
-    of the generic class itself: both are listed. A union with two specializations of one
-    generic class is refused by the caller, so a value's class always names one member."""
-    definition = schema.get_type_by_name(type_name)
-    origin = getattr(definition, "origin", None)
-    if not isinstance(origin, type):
-        raise Unplannable(type_name)
-    classes = [origin]
-    for base in origin.__bases__:
-        base_definition = get_object_definition(base)
-        if base_definition is not None and base_definition.is_graphql_generic:
-            classes.append(base)
-    return classes
-
-
-def _plain_attributes(schema: strawberry.Schema, type_name: str) -> dict[str, str]:
-    """GraphQL field name -> Python attribute, for plain fields only: no resolver, no
-    permission classes, no extensions."""
-    definition = schema.get_type_by_name(type_name)
-    converter = schema.config.name_converter
-    return {
-        converter.get_graphql_name(field): field.python_name
-        for field in getattr(definition, "fields", [])
-        if field.base_resolver is None and not _has_hooks(field)
-    }
 
 
 def _has_directives(document: DocumentNode) -> bool:

@@ -118,12 +118,15 @@ class PlannedExecutor:
     def _coerced_arguments(
         self, plan: Plan, variables: dict[str, Any] | None
     ) -> dict[str, Any] | None:
-        coerced = get_variable_values(
-            self._compiler.core, plan.operation.variable_definitions or (), variables or {}
-        )
-        if not isinstance(coerced, VariableValues):
-            return None
         try:
+            coerced = None if plan.variables is None else plan.variables(variables or {})
+            if coerced is None:
+                general = get_variable_values(
+                    self._compiler.core, plan.operation.variable_definitions or (), variables or {}
+                )
+                if not isinstance(general, VariableValues):
+                    return None
+                coerced = general
             raw = get_argument_values(plan.field, plan.node, coerced)
             if plan.convert is not None:
                 return plan.convert(raw)

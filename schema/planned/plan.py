@@ -8,6 +8,7 @@ from dataclasses import field as dataclass_field
 from typing import Any
 
 from graphql import FieldNode, GraphQLField, OperationDefinitionNode
+from graphql.execution.values import VariableValues
 from strawberry.types.arguments import StrawberryArgument
 
 from schema.context import Context
@@ -39,6 +40,9 @@ class Plan:
     convert: Callable[[dict[str, Any]], dict[str, Any]] | None
     resolve: RootBody
     serialize: Serializer
+    # the operation's variables coerced as graphql-core would (schema/planned/variables.py);
+    # None, or None from it: graphql-core's get_variable_values
+    variables: Callable[[dict[str, Any]], VariableValues | None] | None = None
     # converted arguments by the scalar variables they came from (schema/planned/executor.py)
     arguments_cache: dict[tuple[Any, ...], dict[str, Any]] = dataclass_field(
         default_factory=dict, compare=False, repr=False
