@@ -347,3 +347,25 @@ async def test_client_sees_a_trusted_document_planned_from_the_first_request(
         assert graphql.planned.plan_for(RENAME, "Rename") is not None
     finally:
         await app.state.db.dispose()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        # a trusted document first, another after it: Starlette would read the last
+        [("query", ME), ("query", FREEFORM)],
+        [("query", FREEFORM), ("query", ME)],
+        # `extensions` that mention persistedQuery without carrying one
+        [("query", FREEFORM), ("extensions", '{"persistedQuery2": 1}')],
+        [("query", FREEFORM), ("extensions", '{"x": "persistedQuery"}')],
+        [("query", FREEFORM), ("extensions", "not json persistedQuery")],
+        [("query", FREEFORM), ("operationName", "A"), ("operationName", "B")],
+    ],
+)
+async def test_no_shape_of_a_get_runs_an_untrusted_document(
+    database_url: str, db: Database, manifest_path: Path, params: list[tuple[str, str]]
+) -> None:
+    async with client_for(trusted_settings(database_url, manifest_path, "enforce")) as client:
+        response = await client.get("/graphql", params=params, headers=bearer())
+    assert response.status_code in (400, 403), response.text
+    assert "data" not in response.json()

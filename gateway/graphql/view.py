@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -232,29 +232,27 @@ class PatchbayGraphQL(GraphQL[Context, None]):
 
     async def _resolve_persisted_get(self, scope: Scope) -> Scope:
         """A GET with a document id or a persisted-query hash runs the document it stands
-        for; any GET document meets the trusted-documents policy and the rate limit."""
-        params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-        query: Any = params.get("query", [None])[0]
-        operation = params.get("operationName", [None])[0]
-        raw = params.get("extensions", [None])[0]
-        trusted, resolved = False, False
+        for; any GET document meets the trusted-documents policy and the rate limit. The
+        parameters are read once, as Starlette reads them (a repeated one is refused), and
+        Strawberry gets exactly those: what was checked is what runs."""
+        pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        params: dict[str, str] = {}
+        for name, value in pairs:
+            if name in params and name in GET_PARAMETERS:
+                raise Refusal(f"`{name}` is given more than once")
+            params.setdefault(name, value)
+        query: Any = params.get("query")
+        operation, raw = params.get("operationName"), params.get("extensions")
+        trusted = False
         if "documentId" in params:
-            trusted = resolved = True
-            query = self._trusted_body(query, params["documentId"][0])
-        elif raw is not None and "persistedQuery" in raw:
-            try:
-                persisted = json.loads(raw)["persistedQuery"]
-            except (ValueError, TypeError, KeyError):
-                return scope  # Strawberry refuses a malformed `extensions` itself
+            trusted = True
+            query = self._trusted_body(query, params.pop("documentId"))
+        elif raw is not None and isinstance(persisted := _persisted_of(raw), dict):
             query, trusted = await self._resolve_persisted(query, persisted)
-            resolved = True
         if isinstance(query, str):
             await self._admit_document(Request(scope), query, operation, trusted=trusted)
-        if not resolved:
-            return scope
-        params.pop("documentId", None)
-        params["query"] = [query]
-        return {**scope, "query_string": urlencode(params, doseq=True).encode()}
+            params["query"] = query
+        return {**scope, "query_string": urlencode(params).encode()}
 
     def _trusted_body(self, query: Any, document_id: Any) -> str:
         """The trusted document a `documentId` names."""
@@ -430,6 +428,19 @@ _DICT_OR_NONE = (dict, type(None))
 _LEARN_KEY = "planned_executor_learns"  # scope state: the document to plan if it runs
 _MEDIA_KEY = "response_media"  # scope state: the ResponseMedia negotiated for the request
 _UNTRUSTED_KEY = "untrusted_document"  # scope state: an untrusted document let through
+
+
+GET_PARAMETERS = frozenset({"query", "operationName", "variables", "extensions", "documentId"})
+
+
+def _persisted_of(raw: str) -> Any:
+    """`extensions.persistedQuery` of a GET's `extensions` parameter; None when there is none
+    (Strawberry then refuses a malformed `extensions` itself)."""
+    try:
+        extensions = json.loads(raw)
+    except ValueError:
+        return None
+    return extensions.get("persistedQuery") if isinstance(extensions, dict) else None
 
 
 def _document_was_valid(result: ExecutionResult) -> bool:
