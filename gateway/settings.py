@@ -128,21 +128,21 @@ class Settings(BaseSettings):
     # reported as extensions.cost on every response.
     operation_cost: bool = True
     # An operation that costs more is refused before it runs (OPERATION_TOO_COSTLY).
-    max_operation_cost: int | None = 5000
+    max_operation_cost: int | None = Field(default=5000, gt=0)
     # A token bucket of cost points per client: API key, user, or address when anonymous.
     rate_limit: bool = False
-    rate_limit_restore_rate: float = 50.0  # points per second a client's bucket refills
-    rate_limit_maximum: float = 1000.0  # points a client's bucket holds when full
+    rate_limit_restore_rate: float = Field(default=50.0, gt=0, allow_inf_nan=False)  # points/s
+    rate_limit_maximum: float = Field(default=1000.0, gt=0, allow_inf_nan=False)  # when full
     # Callers without a valid credential: a small bucket per address.
-    rate_limit_anonymous_restore_rate: float = 1.0
+    rate_limit_anonymous_restore_rate: float = Field(default=1.0, gt=0, allow_inf_nan=False)
     # Points an anonymous caller's bucket holds when full.
-    rate_limit_anonymous_maximum: float = 50.0
+    rate_limit_anonymous_maximum: float = Field(default=50.0, gt=0, allow_inf_nan=False)
     # With PATCHBAY_REDIS_URL and Redis unreachable: admit the request (open) or answer 503
     # RATE_LIMIT_UNAVAILABLE (closed). Either way the event is counted in metrics.
     rate_limit_redis_failure: Literal["open", "closed"] = "open"
     # A throttled request is answered once its points are back, after at most this long: a
     # client that ignores Retry-After waits anyway, instead of taking the server with refusals.
-    rate_limit_hold_seconds: float = 1.0
+    rate_limit_hold_seconds: float = Field(default=1.0, ge=0, le=60, allow_inf_nan=False)
 
     # Where `patchbay demo` and `patchbay serve` fetch GraphiQL's pinned files from when
     # PATCHBAY_GRAPHIQL_ASSETS is unset (once, into the user's cache): an npm registry or mirror.

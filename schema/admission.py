@@ -61,4 +61,7 @@ class CostAdmission(SchemaExtension):
             return
         yield
         result = execution.result
-        context.actual_cost = cost.actual(getattr(result, "data", None)) if cost else 0
+        if getattr(result, "errors", None):
+            context.actual_cost = requested  # what ran is not all in the data: no give-back
+        else:
+            context.actual_cost = cost.actual(getattr(result, "data", None)) if cost else 0

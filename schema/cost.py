@@ -46,6 +46,7 @@ from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 OBJECT_COST = 1
 MUTATION_COST = 10
 PAGE_ARGUMENT = "first"
+MAX_KEPT_CHARS = 16 * 1024  # as the document store: longer documents are not kept
 ITEMS_ARGUMENT = "items"  # a bulk mutation: its cost, and its results, count per item
 
 
@@ -58,8 +59,10 @@ class PageSize:
 
     def value(self, variables: Mapping[str, Any] | None) -> int:
         given: Any = self.literal
-        if self.variable is not None:
+        if self.variable is not None:  # absent: the variable's default (kept as `literal`)
             given = (variables or {}).get(self.variable, self.literal)
+        if type(given) is float and given.is_integer():  # GraphQL's Int accepts 100.0
+            given = int(given)
         if type(given) is not int:  # null or absent: the default; a wrong type is refused later
             return DEFAULT_PAGE_SIZE
         return max(0, min(given, MAX_PAGE_SIZE))
@@ -73,9 +76,9 @@ class ItemCount:
     variable: str | None = None
 
     def value(self, variables: Mapping[str, Any] | None) -> int:
-        if self.variable is None:
-            return max(1, self.literal or 0)
-        given = (variables or {}).get(self.variable)
+        if self.variable is None or self.variable not in (variables or {}):
+            return max(1, self.literal or 0)  # written, or the variable's default
+        given = (variables or {})[self.variable]
         return max(1, len(given)) if isinstance(given, list) else 1
 
 
@@ -141,7 +144,7 @@ class Costs:
             return kept
         assert self.schema is not None, "Costs.schema is bound by build_schema"
         cost = operation_cost(self.schema, document, operation_name)
-        if cost is not None:
+        if cost is not None and len(query) <= MAX_KEPT_CHARS:  # a longer one is costed anew
             self._kept[key] = cost
             if len(self._kept) > self.size:
                 self._kept.popitem(last=False)
@@ -160,16 +163,34 @@ def operation_cost(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    builder = _Builder(schema, fragments)
+    builder = _Builder(schema, fragments, _defaults(operation))
     weight = MUTATION_COST if operation.operation == OperationType.MUTATION else None
     common, _ = builder.selection(operation.selection_set, root, root_weight=weight)
     return OperationCost.of(common)
 
 
+def _defaults(operation: OperationDefinitionNode) -> dict[str, Any]:
+    """Each variable's default as the costing reads it: an Int, or a list's length."""
+    found: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        value = definition.default_value
+        if isinstance(value, IntValueNode):
+            found[definition.variable.name.value] = int(value.value)
+        elif isinstance(value, ListValueNode):
+            found[definition.variable.name.value] = len(value.values)
+    return found
+
+
 class _Builder:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]):
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        defaults: dict[str, Any],
+    ):
         self.schema = schema
         self.fragments = fragments
+        self.defaults = defaults
 
     def selection(
         self,
@@ -234,7 +255,11 @@ class _Builder:
         common, by_type = self.selection(node.selection_set, named) if is_object else ((), ())
         if weight == 0 and not common and not by_type:
             return None  # a scalar: free, and left out of every walk
-        page = _item_count(node, definition) if root_weight else _page_size(node, definition)
+        page = (
+            _item_count(node, definition, self.defaults)
+            if root_weight
+            else _page_size(node, definition, self.defaults)
+        )
         return FieldCost(
             key=node.alias.value if node.alias else name,
             weight=weight,
@@ -311,27 +336,35 @@ def _items_answered(field: FieldCost, value: dict[str, Any]) -> int:
     return 1
 
 
-def _item_count(node: FieldNode, definition: GraphQLField) -> ItemCount | None:
+def _item_count(
+    node: FieldNode, definition: GraphQLField, defaults: dict[str, Any]
+) -> ItemCount | None:
     if ITEMS_ARGUMENT not in definition.args:
         return None
     for argument in node.arguments or ():
         if argument.name.value != ITEMS_ARGUMENT:
             continue
         if isinstance(argument.value, VariableNode):
-            return ItemCount(None, argument.value.name.value)
+            name = argument.value.name.value
+            default = defaults.get(name)
+            return ItemCount(default if isinstance(default, int) else None, name)
         if isinstance(argument.value, ListValueNode):
             return ItemCount(len(argument.value.values))
     return ItemCount(1)
 
 
-def _page_size(node: FieldNode, definition: GraphQLField) -> PageSize | None:
+def _page_size(
+    node: FieldNode, definition: GraphQLField, defaults: dict[str, Any]
+) -> PageSize | None:
     if PAGE_ARGUMENT not in definition.args:
         return None
     for argument in node.arguments or ():
         if argument.name.value != PAGE_ARGUMENT:
             continue
         if isinstance(argument.value, VariableNode):
-            return PageSize(DEFAULT_PAGE_SIZE, argument.value.name.value)
+            name = argument.value.name.value
+            default = defaults.get(name)
+            return PageSize(default if isinstance(default, int) else DEFAULT_PAGE_SIZE, name)
         if isinstance(argument.value, IntValueNode):
             return PageSize(int(argument.value.value))
         return PageSize(None)  # null: the default

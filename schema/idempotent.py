@@ -32,6 +32,11 @@ def idempotent(value: DirectiveValue[Any], key: str) -> Any:
     return value
 
 
+# Bounds for reading a document before it is admitted (the request's own caps apply later):
+# the defaults of PATCHBAY_MAX_DOCUMENT_CHARS and PATCHBAY_MAX_TOKENS.
+MAX_CHARS, MAX_TOKENS = 100_000, 5_000
+
+
 @dataclass(frozen=True, slots=True)
 class MutationKey:
     key: str | None  # @idempotent's key on a root field; "" if it is no string; None: absent
@@ -40,8 +45,10 @@ class MutationKey:
 def mutation_key(document: str, operation_name: str | None, variables: Any) -> MutationKey | None:
     """What the operation says about idempotency; None when it is no mutation (or does not
     parse: Strawberry answers that, and nothing runs)."""
+    if len(document) > MAX_CHARS:
+        return None  # refused as too long where it runs; parsing it here would take the loop
     try:
-        operation = get_operation_ast(parse(document), operation_name)
+        operation = get_operation_ast(parse(document, max_tokens=MAX_TOKENS), operation_name)
     except GraphQLError:
         return None
     if operation is None or operation.operation is not OperationType.MUTATION:

@@ -170,3 +170,31 @@ async def test_cost_reporting_can_be_switched_off(database_url: str, db: Databas
         responses = [await post(client, PAGE, {"n": 5}) for _ in range(2)]
     for response in responses:
         assert "extensions" not in response.json()
+
+
+EDGES = (
+    " fragment E on PromptConnectionResult { ... on PromptConnection { edges { node { id } } } }"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        pytest.param(
+            "query Page($n: Int = 100) { prompts(first: $n) { ...E } }" + EDGES, {}, id="default"
+        ),
+        pytest.param(
+            "query Page($n: Int) { prompts(first: $n) { ...E } }" + EDGES, {"n": 100.0}, id="float"
+        ),
+    ],
+)
+async def test_a_page_size_from_a_default_or_a_float_is_costed_as_it_runs(
+    database_url: str, db: Database, query: str, variables: dict[str, Any]
+) -> None:
+    # a cap that a page of 20 fits under and a page of 100 does not: both forms ask for 100
+    settings = settings_for(database_url, max_operation_cost=50)
+    async with client_for(settings) as client:
+        answers = [await post(client, query, variables) for _ in range(2)]  # then its plan
+    for answer in answers:
+        assert answer.status_code == 400
+        assert answer.json()["errors"][0]["extensions"]["code"] == "OPERATION_TOO_COSTLY"

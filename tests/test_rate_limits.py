@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import time
 from typing import Any
 
@@ -276,3 +277,68 @@ async def test_a_throttled_answer_is_held_until_its_points_are_back(
     assert held.status_code == 429
     assert int(held.headers["retry-after"]) == 3  # what is still owed, rounded up
     assert 0.45 <= waited < 2.0
+
+
+async def test_a_planned_document_with_bad_variables_is_charged_once(
+    database_url: str, db: Database
+) -> None:
+    # 1000 points; the page costs 1 + 100 x 2; a bad variable sends the planned document
+    # to Strawberry's path, which refuses it: one charge (given back), not two
+    page = (
+        "query P($n: Int) { prompts(first: $n) "
+        "{ ... on PromptConnection { edges { node { id } } } } }"
+    )
+    settings = limited(database_url, rate_limit_maximum=1000, rate_limit_restore_rate=0.001)
+    headers = {"Authorization": f"Bearer {token('alice')}"}
+    async with client_for(settings) as client:
+        for _ in range(2):  # learnt, then planned
+            await client.post(
+                "/graphql", json={"query": page, "variables": {"n": 100}}, headers=headers
+            )
+        bad = await client.post(
+            "/graphql", json={"query": page, "variables": {"n": "abc"}}, headers=headers
+        )
+        after = await client.post(
+            "/graphql", json={"query": page, "variables": {"n": 100}}, headers=headers
+        )
+    assert bad.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    left = after.json()["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"]
+    # 1 (first sight) + 3 x 7 (pages of 3) + the refused one's at most 201, not 402
+    assert left >= 1000 - 1 - 21 - 201
+
+
+async def test_with_an_error_nothing_is_given_back(database_url: str, db: Database) -> None:
+    # a page and a refused argument in one document: the page ran, the data is null
+    document = (
+        "{ a: prompts(first: 100) { ... on PromptConnection { edges { node { id } } } } "
+        "b: prompts(first: -1) { __typename } }"
+    )
+    settings = limited(database_url, rate_limit_maximum=1000, rate_limit_restore_rate=0.001)
+    async with client_for(settings) as client:
+        answer = await client.post(
+            "/graphql",
+            json={"query": document},
+            headers={"Authorization": f"Bearer {token('alice')}"},
+        )
+    cost = answer.json()["extensions"]["cost"]
+    assert answer.json()["errors"]
+    assert cost["actualQueryCost"] == cost["requestedQueryCost"] == (1 + 100 * 2) + 1
+
+
+async def test_an_unreachable_database_while_rate_limiting_is_503_not_500() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:{port}/patchbay"
+    settings = settings_for(url, rate_limit=True, database_timeout_seconds=1)
+    async with client_for(settings) as client:
+        # an API key is looked up in the database before the rate limit can charge it
+        answer = await client.post(
+            "/graphql",
+            json={"query": "{ viewer { __typename } }"},
+            headers={
+                "Authorization": "Bearer am_live_0123456789abcdef_0123456789abcdef0123456789abcdef"
+            },
+        )
+    assert answer.status_code == 503
+    assert answer.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"

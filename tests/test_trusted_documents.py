@@ -369,3 +369,12 @@ async def test_no_shape_of_a_get_runs_an_untrusted_document(
         response = await client.get("/graphql", params=params, headers=bearer())
     assert response.status_code in (400, 403), response.text
     assert "data" not in response.json()
+
+
+def test_a_body_with_an_operation_no_entry_lists_refuses_to_start(tmp_path: Path) -> None:
+    """Its other operation would run by the body's id and an operationName."""
+    body = "query Listed { viewer { __typename } } query Hidden { __schema { types { name } } }"
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(manifest(("Listed", "query", body))))
+    with pytest.raises(ManifestError, match="Hidden"):
+        create_app(trusted_settings("sqlite+aiosqlite:///unused.db", path, "enforce"))

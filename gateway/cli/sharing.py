@@ -105,8 +105,10 @@ def show_organization_limit(settings: Settings, args: argparse.Namespace) -> int
         async with transaction(settings) as conn:
             found = await rate_limit_of(conn, org_id=org_id)
         if found is None:
-            return f"{args.org}: the default ({settings.rate_limit_maximum:g} points, "
-            f"{settings.rate_limit_restore_rate:g} per second)"
+            return (
+                f"{args.org}: the default ({settings.rate_limit_maximum:g} points, "
+                f"{settings.rate_limit_restore_rate:g} per second)"
+            )
         return f"{args.org}: {found[0]:g} points, {found[1]:g} per second"
 
     try:

@@ -51,6 +51,7 @@ class Gate:
     actual: int | None = None
     charge: Charge | None = None
     status: int | None = None  # the response's status when a refusal sets it
+    admitted: bool = False  # the operation was admitted (and charged) once
     settled: bool = field(default=False)
 
     async def refusing(self) -> NotAdmitted | None:
@@ -83,7 +84,11 @@ class Gate:
         return None
 
     async def admit(self, requested: int) -> None:
-        """Raises NotAdmitted when the operation may not run; charges the client if so."""
+        """Raises NotAdmitted when the operation may not run; charges the client if so.
+        Once per request: a planned document whose variables Strawberry must refuse comes
+        through here a second time, and is not charged twice."""
+        if self.admitted:
+            return
         self.requested = requested
         limit = self.admission.max_cost
         if limit is not None and requested > limit:
@@ -96,11 +101,12 @@ class Gate:
             )
         throttle = self.admission.throttle
         if throttle is None:
+            self.admitted = True
             return
         charge = await throttle.charge(await self.principal(), self.address, max(1, requested))
         if not charge.admitted:
             raise self._refusal(charge)
-        self.charge = charge
+        self.charge, self.admitted = charge, True
 
     def _refusal(self, charge: Charge) -> NotAdmitted:
         self.charge = charge
@@ -127,6 +133,8 @@ class Gate:
 
     def cost(self, actual: int | None) -> dict[str, Any]:
         """Shopify's shape: requested and actual cost, and the bucket when limits are on."""
+        if actual is not None and self.requested is not None:
+            actual = min(actual, self.requested)  # a list without `first` is costed once
         self.actual = actual
         found: dict[str, Any] = {
             "requestedQueryCost": self.requested or 0,

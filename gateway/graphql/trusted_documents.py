@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from db.storable import is_storable
 from schema.planned.executor import PlannedExecutor
 from schema.schema import PatchbaySchema
 from schema.trusted import check_document
@@ -65,13 +66,24 @@ def load_manifests(
     max_tokens: int,
 ) -> TrustedDocuments:
     trusted = TrustedDocuments(policy=policy)
+    listed: dict[str, set[str | None]] = {}  # each body's operations the manifests name
+    every: dict[str, set[str | None]] = {}  # each body's operations
     for path in paths:
         for operation in _operations(path):
             digest, body, names = _checked(path, operation, schema, max_tokens)
             trusted.bodies[digest] = body
+            listed.setdefault(digest, set()).add(operation.get("name"))
+            every[digest] = {name for name in names if name is not None}
             if planned is not None:  # planned now: the first request runs from its plan
                 for name in names:
                     planned.learn(body, name, pinned=True)
+    for digest, operations in every.items():
+        unlisted = operations - listed[digest]
+        if unlisted:  # a body's other operations would run by its id and an operationName
+            raise ManifestError(
+                f"trusted documents manifest: the body of {digest[:12]}… also holds "
+                f"operation {sorted(map(str, unlisted))[0]!r}, which no entry lists"
+            )
     if trusted.bodies:
         log.info("trusted documents: %d loaded, policy %s", len(trusted.bodies), policy)
     return trusted
@@ -100,7 +112,7 @@ def _checked(
     where = f"trusted documents manifest {path}, operation {name!r}"
     if not isinstance(body, str) or not isinstance(digest, str):
         raise ManifestError(f"{where}: `id` and `body` must be strings")
-    if hashlib.sha256(body.encode()).hexdigest() != digest.lower():
+    if not is_storable(body) or hashlib.sha256(body.encode()).hexdigest() != digest.lower():
         raise ManifestError(f"{where}: `id` is not the sha256 of its body")
     checked = check_document(schema, body, max_tokens=max_tokens)
     if checked.errors:

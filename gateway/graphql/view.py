@@ -19,6 +19,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from db.database import Database
+from db.errors import DatabaseUnavailable
 from db.storable import is_storable
 from gateway.authorization import authorization_header
 from gateway.graphql.admission import Admission, Gate
@@ -49,7 +50,7 @@ from resolvers.access import GRAPHQL_FREEFORM
 from schema.admission import NotAdmitted
 from schema.context import Context
 from schema.planned.executor import PlannedExecutor
-from schema.request_errors import format_error
+from schema.request_errors import MASKED_MESSAGES, format_error
 from schema.schema import PatchbaySchema
 
 
@@ -90,13 +91,6 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.prompts_url = prompts_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A POST with an Idempotency-Key (or @idempotent) is answered once per key: idempotency.py
-        if scope["type"] == "http" and scope["method"] == "POST":
-            await self.idempotency(scope, receive, send, self._handle)
-            return
-        await self._handle(scope, receive, send)
-
-    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
@@ -104,22 +98,39 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if self.admission is not None:
             gate = self._context(request).gate
             assert gate is not None
-            send = gate.wrap(send)  # the refusal's status, RateLimit headers, give-backs
+            # Outermost: a refusal's status and hold, the RateLimit headers and give-backs
+            # apply to the answer as it leaves, after any transaction of an idempotent request.
+            send = gate.wrap(send)
+            try:
+                refused = await gate.refusing()  # before the body is read, before any claim
+            except DatabaseUnavailable:
+                await self._refused(request, UNAVAILABLE)(scope, receive, send)
+                return
+            if refused is not None:
+                await self._not_admitted(request, refused)(scope, receive, send)
+                return
+        # A POST with an Idempotency-Key (or @idempotent) is answered once per key: idempotency.py
+        if scope["method"] == "POST":
+            await self.idempotency(scope, receive, send, self._handle)
+            return
+        await self._handle(scope, receive, send)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
         try:
             await self._serve(request, send)
         except Refusal as refusal:
             await self._refused(request, refusal)(scope, receive, send)
         except NotAdmitted as refusal:
             await self._not_admitted(request, refusal)(scope, receive, send)
+        except DatabaseUnavailable:  # authenticating, or an organization's own rate limit
+            await self._refused(request, UNAVAILABLE)(scope, receive, send)
 
     async def _serve(self, request: Request, send: Send) -> None:
         scope, receive = request.scope, request.receive
         if scope["method"] not in ("GET", "POST"):
             raise METHOD_NOT_ALLOWED
         media = self._negotiated(request)
-        gate = self._context(request).gate if self.admission is not None else None
-        if gate is not None and (refusal := await gate.refusing()) is not None:
-            raise refusal  # before the body is read and decoded
         if scope["method"] == "GET":
             await self._run_strawberry(await self._resolve_persisted_get(scope), receive, send)
             return
@@ -227,7 +238,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             return None
         self._count_untrusted(request, context)
         if gate is not None and cost is not None:
-            result["extensions"] = {"cost": gate.cost(cost.actual(result.get("data")))}
+            # with an error, what ran is not in the data: nothing is given back
+            actual = gate.requested if "errors" in result else cost.actual(result.get("data"))
+            result["extensions"] = {"cost": gate.cost(actual)}
         return _Answer(self.encode_json(result))
 
     async def _resolve_persisted_get(self, scope: Scope) -> Scope:
@@ -430,6 +443,7 @@ _MEDIA_KEY = "response_media"  # scope state: the ResponseMedia negotiated for t
 _UNTRUSTED_KEY = "untrusted_document"  # scope state: an untrusted document let through
 
 
+UNAVAILABLE = Refusal(MASKED_MESSAGES["SERVICE_UNAVAILABLE"], "SERVICE_UNAVAILABLE", 503)
 GET_PARAMETERS = frozenset({"query", "operationName", "variables", "extensions", "documentId"})
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
+from db.errors import DatabaseUnavailable
 from gateway.throttle.buckets import LimiterUnavailable, Verdict
 from gateway.throttle.limits import Limit, client_key
 from resolvers.principal import Principal
@@ -150,6 +151,9 @@ class Throttle:
         now = time.monotonic()
         if kept is not None and kept[1] > now:
             return kept[0]
-        limit = await self.overrides(principal.org_id) or self.default
+        try:
+            limit = await self.overrides(principal.org_id) or self.default
+        except DatabaseUnavailable:  # the last limit known, or the default, until it is back
+            return kept[0] if kept is not None else self.default
         self._by_org[principal.org_id] = (limit, now + OVERRIDE_SECONDS)
         return limit
