@@ -12,6 +12,7 @@ from sqlalchemy import Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import statements
+from db.history import Actor, Recording
 from db.models import guardrail_pools as pools
 from db.rows import PoolRow
 from db.single_write import SingleWrite
@@ -51,9 +52,10 @@ async def update_pool(
     values: Mapping[str, Any],
     expected_updated_at: datetime | None,
     expected_version: int | None = None,
+    actor: Actor | None = None,  # who writes; None records no history
 ) -> PoolRow | None:
     """UPDATE … RETURNING; None when the id or an expected timestamp or version matched no
-    row."""
+    row. The change is recorded in the history in the write's transaction (db/history.py)."""
     statement = _update_statement(
         tuple(sorted(values)),
         expected=expected_updated_at is not None,
@@ -67,7 +69,10 @@ async def update_pool(
         "w_version": expected_version,
     }
     # UniqueViolation: the slug is taken
-    return await single.first(statement, params, row=PoolRow, may_collide="slug" in values)
+    recording = None if actor is None else Recording.of("GUARDRAIL_POOL", _BY_ID, actor)
+    return await single.first(
+        statement, params, row=PoolRow, may_collide="slug" in values, recording=recording
+    )
 
 
 @lru_cache(maxsize=64)  # one per shape of change: a few column sets x 4

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, Update, bindparam, exists, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import statements
+from db.history import Actor, Recording
 from db.models import PromptType, prompts, uploads
 from db.rows import IdRow, PromptRow
 from db.single_write import SingleWrite
@@ -133,9 +134,15 @@ async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id:
 
 
 async def update_prompt(
-    single: SingleWrite, *, org_id: uuid.UUID, prompt_id: str, write: PromptWrite
+    single: SingleWrite,
+    *,
+    org_id: uuid.UUID,
+    prompt_id: str,
+    write: PromptWrite,
+    actor: Actor | None = None,  # who writes; None records no history (guard tests only)
 ) -> PromptRow | None:
-    """UPDATE … RETURNING; None when a guard of `write` (or the id) matched no row."""
+    """UPDATE … RETURNING; None when a guard of `write` (or the id) matched no row. The
+    change is recorded in the history in the write's transaction (db/history.py)."""
     statement = _update_statement(
         tuple(sorted(write.values)),
         tuple(guard for guard, rule in RULES.items() if rule.applies(write)),
@@ -150,7 +157,10 @@ async def update_prompt(
         "w_upload": write.attach_upload,
     }
     # UniqueViolation: the name is taken
-    return await single.first(statement, params, row=PromptRow, may_collide="name" in write.values)
+    recording = None if actor is None else Recording.of("PROMPT", _BY_ID, actor)
+    return await single.first(
+        statement, params, row=PromptRow, may_collide="name" in write.values, recording=recording
+    )
 
 
 @lru_cache(maxsize=512)  # one per shape of change: at most 2^7 column sets x 32 guard sets

@@ -17,13 +17,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
-from db import statements
+from db import history, statements
 from db.errors import connection_unusable
+from db.history import Recording
 from db.sqlite_driver import Turn
 
 Row = TypeVar("Row", bound=Any)
@@ -47,7 +49,10 @@ class SingleWrite:
         *,
         row: type[Row],
         may_collide: bool = False,  # may break a unique constraint (matters in a unit only)
+        recording: Recording | None = None,  # record the change in the history (db/history.py)
     ) -> Row | None:
+        if recording is not None:
+            return await self._recorded(statement, params, row=row, recording=recording)
         self.sent = True
         try:
             found = await statements.first(self.conn, statement, params, row=row)
@@ -57,6 +62,24 @@ class SingleWrite:
             self.sent = connection_unusable(error)
             raise
         self.sent = False
+        return found
+
+    async def _recorded(
+        self,
+        statement: UpdateBase,
+        params: Mapping[str, Any],
+        *,
+        row: type[Row],
+        recording: Recording,
+    ) -> Row | None:
+        """The write and its entry in one transaction. Only a COMMIT without an answer leaves
+        the outcome unknown (Unit.transaction says so); before it, the server rolls back."""
+        from db.unit import Unit  # db.unit builds on this module
+
+        async with Unit(self.conn, owner=None).transaction():
+            found: Row | None = await history.recorded_first(
+                self.conn, statement, params, row=row, recording=recording
+            )
         return found
 
     @asynccontextmanager
@@ -90,11 +113,29 @@ class SharedSingleWrite(SingleWrite):
         *,
         row: type[Row],
         may_collide: bool = False,
+        recording: Recording | None = None,
     ) -> Row | None:
         self.turn = Turn(self.deadline)
         self.sent = True
         try:
-            found = await statements.first(self.conn, statement, params, row=row, turn=self.turn)
+            if recording is None:
+                found = await statements.first(
+                    self.conn, statement, params, row=row, turn=self.turn
+                )
+            else:  # the write, its entry, BEGIN and COMMIT: one hop, nothing in between
+                dialect = self.conn.dialect
+                found = await statements.in_one_hop(
+                    self.conn,
+                    partial(
+                        history.recorded_first_now,
+                        dialect=dialect,
+                        statement=statement,
+                        params=params,
+                        row=row,
+                        recording=recording,
+                    ),
+                    self.turn,
+                )
         except Exception:
             # SQLite's own answer (locked, a constraint, a missed turn, a closed connection):
             # the statement did not run or was rolled back. Only a cancellation while it ran

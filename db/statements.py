@@ -28,10 +28,11 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from db.errors import UniqueViolation, is_unique_violation
 from db.lane import DEADLINE
-from db.sqlite_driver import Turn, rows_in_turn
+from db.sqlite_driver import Turn, rows_in_turn, work_in_turn
 
 Processor = Callable[[Any], Any] | None
 Row = TypeVar("Row", bound=NamedTuple)
+T = TypeVar("T")
 # Set per request only while tracing is on (gateway/tracing): the span around each statement
 # run here, which SQLAlchemy's own instrumentation cannot see. (SQL text, dialect name.)
 STATEMENT_SPAN: ContextVar[Callable[[str, str], AbstractContextManager[object]] | None] = (
@@ -71,30 +72,54 @@ async def rows(
 ) -> list[Row]:
     """The statement's rows as `row`s. On SQLite, statements of concurrent requests may queue
     on one connection (db/sqlite.py): one whose `turn` comes too late is not run at all."""
-    compiled = _compiled(statement, conn.dialect, row)
+    ready = prepared(conn.dialect, statement, params, row=row)
+    span = STATEMENT_SPAN.get()
+    if span is None:
+        found = await _run(conn, ready.compiled, ready.values, turn)
+    else:
+        with span(ready.compiled.sql, conn.dialect.name):
+            found = await _run(conn, ready.compiled, ready.values, turn)
+    return ready.made(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A statement with its driver values, and how its raw rows become `row`s: what a
+    sequence of statements run in SQLite's thread at once needs (db/history.py)."""
+
+    compiled: Compiled
+    values: list[Any]
+    make: Callable[[Any], Any]
+
+    @property
+    def sql(self) -> str:
+        return self.compiled.sql
+
+    def made(self, found: list[Any]) -> list[Any]:
+        make = self.make  # checks the number of values
+        processed = self.compiled.processed
+        if not processed:
+            return [make(raw) for raw in found]
+        made = []
+        for raw in found:
+            columns = list(raw)
+            for index, process in processed:
+                columns[index] = process(columns[index])
+            made.append(make(columns))
+        return made
+
+
+def prepared(
+    dialect: Dialect, statement: Executable, params: Mapping[str, Any], *, row: type[Row]
+) -> Prepared:
+    compiled = _compiled(statement, dialect, row)
     values = [
         value if process is None else process(value)
         for value, process in (
             (params.get(name, literal), process) for name, process, literal in compiled.parameters
         )
     ]
-    span = STATEMENT_SPAN.get()
-    if span is None:
-        found = await _run(conn, compiled, values, turn)
-    else:
-        with span(compiled.sql, conn.dialect.name):
-            found = await _run(conn, compiled, values, turn)
-    make = row._make  # checks the number of values
-    processed = compiled.processed
-    if not processed:
-        return [make(raw) for raw in found]
-    made = []
-    for raw in found:
-        columns = list(raw)
-        for index, process in processed:
-            columns[index] = process(columns[index])
-        made.append(make(columns))
-    return made
+    return Prepared(compiled, values, row._make)
 
 
 async def command(conn: AsyncConnection, sql: str) -> None:
@@ -120,6 +145,22 @@ def _timeout(conn: AsyncConnection) -> float | None:
     """By the request's deadline (db/lane.py), else the driver's command timeout."""
     deadline = conn.info.get(DEADLINE)
     return None if deadline is None else max(0.001, deadline - time.monotonic())
+
+
+async def in_one_hop(
+    conn: AsyncConnection, work: Callable[[sqlite3.Connection], T], turn: Turn
+) -> T:
+    """`work` on SQLite's own connection, in one hop to its thread (db/sqlite_driver.py)."""
+    driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
+    try:
+        return await work_in_turn(driver, work, turn)
+    except Exception as error:
+        if is_unique_violation(error):
+            raise UniqueViolation(str(error)) from error
+        if isinstance(error, ValueError | sqlite3.ProgrammingError):
+            await conn.invalidate(error)
+            raise ConnectionError("the SQLite connection was closed") from error
+        raise
 
 
 async def _run(

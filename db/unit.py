@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
-from db import statements
+from db import history, statements
 from db.errors import WriteOutcomeUnknown, connection_unusable
+from db.history import Recording
 from db.single_write import SingleWrite
 
 Row = TypeVar("Row", bound=Any)
@@ -116,11 +117,27 @@ class UnitWrite(SingleWrite):
         *,
         row: type[Row],
         may_collide: bool = False,
+        recording: Recording | None = None,
     ) -> Row | None:
         if not (may_collide and self.unit.is_postgres):
-            return await statements.first(self.conn, statement, params, row=row)
+            return await self._first(statement, params, row=row, recording=recording)
         async with self.unit.savepoint():
+            return await self._first(statement, params, row=row, recording=recording)
+
+    async def _first(
+        self,
+        statement: UpdateBase,
+        params: Mapping[str, Any],
+        *,
+        row: type[Row],
+        recording: Recording | None,
+    ) -> Row | None:
+        if recording is None:
             return await statements.first(self.conn, statement, params, row=row)
+        found: Row | None = await history.recorded_first(
+            self.conn, statement, params, row=row, recording=recording
+        )
+        return found
 
 
 _AMBIENT: ContextVar[Unit | None] = ContextVar("patchbay_unit", default=None)

@@ -1,0 +1,48 @@
+"""history_entries: one entry per write that changed a prompt or a guardrail pool
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-29
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
+
+from db.types import UTCDateTime
+
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "history_entries",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("org_id", sa.Uuid(), nullable=False),
+        sa.Column("entity_kind", sa.String(length=32), nullable=False),
+        sa.Column("entity_id", sa.String(length=128), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("changes", sa.JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+        sa.Column("actor_subject", sa.String(length=255), nullable=False),
+        sa.Column("actor_kind", sa.String(length=16), nullable=False),
+        sa.Column("actor_name", sa.String(length=255), nullable=True),
+        sa.Column("request_id", sa.String(length=128), nullable=False),
+        sa.Column("recorded_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["org_id"], ["organizations.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "org_id", "entity_kind", "entity_id", "version", name="uq_history_entries_entity"
+        ),
+    )
+    op.create_index("ix_history_entries_recorded_at", "history_entries", ["recorded_at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_history_entries_recorded_at", table_name="history_entries")
+    op.drop_table("history_entries")
