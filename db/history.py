@@ -60,6 +60,21 @@ class Recording:
         return cls(kind, before, actor, REQUEST_ID.get())
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """That an entity changed, as subscriptions learn it: who may hear of it is decided by
+    the organization first, and the entry itself is read by each subscriber."""
+
+    org_id: uuid.UUID
+    kind: str
+    entity_id: str
+    version: int
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> Change:
+        return cls(entry["org_id"], entry["entity_kind"], entry["entity_id"], entry["version"])
+
+
 class EntryRow(NamedTuple):
     id: uuid.UUID
     org_id: uuid.UUID
@@ -93,6 +108,18 @@ _NEXT_PAGE = (
     .order_by(entries.c.version.desc())
     .limit(bindparam("h_limit"))
 )
+
+
+_ONE = select(entries).where(
+    *_ENTITY, entries.c.version == bindparam("h_version", type_=entries.c.version.type)
+)
+
+
+async def one_entry(
+    conn: AsyncConnection, *, org_id: uuid.UUID, kind: str, entity_id: str, version: int
+) -> EntryRow | None:
+    params = {"h_org": org_id, "h_kind": kind, "h_id": entity_id, "h_version": version}
+    return await statements.first(conn, _ONE, params, row=EntryRow)
 
 
 def entry_values(recording: Recording, before: Any, after: Any) -> dict[str, Any] | None:
@@ -136,15 +163,17 @@ async def recorded_first(
     *,
     row: type[Any],
     recording: Recording,
-) -> Any:
-    """The UPDATE's row, and its entry, on a connection already in a transaction."""
+) -> tuple[Any, Change | None]:
+    """The UPDATE's row, and its entry, on a connection already in a transaction; the
+    change, when there was one (published once the transaction commits)."""
     before = await statements.first(conn, _locked(recording.before), params, row=row)
     after = await statements.first(conn, statement, params, row=row)
     if before is not None and after is not None:
         entry = entry_values(recording, before, after)
         if entry is not None:
             await statements.first(conn, _INSERT, entry, row=IdRow)
-    return after
+            return after, Change.of(entry)
+    return after, None
 
 
 def recorded_first_now(
@@ -155,10 +184,11 @@ def recorded_first_now(
     *,
     row: type[Any],
     recording: Recording,
-) -> Any:
+) -> tuple[Any, Change | None]:
     """The same, in SQLite's thread in one go (db/sqlite_driver.py), as its own transaction."""
     read = statements.prepared(dialect, recording.before, params, row=row)
     write = statements.prepared(dialect, statement, params, row=row)
+    change = None
     connection.execute("BEGIN IMMEDIATE")
     try:
         before = read.made(connection.execute(read.sql, read.values).fetchall())
@@ -168,11 +198,12 @@ def recorded_first_now(
             if entry is not None:
                 add = statements.prepared(dialect, _INSERT, entry, row=IdRow)
                 connection.execute(add.sql, add.values).fetchall()
+                change = Change.of(entry)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    return after[0] if after else None
+    return (after[0] if after else None), change
 
 
 @lru_cache(maxsize=8)

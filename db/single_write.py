@@ -25,7 +25,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from db import history, statements
 from db.errors import connection_unusable
-from db.history import Recording
+from db.history import Change, Recording
 from db.sqlite_driver import Turn
 
 Row = TypeVar("Row", bound=Any)
@@ -37,6 +37,7 @@ class SingleWrite:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.sent = False  # the statement went to the server and no answer came back (yet)
+        self.changes: list[Change] = []  # committed history entries, for in-process fan-out
 
     @property
     def may_have_written(self) -> bool:
@@ -77,10 +78,12 @@ class SingleWrite:
         from db.unit import Unit  # db.unit builds on this module
 
         async with Unit(self.conn, owner=None).transaction():
-            found: Row | None = await history.recorded_first(
+            found, change = await history.recorded_first(
                 self.conn, statement, params, row=row, recording=recording
             )
-        return found
+        if change is not None:
+            self.changes.append(change)
+        return found  # type: ignore[no-any-return]
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:
@@ -124,7 +127,7 @@ class SharedSingleWrite(SingleWrite):
                 )
             else:  # the write, its entry, BEGIN and COMMIT: one hop, nothing in between
                 dialect = self.conn.dialect
-                found = await statements.in_one_hop(
+                found, change = await statements.in_one_hop(
                     self.conn,
                     partial(
                         history.recorded_first_now,
@@ -136,6 +139,8 @@ class SharedSingleWrite(SingleWrite):
                     ),
                     self.turn,
                 )
+                if change is not None:
+                    self.changes.append(change)
         except Exception:
             # SQLite's own answer (locked, a constraint, a missed turn, a closed connection):
             # the statement did not run or was rolled back. Only a cancellation while it ran

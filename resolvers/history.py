@@ -43,3 +43,14 @@ async def history_of(
             limit=size + 1,
         )
     return make_page(rows, size, key=lambda row: str(row.version))
+
+
+async def entry_of(
+    *, db: Database, principal: Principal | None, kind: str, entity_id: str, version: int
+) -> EntryRow | None:
+    """One entry of the caller's organization, if it is there."""
+    caller = authorize(principal, *READ_SCOPES[kind])
+    async with db.read() as conn:
+        return await store.one_entry(
+            conn, org_id=caller.org_id, kind=kind, entity_id=entity_id, version=version
+        )

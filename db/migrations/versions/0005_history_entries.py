@@ -41,8 +41,33 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_history_entries_recorded_at", "history_entries", ["recorded_at"])
+    if op.get_bind().dialect.name == "postgresql":
+        # Subscriptions: every entry NOTIFYs inside the transaction that writes it, so there
+        # is no event without a commit and no commit without its event (gateway/changes/).
+        op.execute(NOTIFY_FUNCTION)
+        op.execute(NOTIFY_TRIGGER)
+
+
+CHANNEL = "patchbay_changes"
+NOTIFY_FUNCTION = f"""
+CREATE FUNCTION patchbay_notify_change() RETURNS trigger AS $$
+BEGIN
+  PERFORM pg_notify('{CHANNEL}', json_build_object(
+    'org', NEW.org_id, 'kind', NEW.entity_kind, 'id', NEW.entity_id, 'version', NEW.version
+  )::text);
+  RETURN NULL;
+END
+$$ LANGUAGE plpgsql
+"""
+NOTIFY_TRIGGER = """
+CREATE TRIGGER history_entries_notify AFTER INSERT ON history_entries
+FOR EACH ROW EXECUTE FUNCTION patchbay_notify_change()
+"""
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER history_entries_notify ON history_entries")
+        op.execute("DROP FUNCTION patchbay_notify_change()")
     op.drop_index("ix_history_entries_recorded_at", table_name="history_entries")
     op.drop_table("history_entries")
