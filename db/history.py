@@ -17,10 +17,26 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from functools import lru_cache
+from functools import lru_cache, reduce
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import Delete, Select, bindparam, delete, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
@@ -52,12 +68,95 @@ class Recording:
 
     kind: str  # PROMPT or GUARDRAIL_POOL
     before: Select[Any]
+    one_statement: Select[Any]  # PostgreSQL: the write and its entry together (one_statement)
     actor: Actor
     request_id: str  # read here: SQLite writes in its own thread, without the request's context
 
     @classmethod
-    def of(cls, kind: str, before: Select[Any], actor: Actor) -> Recording:
-        return cls(kind, before, actor, REQUEST_ID.get())
+    def of(
+        cls, kind: str, before: Select[Any], one_statement: Select[Any], actor: Actor
+    ) -> Recording:
+        return cls(kind, before, one_statement, actor, REQUEST_ID.get())
+
+    def params(self) -> dict[str, Any]:
+        """The entry's own parameters of the single statement (one_statement)."""
+        return {
+            "h_kind": self.kind,
+            "h_subject": self.actor.subject,
+            "h_actor_kind": self.actor.kind,
+            "h_actor_name": self.actor.name,
+            "h_request_id": self.request_id,
+        }
+
+
+def one_statement(update: Update, table: Table, before: Select[Any]) -> Select[Any]:
+    """PostgreSQL: the write and its entry in one statement, a transaction of its own
+    without BEGIN and COMMIT round trips (a data-modifying CTE):
+
+        WITH old AS (SELECT … FOR UPDATE), new AS (UPDATE … FROM old RETURNING …, changes),
+             entry AS (INSERT INTO history_entries SELECT … FROM new WHERE changes <> '{}')
+        SELECT … FROM new
+
+    `old` locks the row first, so it is the row the UPDATE changes, as on the other path.
+
+    `update` must be fresh, never compiled: SQLAlchemy copies the RETURNING columns it
+    remembered into the statements built from it, and `h_changes` would be missing. Callers
+    build it once per shape, for this alone (db/prompts.py)."""
+    old = before.with_for_update().cte("old")
+    changed = [c for c in table.c if c.key not in AUDIT]
+    changes: ColumnElement[Any] = reduce(
+        lambda left, right: left.op("||")(right), (_change(old.c[c.key], c) for c in changed)
+    )
+    new = (
+        update.where(table.c.id == old.c.id)
+        .returning(type_coerce(changes, JSONB).label("h_changes"))
+        .cte("new")
+    )
+    entry = insert(entries).from_select(
+        [
+            "id",
+            "org_id",
+            "entity_kind",
+            "entity_id",
+            "version",
+            "changes",
+            "actor_subject",
+            "actor_kind",
+            "actor_name",
+            "request_id",
+            "recorded_at",
+        ],
+        select(
+            func.gen_random_uuid(),
+            new.c.org_id,
+            bindparam("h_kind", type_=entries.c.entity_kind.type),
+            cast(new.c.id, entries.c.entity_id.type),
+            new.c.version,
+            new.c.h_changes,
+            bindparam("h_subject", type_=entries.c.actor_subject.type),
+            bindparam("h_actor_kind", type_=entries.c.actor_kind.type),
+            bindparam("h_actor_name", type_=entries.c.actor_name.type),
+            bindparam("h_request_id", type_=entries.c.request_id.type),
+            new.c.updated_at,
+        ).where(new.c.h_changes != _EMPTY),
+    )
+    return select(*(new.c[c.key] for c in table.c)).add_cte(entry.cte("entry"))
+
+
+_EMPTY = literal_column("'{}'::jsonb", JSONB)
+
+
+def _change(before: ColumnElement[Any], after: ColumnElement[Any]) -> ColumnElement[Any]:
+    """{column: [before, after]} when the column changed, else {}."""
+    pair = func.jsonb_build_array(func.to_jsonb(before), func.to_jsonb(after))
+    return case(
+        # the column's name as SQL text, not a parameter: one less value per write to send
+        (
+            before.is_distinct_from(after),
+            func.jsonb_build_object(literal_column(f"'{after.key}'"), pair),
+        ),
+        else_=_EMPTY,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Update, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import statements
+from db import history, statements
 from db.history import Actor, Recording
 from db.models import PromptType, prompts, uploads
 from db.rows import IdRow, PromptRow
@@ -143,10 +143,11 @@ async def update_prompt(
 ) -> PromptRow | None:
     """UPDATE … RETURNING; None when a guard of `write` (or the id) matched no row. The
     change is recorded in the history in the write's transaction (db/history.py)."""
-    statement = _update_statement(
+    shape = (
         tuple(sorted(write.values)),
         tuple(guard for guard, rule in RULES.items() if rule.applies(write)),
     )
+    statement = _update_statement(*shape)
     params = {f"v_{column}": value for column, value in write.values.items()}
     params |= {
         "w_id": prompt_id,
@@ -157,7 +158,11 @@ async def update_prompt(
         "w_upload": write.attach_upload,
     }
     # UniqueViolation: the name is taken
-    recording = None if actor is None else Recording.of("PROMPT", _BY_ID, actor)
+    recording = (
+        None
+        if actor is None
+        else Recording.of("PROMPT", _BY_ID, _recorded_statement(*shape), actor)
+    )
     return await single.first(
         statement, params, row=PromptRow, may_collide="name" in write.values, recording=recording
     )
@@ -166,6 +171,16 @@ async def update_prompt(
 @lru_cache(maxsize=512)  # one per shape of change: at most 2^7 column sets x 32 guard sets
 def _update_statement(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
+    return _built_update(columns, guards)
+
+
+@lru_cache(maxsize=512)
+def _recorded_statement(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Select[Any]:
+    """The same write with its history entry, in one statement (PostgreSQL)."""
+    return history.one_statement(_built_update(columns, guards), prompts, _BY_ID)
+
+
+def _built_update(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update:
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=prompts.c[c].type) for c in columns}
     if "updated_at" in values:
         values["updated_at"] = next_updated_at(prompts.c.updated_at, values["updated_at"])

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.expression import Executable
 
 from db import history, statements
 from db.errors import connection_unusable
@@ -52,11 +53,13 @@ class SingleWrite:
         may_collide: bool = False,  # may break a unique constraint (matters in a unit only)
         recording: Recording | None = None,  # record the change in the history (db/history.py)
     ) -> Row | None:
-        if recording is not None:
-            return await self._recorded(statement, params, row=row, recording=recording)
+        run: Executable = statement
+        if recording is not None:  # PostgreSQL: the write and its entry in one statement
+            run = recording.one_statement
+            params = {**params, **recording.params()}
         self.sent = True
         try:
-            found = await statements.first(self.conn, statement, params, row=row)
+            found = await statements.first(self.conn, run, params, row=row)
         except Exception as error:
             # An error the server answered with (a constraint, a type) failed the statement:
             # nothing was written. A lost connection or a timeout leaves it unknown.
@@ -64,26 +67,6 @@ class SingleWrite:
             raise
         self.sent = False
         return found
-
-    async def _recorded(
-        self,
-        statement: UpdateBase,
-        params: Mapping[str, Any],
-        *,
-        row: type[Row],
-        recording: Recording,
-    ) -> Row | None:
-        """The write and its entry in one transaction. Only a COMMIT without an answer leaves
-        the outcome unknown (Unit.transaction says so); before it, the server rolls back."""
-        from db.unit import Unit  # db.unit builds on this module
-
-        async with Unit(self.conn, owner=None).transaction():
-            found, change = await history.recorded_first(
-                self.conn, statement, params, row=row, recording=recording
-            )
-        if change is not None:
-            self.changes.append(change)
-        return found  # type: ignore[no-any-return]
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncConnection]:

@@ -147,6 +147,11 @@ class UnitWrite(SingleWrite):
     ) -> Row | None:
         if recording is None:
             return await statements.first(self.conn, statement, params, row=row)
+        if self.unit.is_postgres:  # the write and its entry in one statement, NOTIFY by trigger
+            combined = recording.one_statement
+            return await statements.first(
+                self.conn, combined, {**params, **recording.params()}, row=row
+            )
         found, change = await history.recorded_first(
             self.conn, statement, params, row=row, recording=recording
         )

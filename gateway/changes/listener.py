@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import uuid
+from contextlib import suppress
 from typing import Any
 
 import asyncpg
@@ -21,6 +22,13 @@ from gateway.changes.hub import Hub
 
 CHANNEL = "patchbay_changes"  # the trigger's channel (db/migrations/versions/0005)
 RECONNECT_SECONDS = 1.0
+# The trigger NOTIFYs only while a listener's row is younger than 90 s (0005): refreshed
+# well within that; removed when the process stops.
+HEARTBEAT_SECONDS = 30.0
+_REGISTER = (
+    "INSERT INTO change_listeners (id, seen_at) VALUES ($1, now()) "
+    "ON CONFLICT (id) DO UPDATE SET seen_at = now()"
+)
 log = logging.getLogger("patchbay.changes")
 
 
@@ -33,12 +41,15 @@ class Listener:
         self.dsn = dsn
         self.connection: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
+        self.id = uuid.uuid4().hex  # this process's row in change_listeners
 
     async def start(self, hub: Hub) -> None:
         """Listening when it returns (the first connection's failure is the caller's)."""
         await self._connect(hub)
         self._task = asyncio.create_task(self._keep(hub))
+        self._heartbeat = asyncio.create_task(self._beat())
 
     async def _connect(self, hub: Hub) -> None:
         def heard(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
@@ -56,7 +67,15 @@ class Listener:
         connection = await asyncpg.connect(self.dsn, timeout=5)
         connection.add_termination_listener(lambda _conn: self._lost.set())
         await connection.add_listener(CHANNEL, heard)
+        await connection.execute(_REGISTER, self.id)  # after LISTEN: nothing sent is lost
         self.connection = connection
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            # on failure _keep reconnects, and registers again
+            with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await self.connection.execute(_REGISTER, self.id)
 
     async def _keep(self, hub: Hub) -> None:
         while True:
@@ -71,7 +90,10 @@ class Listener:
                     log.warning("change listener cannot reconnect: %s", error)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in (self._task, self._heartbeat):
+            if task is not None:
+                task.cancel()
         if self.connection is not None:
+            with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                await self.connection.execute("DELETE FROM change_listeners WHERE id = $1", self.id)
             await self.connection.close()

@@ -44,17 +44,27 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         # Subscriptions: every entry NOTIFYs inside the transaction that writes it, so there
         # is no event without a commit and no commit without its event (gateway/changes/).
+        # NOTIFY serializes the commits of the transactions that send it: it is sent only
+        # while some process listens (a row here, refreshed while its LISTEN lives).
+        op.create_table(
+            "change_listeners",
+            sa.Column("id", sa.String(length=64), nullable=False),
+            sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+            sa.PrimaryKeyConstraint("id"),
+        )
         op.execute(NOTIFY_FUNCTION)
         op.execute(NOTIFY_TRIGGER)
 
 
-CHANNEL = "patchbay_changes"
-NOTIFY_FUNCTION = f"""
+# Channel patchbay_changes; a listener refreshes its row every 30 s (gateway/changes/).
+NOTIFY_FUNCTION = """
 CREATE FUNCTION patchbay_notify_change() RETURNS trigger AS $$
 BEGIN
-  PERFORM pg_notify('{CHANNEL}', json_build_object(
-    'org', NEW.org_id, 'kind', NEW.entity_kind, 'id', NEW.entity_id, 'version', NEW.version
-  )::text);
+  IF EXISTS (SELECT 1 FROM change_listeners WHERE seen_at > now() - interval '90 seconds') THEN
+    PERFORM pg_notify('patchbay_changes', json_build_object(
+      'org', NEW.org_id, 'kind', NEW.entity_kind, 'id', NEW.entity_id, 'version', NEW.version
+    )::text);
+  END IF;
   RETURN NULL;
 END
 $$ LANGUAGE plpgsql
@@ -69,5 +79,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER history_entries_notify ON history_entries")
         op.execute("DROP FUNCTION patchbay_notify_change()")
+        op.drop_table("change_listeners")
     op.drop_index("ix_history_entries_recorded_at", table_name="history_entries")
     op.drop_table("history_entries")
