@@ -121,6 +121,7 @@ class SharedSingleWrite(SingleWrite):
                         recording=recording,
                     ),
                     self.turn,
+                    sql=statements.sql_of(dialect, statement, row=row),
                 )
                 if change is not None:
                     self.changes.append(change)

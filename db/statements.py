@@ -109,6 +109,10 @@ class Prepared:
         return made
 
 
+def sql_of(dialect: Dialect, statement: Executable, *, row: type[Row]) -> str:
+    return _compiled(statement, dialect, row).sql
+
+
 def prepared(
     dialect: Dialect, statement: Executable, params: Mapping[str, Any], *, row: type[Row]
 ) -> Prepared:
@@ -148,12 +152,17 @@ def _timeout(conn: AsyncConnection) -> float | None:
 
 
 async def in_one_hop(
-    conn: AsyncConnection, work: Callable[[sqlite3.Connection], T], turn: Turn
+    conn: AsyncConnection, work: Callable[[sqlite3.Connection], T], turn: Turn, *, sql: str
 ) -> T:
-    """`work` on SQLite's own connection, in one hop to its thread (db/sqlite_driver.py)."""
+    """`work` on SQLite's own connection, in one hop to its thread (db/sqlite_driver.py);
+    traced as one statement, `sql` (the write the hop is for)."""
     driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
+    span = STATEMENT_SPAN.get()
     try:
-        return await work_in_turn(driver, work, turn)
+        if span is None:
+            return await work_in_turn(driver, work, turn)
+        with span(sql, conn.dialect.name):
+            return await work_in_turn(driver, work, turn)
     except Exception as error:
         if is_unique_violation(error):
             raise UniqueViolation(str(error)) from error
