@@ -113,7 +113,9 @@ async def _first(session: Any, document: str, **variables: Any) -> asyncio.Task[
     register its subscription before the caller writes."""
 
     async def first() -> Any:
-        async for event in session.subscribe(gql(document), variable_values=variables):
+        request = gql(document)
+        request.variable_values = variables
+        async for event in session.subscribe(request):
             return event
         return None
 
