@@ -7,7 +7,7 @@ connections; every error leaves through one translator (db/errors.py).
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
 from sqlalchemy import text
@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown, translated
+from db.history import Change
 from db.lane import ConnectionLane
 from db.postgres import PostgresBackend
 from db.single_write import SingleWrite
@@ -41,6 +42,15 @@ class Database:
                 url, timeout_seconds=timeout_seconds, pool_size=pool_size, pooler=pooler
             )
         )
+
+    # In-process fan-out of committed history entries (subscriptions), set by the gateway.
+    # SQLite only: on PostgreSQL a trigger NOTIFYs inside the write's transaction (0005).
+    local_changes: Callable[[Change], None] | None = None
+
+    def _published(self, changes: list[Change]) -> None:
+        if self.is_sqlite and self.local_changes is not None:
+            for change in changes:
+                self.local_changes(change)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -89,7 +99,10 @@ class Database:
         try:
             with translated():
                 async with self.backend.single_write(deadline) as single:
-                    yield single
+                    try:
+                        yield single
+                    finally:
+                        self._published(single.changes)  # committed with their write
         except (TimeoutError, DatabaseUnavailable) as error:
             if single is not None and single.may_have_written:
                 raise WriteOutcomeUnknown(error) from error
@@ -110,7 +123,7 @@ class Database:
         with translated():
             async with (
                 self.backend.unit_connection(deadline) as conn,
-                ambient_unit(Unit(conn, owner=self)) as outcome,
+                ambient_unit(Unit(conn, owner=self, on_commit=self._published)) as outcome,
             ):
                 yield outcome
 

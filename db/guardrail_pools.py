@@ -8,16 +8,19 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Update, bindparam, update
+from sqlalchemy import Select, Update, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import statements
+from db import history, statements
+from db.history import Actor, Recording
 from db.models import guardrail_pools as pools
 from db.reads import reads_of
 from db.rows import PoolRow
 from db.single_write import SingleWrite
 from db.stamps import next_updated_at
 
+# The whole row by id, for a history entry's before values (db/history.py).
+_BY_ID = reads_of(pools, None).by_id
 _ID = bindparam("w_id", type_=pools.c.id.type)
 _ORG = bindparam("w_org", type_=pools.c.org_id.type)
 
@@ -58,14 +61,16 @@ async def update_pool(
     values: Mapping[str, Any],
     expected_updated_at: datetime | None,
     expected_version: int | None = None,
+    actor: Actor | None = None,  # who writes; None records no history
 ) -> PoolRow | None:
     """UPDATE … RETURNING; None when the id or an expected timestamp or version matched no
-    row."""
-    statement = _update_statement(
+    row. The change is recorded in the history in the write's transaction (db/history.py)."""
+    shape = (
         tuple(sorted(values)),
-        expected=expected_updated_at is not None,
-        versioned=expected_version is not None,
+        expected_updated_at is not None,
+        expected_version is not None,
     )
+    statement = _update_statement(*shape)
     params = {f"v_{column}": value for column, value in values.items()}
     params |= {
         "w_id": pool_id,
@@ -74,12 +79,29 @@ async def update_pool(
         "w_version": expected_version,
     }
     # UniqueViolation: the slug is taken
-    return await single.first(statement, params, row=PoolRow, may_collide="slug" in values)
+    recording = (
+        None
+        if actor is None
+        else Recording.of("GUARDRAIL_POOL", _BY_ID, _recorded_statement(*shape), actor)
+    )
+    return await single.first(
+        statement, params, row=PoolRow, may_collide="slug" in values, recording=recording
+    )
 
 
 @lru_cache(maxsize=64)  # one per shape of change: a few column sets x 4
-def _update_statement(columns: tuple[str, ...], *, expected: bool, versioned: bool) -> Update:
+def _update_statement(columns: tuple[str, ...], expected: bool, versioned: bool) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
+    return _built_update(columns, expected, versioned)
+
+
+@lru_cache(maxsize=64)
+def _recorded_statement(columns: tuple[str, ...], expected: bool, versioned: bool) -> Select[Any]:
+    """The same write with its history entry, in one statement (PostgreSQL)."""
+    return history.one_statement(_built_update(columns, expected, versioned), pools, _BY_ID)
+
+
+def _built_update(columns: tuple[str, ...], expected: bool, versioned: bool) -> Update:
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=pools.c[c].type) for c in columns}
     if "updated_at" in values:
         values["updated_at"] = next_updated_at(pools.c.updated_at, values["updated_at"])

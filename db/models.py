@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Column, Index, Integer, Table, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from db.types import StringList, UTCDateTime
+from db.types import JsonObject, StringList, UTCDateTime
 
 
 class PromptType(StrEnum):
@@ -153,6 +154,34 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class HistoryEntry(SQLModel, table=True):
+    """One write that changed a prompt or a pool: its fields before and after (db/history.py)."""
+
+    __tablename__ = "history_entries"
+    __table_args__ = (
+        # Serves Prompt.history / GuardrailPool.history, newest first, and keeps one entry
+        # per version of an entity.
+        UniqueConstraint(
+            "org_id", "entity_kind", "entity_id", "version", name="uq_history_entries_entity"
+        ),
+        # Pruning walks this index from the oldest: never the whole table.
+        Index("ix_history_entries_recorded_at", "recorded_at"),
+    )
+
+    id: uuid.UUID = Field(primary_key=True)
+    org_id: uuid.UUID = Field(foreign_key="organizations.id")
+    entity_kind: str = Field(max_length=32)  # PROMPT or GUARDRAIL_POOL
+    entity_id: str = Field(max_length=128)
+    version: int  # the entity's version after the write
+    # {column: [before, after]} of the columns the write changed
+    changes: dict[str, Any] = Field(sa_column=Column(JsonObject, nullable=False))
+    actor_subject: str = Field(max_length=255)
+    actor_kind: str = Field(max_length=16)
+    actor_name: str | None = Field(default=None, max_length=255)
+    request_id: str = Field(max_length=128)
+    recorded_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
 _TABLES = SQLModel.metadata.tables
 prompts: Table = _TABLES["prompts"]
 guardrail_pools: Table = _TABLES["guardrail_pools"]
@@ -162,3 +191,4 @@ uploads: Table = _TABLES["uploads"]
 api_keys: Table = _TABLES["api_keys"]
 organization_rate_limits: Table = _TABLES["organization_rate_limits"]
 idempotency_keys: Table = _TABLES["idempotency_keys"]
+history_entries: Table = _TABLES["history_entries"]

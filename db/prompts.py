@@ -18,7 +18,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Update, bindparam, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import statements
+from db import history, statements
+from db.history import Actor, Recording
 from db.models import PromptType, prompts, uploads
 from db.reads import reads_of
 from db.rows import IdRow, PromptRow
@@ -100,6 +101,8 @@ def failed_guard(row: PromptRow | None, write: PromptWrite, *, upload_found: boo
     return None
 
 
+# The whole row by id, for a history entry's before values (db/history.py).
+_BY_ID = reads_of(prompts, None).by_id
 _UPLOAD = _upload().limit(1)
 
 
@@ -141,13 +144,20 @@ async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id:
 
 
 async def update_prompt(
-    single: SingleWrite, *, org_id: uuid.UUID, prompt_id: str, write: PromptWrite
+    single: SingleWrite,
+    *,
+    org_id: uuid.UUID,
+    prompt_id: str,
+    write: PromptWrite,
+    actor: Actor | None = None,  # who writes; None records no history (guard tests only)
 ) -> PromptRow | None:
-    """UPDATE … RETURNING; None when a guard of `write` (or the id) matched no row."""
-    statement = _update_statement(
+    """UPDATE … RETURNING; None when a guard of `write` (or the id) matched no row. The
+    change is recorded in the history in the write's transaction (db/history.py)."""
+    shape = (
         tuple(sorted(write.values)),
         tuple(guard for guard, rule in RULES.items() if rule.applies(write)),
     )
+    statement = _update_statement(*shape)
     params = {f"v_{column}": value for column, value in write.values.items()}
     params |= {
         "w_id": prompt_id,
@@ -158,12 +168,29 @@ async def update_prompt(
         "w_upload": write.attach_upload,
     }
     # UniqueViolation: the name is taken
-    return await single.first(statement, params, row=PromptRow, may_collide="name" in write.values)
+    recording = (
+        None
+        if actor is None
+        else Recording.of("PROMPT", _BY_ID, _recorded_statement(*shape), actor)
+    )
+    return await single.first(
+        statement, params, row=PromptRow, may_collide="name" in write.values, recording=recording
+    )
 
 
 @lru_cache(maxsize=512)  # one per shape of change: at most 2^7 column sets x 32 guard sets
 def _update_statement(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
+    return _built_update(columns, guards)
+
+
+@lru_cache(maxsize=512)
+def _recorded_statement(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Select[Any]:
+    """The same write with its history entry, in one statement (PostgreSQL)."""
+    return history.one_statement(_built_update(columns, guards), prompts, _BY_ID)
+
+
+def _built_update(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update:
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=prompts.c[c].type) for c in columns}
     if "updated_at" in values:
         values["updated_at"] = next_updated_at(prompts.c.updated_at, values["updated_at"])

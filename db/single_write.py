@@ -17,13 +17,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.expression import Executable
 
-from db import statements
+from db import history, statements
 from db.errors import connection_unusable
+from db.history import Change, Recording
 from db.sqlite_driver import Turn
 
 Row = TypeVar("Row", bound=Any)
@@ -35,6 +38,7 @@ class SingleWrite:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.sent = False  # the statement went to the server and no answer came back (yet)
+        self.changes: list[Change] = []  # committed history entries, for in-process fan-out
 
     @property
     def may_have_written(self) -> bool:
@@ -47,10 +51,15 @@ class SingleWrite:
         *,
         row: type[Row],
         may_collide: bool = False,  # may break a unique constraint (matters in a unit only)
+        recording: Recording | None = None,  # record the change in the history (db/history.py)
     ) -> Row | None:
+        run: Executable = statement
+        if recording is not None:  # PostgreSQL: the write and its entry in one statement
+            run = recording.one_statement
+            params = {**params, **recording.params()}
         self.sent = True
         try:
-            found = await statements.first(self.conn, statement, params, row=row)
+            found = await statements.first(self.conn, run, params, row=row)
         except Exception as error:
             # An error the server answered with (a constraint, a type) failed the statement:
             # nothing was written. A lost connection or a timeout leaves it unknown.
@@ -90,11 +99,32 @@ class SharedSingleWrite(SingleWrite):
         *,
         row: type[Row],
         may_collide: bool = False,
+        recording: Recording | None = None,
     ) -> Row | None:
         self.turn = Turn(self.deadline)
         self.sent = True
         try:
-            found = await statements.first(self.conn, statement, params, row=row, turn=self.turn)
+            if recording is None:
+                found = await statements.first(
+                    self.conn, statement, params, row=row, turn=self.turn
+                )
+            else:  # the write, its entry, BEGIN and COMMIT: one hop, nothing in between
+                dialect = self.conn.dialect
+                found, change = await statements.in_one_hop(
+                    self.conn,
+                    partial(
+                        history.recorded_first_now,
+                        dialect=dialect,
+                        statement=statement,
+                        params=params,
+                        row=row,
+                        recording=recording,
+                    ),
+                    self.turn,
+                    sql=statements.sql_of(dialect, statement, row=row),
+                )
+                if change is not None:
+                    self.changes.append(change)
         except Exception:
             # SQLite's own answer (locked, a constraint, a missed turn, a closed connection):
             # the statement did not run or was rolled back. Only a cancellation while it ran

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -41,3 +44,17 @@ def _rows_unless_late(driver: Any, sql: str, values: list[Any], turn: Turn | Non
         turn.started = True
     connection: sqlite3.Connection = driver._conn
     return connection.execute(sql, values).fetchall()
+
+
+async def work_in_turn(driver: Any, work: Callable[[sqlite3.Connection], T], turn: Turn) -> T:
+    """`work` on the sqlite3 connection in one hop: nothing of another request runs on the
+    connection in between (several statements of one transaction, db/history.py)."""
+    done: T = await driver._execute(_work_unless_late, driver, work, turn)
+    return done
+
+
+def _work_unless_late(driver: Any, work: Callable[[sqlite3.Connection], T], turn: Turn) -> T:
+    if time.monotonic() > turn.deadline:
+        raise TurnMissed("the statement's turn on SQLite came after its deadline")
+    turn.started = True
+    return work(driver._conn)

@@ -29,11 +29,12 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from db.errors import UniqueViolation, is_unique_violation
 from db.lane import DEADLINE
-from db.sqlite_driver import Turn, rows_in_turn
+from db.sqlite_driver import Turn, rows_in_turn, work_in_turn
 from db.types import UTCDateTime
 
 Processor = Callable[[Any], Any] | None
 Row = TypeVar("Row", bound=NamedTuple)
+T = TypeVar("T")
 # Set per request only while tracing is on (gateway/tracing): the span around each statement
 # run here, which SQLAlchemy's own instrumentation cannot see. (SQL text, dialect name.)
 STATEMENT_SPAN: ContextVar[Callable[[str, str], AbstractContextManager[object]] | None] = (
@@ -76,21 +77,53 @@ async def rows(
     """The statement's rows as `row`s (`partial`: the statement selects only some of the
     row's columns, and the others are None). On SQLite, statements of concurrent requests may queue
     on one connection (db/sqlite.py): one whose `turn` comes too late is not run at all."""
-    compiled = _compiled(statement, conn.dialect, row, partial)
+    ready = prepared(conn.dialect, statement, params, row=row, partial=partial)
+    span = STATEMENT_SPAN.get()
+    if span is None:
+        found = await _run(conn, ready.compiled, ready.values, turn)
+    else:
+        with span(ready.compiled.sql, conn.dialect.name):
+            found = await _run(conn, ready.compiled, ready.values, turn)
+    made: list[Row] = ready.made(found)
+    return made
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A statement with its driver values, and how its raw rows become `row`s: what a
+    sequence of statements run in SQLite's thread at once needs (db/history.py)."""
+
+    compiled: Compiled
+    values: list[Any]
+
+    @property
+    def sql(self) -> str:
+        return self.compiled.sql
+
+    def made(self, found: list[Any]) -> list[Any]:
+        return self.compiled.build(found)
+
+
+def sql_of(dialect: Dialect, statement: Executable, *, row: type[Row]) -> str:
+    return _compiled(statement, dialect, row, False).sql
+
+
+def prepared(
+    dialect: Dialect,
+    statement: Executable,
+    params: Mapping[str, Any],
+    *,
+    row: type[Row],
+    partial: bool = False,
+) -> Prepared:
+    compiled = _compiled(statement, dialect, row, partial)
     values = [
         value if process is None else process(value)
         for value, process in (
             (params.get(name, literal), process) for name, process, literal in compiled.parameters
         )
     ]
-    span = STATEMENT_SPAN.get()
-    if span is None:
-        found = await _run(conn, compiled, values, turn)
-    else:
-        with span(compiled.sql, conn.dialect.name):
-            found = await _run(conn, compiled, values, turn)
-    made: list[Row] = compiled.build(found)
-    return made
+    return Prepared(compiled, values)
 
 
 async def command(conn: AsyncConnection, sql: str) -> None:
@@ -116,6 +149,27 @@ def _timeout(conn: AsyncConnection) -> float | None:
     """By the request's deadline (db/lane.py), else the driver's command timeout."""
     deadline = conn.info.get(DEADLINE)
     return None if deadline is None else max(0.001, deadline - time.monotonic())
+
+
+async def in_one_hop(
+    conn: AsyncConnection, work: Callable[[sqlite3.Connection], T], turn: Turn, *, sql: str
+) -> T:
+    """`work` on SQLite's own connection, in one hop to its thread (db/sqlite_driver.py);
+    traced as one statement, `sql` (the write the hop is for)."""
+    driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
+    span = STATEMENT_SPAN.get()
+    try:
+        if span is None:
+            return await work_in_turn(driver, work, turn)
+        with span(sql, conn.dialect.name):
+            return await work_in_turn(driver, work, turn)
+    except Exception as error:
+        if is_unique_violation(error):
+            raise UniqueViolation(str(error)) from error
+        if isinstance(error, ValueError | sqlite3.ProgrammingError):
+            await conn.invalidate(error)
+            raise ConnectionError("the SQLite connection was closed") from error
+        raise
 
 
 async def _run(

@@ -35,6 +35,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 StringList = JSON().with_variant(JSONB(), "postgresql")
+JsonObject = JSON().with_variant(JSONB(), "postgresql")
 
 
 def read_json(text: str | bytes) -> Any:

@@ -12,7 +12,7 @@ fast path (db/statements.py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 
-from db import statements
+from db import history, statements
 from db.errors import WriteOutcomeUnknown, connection_unusable
+from db.history import Change, Recording
 from db.single_write import SingleWrite
 
 Row = TypeVar("Row", bound=Any)
@@ -39,8 +40,16 @@ class Outcome:
 
 
 class Unit:
-    def __init__(self, conn: AsyncConnection, *, owner: object) -> None:
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        *,
+        owner: object,
+        on_commit: Callable[[list[Change]], None] | None = None,
+    ) -> None:
         self.conn = conn
+        self.on_commit = on_commit  # hears the history entries the unit committed
+        self.changes: list[Change] = []
         self.owner = owner  # the Database it belongs to: another database's calls ignore it
         self.is_postgres = conn.dialect.name == "postgresql"
         self.depth = 0  # savepoints open
@@ -66,6 +75,8 @@ class Unit:
             if connection_unusable(error):  # COMMIT sent, no answer: applied or not
                 raise WriteOutcomeUnknown(error) from error
             raise
+        if self.on_commit is not None and self.changes:
+            self.on_commit(self.changes)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[Outcome]:
@@ -73,15 +84,18 @@ class Unit:
         name = f"unit_{self.depth}"
         await statements.command(self.conn, f"SAVEPOINT {name}")
         self.depth += 1
+        kept = len(self.changes)  # a rolled-back savepoint takes its entries with it
         try:
             yield outcome
         except Exception:
+            del self.changes[kept:]
             await self._abandon(f"ROLLBACK TO SAVEPOINT {name}")
             await self._abandon(f"RELEASE SAVEPOINT {name}")
             raise
         finally:
             self.depth -= 1
         if outcome.discarded:
+            del self.changes[kept:]
             await self._abandon(f"ROLLBACK TO SAVEPOINT {name}")
         await statements.command(self.conn, f"RELEASE SAVEPOINT {name}")
 
@@ -116,11 +130,34 @@ class UnitWrite(SingleWrite):
         *,
         row: type[Row],
         may_collide: bool = False,
+        recording: Recording | None = None,
     ) -> Row | None:
         if not (may_collide and self.unit.is_postgres):
-            return await statements.first(self.conn, statement, params, row=row)
+            return await self._first(statement, params, row=row, recording=recording)
         async with self.unit.savepoint():
+            return await self._first(statement, params, row=row, recording=recording)
+
+    async def _first(
+        self,
+        statement: UpdateBase,
+        params: Mapping[str, Any],
+        *,
+        row: type[Row],
+        recording: Recording | None,
+    ) -> Row | None:
+        if recording is None:
             return await statements.first(self.conn, statement, params, row=row)
+        if self.unit.is_postgres:  # the write and its entry in one statement, NOTIFY by trigger
+            combined = recording.one_statement
+            return await statements.first(
+                self.conn, combined, {**params, **recording.params()}, row=row
+            )
+        found, change = await history.recorded_first(
+            self.conn, statement, params, row=row, recording=recording
+        )
+        if change is not None:
+            self.unit.changes.append(change)
+        return found  # type: ignore[no-any-return]
 
 
 _AMBIENT: ContextVar[Unit | None] = ContextVar("patchbay_unit", default=None)

@@ -15,10 +15,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from db.database import Database
 from db.readiness import check_ready
+from gateway.changes.feed import change_feed
+from gateway.changes.hub import Hub
+from gateway.changes.listener import Listener
 from gateway.graphql.admission import Admission
 from gateway.graphql.graphiql import default_cache, graphiql_front
 from gateway.graphql.persisted_queries import PersistedQueries
@@ -85,6 +88,7 @@ def create_app(settings: Settings) -> Starlette:
         else (None, None)
     )
     admission = _admission(settings, db, metrics, redis)  # one set of buckets for both fronts
+    changes, listener = change_feed(settings, db)
     graphql = _graphql_front(
         settings,
         db,
@@ -94,6 +98,7 @@ def create_app(settings: Settings) -> Starlette:
         admission,
         tracing,
         PersistedQueries(shared=shared),
+        changes,
     )
     observer = RequestObserver(
         metrics,
@@ -108,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
     ]
     routes: list[BaseRoute] = [
         Route(GRAPHQL_PATH, graphql),
+        WebSocketRoute(GRAPHQL_PATH, graphql),  # subscriptions (graphql-transport-ws)
         *rest_routes(
             db=db,
             authenticator=authenticator,
@@ -128,7 +134,7 @@ def create_app(settings: Settings) -> Starlette:
         hot_endpoint=graphql,
         routes=routes,
         middleware=middleware,
-        lifespan=_lifespan(db, tracing, redis),
+        lifespan=_lifespan(db, tracing, redis, listener),
     )
     app.state.settings = settings
     app.state.db = db
@@ -155,6 +161,7 @@ def _graphql_front(
     admission: Admission,
     tracing: Tracing | None,
     persisted: PersistedQueries,
+    changes: Hub,
 ) -> PatchbayGraphQL:
     schema = build_schema(
         max_depth=settings.max_depth,
@@ -194,6 +201,8 @@ def _graphql_front(
         trusted=trusted,
         on_untrusted=_log_untrusted(metrics),
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+        changes=changes,
+        subscriptions_per_connection=settings.subscriptions_per_connection,
     )
 
 
@@ -260,7 +269,7 @@ async def _to_graphiql(_: Request) -> RedirectResponse:
 
 
 def _lifespan(
-    db: Database, tracing: Tracing | None, redis: Redis | None
+    db: Database, tracing: Tracing | None, redis: Redis | None, listener: Listener | None
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -269,6 +278,8 @@ def _lifespan(
         gc.collect()
         gc.freeze()
         yield
+        if listener is not None:
+            await listener.close()
         await db.dispose()
         if redis is not None:
             await redis.aclose()

@@ -166,6 +166,20 @@ class Settings(BaseSettings):
     # with the same key. Older records are ignored, and removed by `patchbay db prune`.
     idempotency_ttl_seconds: float = Field(default=86_400.0, gt=0)
 
+    # Subscriptions (docs/history.md). Changes queued for one subscriber at most: one that
+    # falls further behind is disconnected (close code 4008) instead of buffered.
+    subscription_queue_size: int = Field(default=100, ge=1, le=100_000)
+    # Open subscriptions per WebSocket connection at most (more are refused by Strawberry).
+    subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
+    # Open subscriptions per principal (organization and subject) in one process at most.
+    subscriptions_per_principal: int = Field(default=100, ge=1, le=100_000)
+    # How often a quiet subscription re-checks its credential: an expired or revoked one
+    # ends the stream within this time (at once when a change arrives).
+    subscription_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # PostgreSQL: where the process's one LISTEN connection goes. Empty: the database URL.
+    # Behind PgBouncer in transaction mode LISTEN does not work: point this at PostgreSQL.
+    changes_listen_url: str = ""
+
     @property
     def development_keys(self) -> bool:
         """No key material configured: tokens are signed with the built-in secret."""

@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
+from db.history import Actor
+
 
 class PrincipalKind(StrEnum):
     USER = "USER"
@@ -29,3 +31,8 @@ class Principal:
     @property
     def acts_for_whole_org(self) -> bool:
         return self.kind is PrincipalKind.API_KEY
+
+
+def actor_of(principal: Principal) -> Actor:
+    """Who a history entry names as the writer."""
+    return Actor(subject=principal.subject, kind=principal.kind.value, name=principal.name)

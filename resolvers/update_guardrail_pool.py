@@ -15,7 +15,7 @@ from resolvers.access import ADMIN_WRITE, authorize
 from resolvers.errors import Conflict, FieldCode, FieldIssue, NotFound, ValidationFailed
 from resolvers.patches import PoolPatch
 from resolvers.pool_rules import check_pool_patch
-from resolvers.principal import Principal
+from resolvers.principal import Principal, actor_of
 
 SLUG_TAKEN = FieldIssue("slug", "another pool of the organization has this slug", FieldCode.TAKEN)
 STALE = FieldIssue("expectedUpdatedAt", "the pool changed since this time", FieldCode.STALE)
@@ -41,10 +41,10 @@ async def update_guardrail_pool(
         raise NotFound("guardrailPool", raw_id)
     guards = _Guards(patch)
     if not dry_run:
-        return await _apply(db, caller.org_id, pool_id, raw_id, values, guards)
+        return await _apply(db, caller, pool_id, raw_id, values, guards)
     async with db.unit() as outcome:
         outcome.discard()
-        return await _apply(db, caller.org_id, pool_id, raw_id, values, guards)
+        return await _apply(db, caller, pool_id, raw_id, values, guards)
 
 
 class _Guards:
@@ -56,12 +56,13 @@ class _Guards:
 
 async def _apply(
     db: Database,
-    org_id: uuid.UUID,
+    caller: Principal,
     pool_id: uuid.UUID,
     raw_id: str,
     values: dict[str, Any],
     guards: _Guards,
 ) -> PoolRow:
+    org_id = caller.org_id
     row: PoolRow | None = None
     if values:
         async with db.single_write() as single:
@@ -73,6 +74,7 @@ async def _apply(
                     values=values | {"updated_at": datetime.now(UTC)},
                     expected_updated_at=guards.updated_at,
                     expected_version=guards.version,
+                    actor=actor_of(caller),
                 )
             except UniqueViolation:
                 raise Conflict("a pool with this slug already exists", [SLUG_TAKEN]) from None

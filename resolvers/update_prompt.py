@@ -26,7 +26,7 @@ from resolvers.errors import (
     ValidationFailed,
 )
 from resolvers.patches import PromptPatch
-from resolvers.principal import Principal
+from resolvers.principal import Principal, actor_of
 from resolvers.prompt_rules import check_prompt_patch
 
 COLUMNS = {
@@ -114,7 +114,11 @@ async def _apply(db: Database, caller: Principal, prompt_id: str, write: PromptW
             if upload_usable:
                 try:
                     row = await store.update_prompt(
-                        single, org_id=caller.org_id, prompt_id=prompt_id, write=audited
+                        single,
+                        org_id=caller.org_id,
+                        prompt_id=prompt_id,
+                        write=audited,
+                        actor=actor_of(caller),
                     )
                 except UniqueViolation:
                     raise Conflict("a prompt with this name already exists", [NAME_TAKEN]) from None

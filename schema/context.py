@@ -23,6 +23,10 @@ class Context:
     admit: Callable[[int], Awaitable[None]] | None = None
     actual_cost: int | None = None  # what ran, once it has (see schema/cost.py)
     gate: Any = None  # the gateway's per-request admission state, opaque to the schema
+    changes: Any = None  # the process's ChangeFeed (schema/changes.py), for subscriptions
+    connection_params: Any = None  # a WebSocket's connection_init payload (Strawberry sets it)
+    # Closes the WebSocket a subscription runs on (code, reason); None over HTTP.
+    close: Callable[[int, str], Awaitable[None]] | None = None
     _principal: Principal | None = field(default=None, init=False)
     _authenticated: bool = field(default=False, init=False)
 

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
 from db.rows import PoolRow
+from resolvers.history import GUARDRAIL_POOL
+from schema.history import (
+    AFTER,
+    FIRST,
+    GuardrailPoolHistoryConnection,
+    HistoryEntry,
+    Info,
+    history_page,
+)
 
 
 @strawberry.type(description="A pool of guardrails applied to a brand's numbers.")
@@ -22,6 +32,21 @@ class GuardrailPool:
         description="Starts at 1 and moves by one with every write that changes the pool: "
         "send it back as expectedVersion to update only this version."
     )
+
+    @strawberry.field(
+        description="Every change of the pool, newest first: the fields it changed, with "
+        "their values before and after, who made it and when."
+    )
+    async def history(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = 20,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> GuardrailPoolHistoryConnection:
+        page = await history_page(
+            info, kind=GUARDRAIL_POOL, entity_id=str(self.id), first=first, after=after
+        )
+        return GuardrailPoolHistoryConnection.from_page(page, HistoryEntry.from_row)  # type: ignore[return-value]
 
     @classmethod
     def from_row(cls, row: PoolRow) -> GuardrailPool:

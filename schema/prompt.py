@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from collections import namedtuple
 from datetime import datetime
-from typing import NamedTuple
+from typing import Annotated, NamedTuple
 
 import strawberry
 
 from db.models import PromptState as PromptStateValue
 from db.models import PromptType as PromptTypeValue
 from db.rows import PromptRow
+from resolvers.history import PROMPT
+from schema.history import (
+    AFTER,
+    FIRST,
+    HistoryEntry,
+    Info,
+    PromptHistoryConnection,
+    history_page,
+)
 
 PromptType = strawberry.enum(
     PromptTypeValue, name="PromptType", description="How a prompt is played."
@@ -63,6 +72,21 @@ class Prompt:
         "send it back as expectedVersion to update only this version."
     )
     links: PromptLinks = strawberry.field(description="Related resources.")
+
+    @strawberry.field(
+        description="Every change of the prompt, newest first: the fields it changed, with "
+        "their values before and after, who made it and when."
+    )
+    async def history(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = 20,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> PromptHistoryConnection:
+        page = await history_page(
+            info, kind=PROMPT, entity_id=str(self.id), first=first, after=after
+        )
+        return PromptHistoryConnection.from_page(page, HistoryEntry.from_row)  # type: ignore[return-value]
 
     @classmethod
     def from_row(cls, row: PromptRow, prompts_url: str) -> Prompt:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from resolvers.errors import InvalidArgument
@@ -25,6 +27,7 @@ from schema.mutation import Mutation
 from schema.query import Query
 from schema.request_errors import is_caller_error
 from schema.strawberry_internals import SchemaHidingSuggestions, graphql_core_schema
+from schema.subscription import Subscription
 
 log = logging.getLogger("patchbay.graphql")
 
@@ -35,6 +38,14 @@ class PatchbaySchema(SchemaHidingSuggestions):
     rules: tuple[type[ASTValidationRule], ...]  # validation rules of ours, beside graphql's
     max_repeated_pairs: int
     max_selections: int
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """One result per request: a subscription runs over WebSocket only (Subscription
+        root), so HTTP refuses it as 400 BAD_REQUEST instead of running it as a query."""
+        allowed = kwargs.get("allowed_operation_types")
+        if allowed is not None and OperationType.SUBSCRIPTION in allowed:
+            kwargs["allowed_operation_types"] = set(allowed) - {OperationType.SUBSCRIPTION}
+        return await super().execute(*args, **kwargs)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -115,6 +126,7 @@ def build_schema(
     schema = PatchbaySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         directives=[idempotent],
         config=StrawberryConfig(name_converter=RememberedNames()),

@@ -27,6 +27,7 @@ from db.models import (
     api_keys,
     brands,
     guardrail_pools,
+    history_entries,
     organization_rate_limits,
     organizations,
     prompts,
@@ -88,6 +89,7 @@ async def reset_demo_data(database: Database) -> None:
     async with database.write() as conn:
         for table in (
             api_keys,
+            history_entries,
             prompts,
             uploads,
             guardrail_pools,

@@ -16,6 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FLOORS = ["db", "resolvers", "schema", "gateway"]
 SHARED_ROOMS = {
+    "gateway.changes",
     "gateway.http",
     "gateway.identity",
     "gateway.observe",

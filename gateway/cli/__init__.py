@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from db.errors import DatabaseUnavailable
-from gateway.cli import admin, sharing
+from gateway.cli import admin, history, sharing
 from gateway.cli import serve as serve_command
 from gateway.cli.arguments import ALL_SCOPES, positive_seconds, scopes
 from gateway.cli.database_url import database_url_problem, describe
@@ -82,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _credential_commands(commands)
     sharing.add_commands(commands)
+    history.add_commands(commands)
     return parser
 
 

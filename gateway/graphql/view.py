@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -13,10 +14,14 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from db.database import Database
 from db.errors import DatabaseUnavailable
@@ -54,7 +59,20 @@ from schema.request_errors import MASKED_MESSAGES, format_error
 from schema.schema import PatchbaySchema
 
 
+class _TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages as text frames, which clients expect (encode_json
+    gives bytes, for HTTP bodies)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        try:
+            await self.ws.send_text(json.dumps(message, separators=(",", ":")))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
 class PatchbayGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = _TextFrames
+
     def __init__(
         self,
         schema: PatchbaySchema,
@@ -70,8 +88,17 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         on_untrusted: Callable[[str | None], None] = lambda _: None,
         persisted: PersistedQueries | None = None,
         idempotency_ttl_seconds: float = 86_400.0,
+        changes: Any = None,  # the process's change feed (gateway/changes/): subscriptions
+        subscriptions_per_connection: int = 20,
     ) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if graphiql else None,
+            # graphql-transport-ws only: the legacy graphql-ws protocol stays off
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            max_subscriptions_per_connection=subscriptions_per_connection,
+        )
+        self.changes = changes
         self.documents = schema  # the document store and costings (BaseSchema for Strawberry)
         self.planned = planned
         self.admission = admission if admission is not None and admission.active else None
@@ -382,6 +409,18 @@ class PatchbayGraphQL(GraphQL[Context, None]):
     ) -> Context:
         return self._context(request)
 
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """A WebSocket authenticates once, as HTTP does: connection_init's `Authorization`
+        (for clients that cannot set headers), else the upgrade's header. No valid
+        credential: closed with 4403."""
+        params = context.connection_params
+        header = params.get("Authorization") if isinstance(params, dict) else None
+        if isinstance(header, str):
+            context.authenticate = partial(self.authenticator.authenticate, header)
+        if await context.authenticate() is None:
+            raise ConnectionRejectionError()
+        return UNSET  # type: ignore[no-any-return]
+
     def _context(self, request: Request | WebSocket) -> Context:
         """The request's one context, made the first time something asks for it."""
         state = request.scope.setdefault("state", {})
@@ -396,6 +435,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                 self.authenticator.authenticate, authorization_header(request.scope["headers"])
             ),
         )
+        if isinstance(request, WebSocket):
+            context.changes = self.changes
+            context.close = partial(_close, request)
         if self.admission is not None:
             client = request.scope.get("client")
             context.gate = self.admission.gate(context.principal, client[0] if client else None)
@@ -460,6 +502,11 @@ def _persisted_of(raw: str) -> Any:
 def _document_was_valid(result: ExecutionResult) -> bool:
     # Request errors (parse, validation, variable coercion) have no path; field errors do.
     return all(error.path is not None for error in result.errors or ())
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with suppress(RuntimeError):  # closed already
+        await websocket.close(code, reason)
 
 
 def _request_id(request: Request | WebSocket) -> str:

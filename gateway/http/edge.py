@@ -11,6 +11,7 @@ from collections.abc import Callable
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from db.history import REQUEST_ID
 from gateway.http.masked_errors import internal_error
 from gateway.http.request_id import HEADER, request_id_of
 
@@ -34,6 +35,7 @@ class EdgeMiddleware:
             return
         request_id = request_id_of(scope)
         scope.setdefault("state", {})["request_id"] = request_id
+        REQUEST_ID.set(request_id)  # for the history entries the request's writes record
         started = time.perf_counter()
         status = 500
         response_started = False

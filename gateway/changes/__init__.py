@@ -1,0 +1,1 @@
+"""Live changes: the fan-out of committed history entries to this process's subscribers."""
