@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jwt
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 
 from db.database import Database
 from db.migrate import upgrade_async
-from db.models import prompts
+from db.models import history_entries, prompts
 from db.seed import ACME, seed_demo
 
 USER = "bench-user"
@@ -54,9 +54,18 @@ async def prepare(url: str, rows: int, like_harness: bool = False) -> list[str]:
     try:
         async with db.write() as conn:
             await seed_demo(conn)
-            await conn.execute(delete(prompts).where(prompts.c.owner_id == USER))
+            # Prompts made again under the same ids start at version 1: their old history
+            # entries go with them (one entry per version of an entity).
+            gone = select(prompts.c.id).where(prompts.c.owner_id == USER)
             if like_harness:  # only bench rows in acme: its first page is theirs
-                await conn.execute(delete(prompts).where(prompts.c.org_id == ACME))
+                gone = select(prompts.c.id).where(prompts.c.org_id == ACME)
+            await conn.execute(
+                delete(history_entries).where(
+                    history_entries.c.entity_kind == "PROMPT",
+                    history_entries.c.entity_id.in_(gone),
+                )
+            )
+            await conn.execute(delete(prompts).where(prompts.c.id.in_(gone)))
         now = datetime.now(UTC)
         ids = [f"prm_bench_{i:07d}" for i in range(rows)]
         for start in range(0, rows, BATCH):
