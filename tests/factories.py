@@ -110,6 +110,16 @@ async def gql(
     return body
 
 
+def as_documented(answered: dict[str, Any], documented: dict[str, Any]) -> dict[str, Any]:
+    """The answer as a documented example shows it: every response reports its cost
+    (`extensions.cost`), which examples leave out unless they show `extensions`."""
+    if "extensions" in documented:
+        return answered
+    extensions = {k: v for k, v in answered.get("extensions", {}).items() if k != "cost"}
+    trimmed = {k: v for k, v in answered.items() if k != "extensions"}
+    return trimmed | ({"extensions": extensions} if extensions else {})
+
+
 def alices_prompt(prompt_id: str) -> dict[str, Any]:
     """A row for `insert(prompts)`: a TTS draft of alice in acme, named after its id."""
     now = datetime.now(UTC)

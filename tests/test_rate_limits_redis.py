@@ -15,16 +15,14 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio
-from sqlalchemy import select
 
 from db.database import Database
-from db.models import prompts
 from tests.conftest import settings_for
 from tests.factories import client_for, token
+from tests.test_rate_limits import rename as rename_as
+from tests.test_rate_limits import title_now
 
 SHARED_REDIS = os.environ.get("PATCHBAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-RENAME = """mutation Rename($title: String) {
-  updatePrompt(id: "prm_acme_after_hours", input: {title: $title}) { __typename } }"""
 
 
 @pytest.fixture
@@ -59,20 +57,7 @@ def new_prefix() -> str:
 
 
 async def rename(client: httpx.AsyncClient, title: str) -> httpx.Response:
-    return await client.post(
-        "/graphql",
-        json={"query": RENAME, "variables": {"title": title}},
-        headers={"Authorization": f"Bearer {token('alice')}"},
-    )
-
-
-async def title_now(db: Database) -> str | None:
-    async with db.read() as conn:
-        found = await conn.execute(
-            select(prompts.c.title).where(prompts.c.id == "prm_acme_after_hours")
-        )
-        title: str | None = found.scalar_one()
-        return title
+    return await rename_as(client, title, token("alice"))
 
 
 async def test_two_gateways_share_one_budget(
