@@ -120,12 +120,26 @@ TOML
 fi
 
 if [ -n "${BEFORE_ROOT:-}" ]; then
-  # An earlier checkout of Patchbay as contender "before", with the same settings, database
-  # and token as ours: rounds interleave, so before and after are measured in one sitting.
-  # It runs on this checkout's .venv, its own code first on the path.
+  # An earlier checkout of Patchbay as contender "before", with the same settings and rows as
+  # ours: rounds interleave, so before and after are measured in one sitting. It runs on this
+  # checkout's .venv, its own code first on the path, on a database of its own that its own
+  # code migrates and fills (so an earlier commit can be measured across a migration: it would
+  # refuse a database at a migration it does not know), on the same server or directory.
   [ "$contenders" != "$PEERS/contenders.toml" ] || {
     cp "$PEERS/contenders.toml" "$RUN/contenders-before.toml"; contenders="$RUN/contenders-before.toml"; }
-  export BEFORE_CMD="cd '$BEFORE_ROOT' && PATCHBAY_ENV=production PATCHBAY_DATABASE_URL='$URL' \
+  if [ "$mode" = postgres ]; then
+    su postgres -c "psql -q -c 'DROP DATABASE IF EXISTS patchbay_bench_before WITH (FORCE)' -c 'CREATE DATABASE patchbay_bench_before'"
+    BEFORE_URL="postgresql+asyncpg://postgres@127.0.0.1:5432/patchbay_bench_before"
+  else
+    rm -f "$RUN"/bench-before.db*
+    BEFORE_URL="sqlite+aiosqlite:///$RUN/bench-before.db"
+  fi
+  log "preparing $rows prompts for before ($BEFORE_ROOT)"
+  (cd "$BEFORE_ROOT" && PYTHONPATH="$BEFORE_ROOT" "$PY" bench/prepare.py --url "$BEFORE_URL" \
+    --rows "$rows" --ids "$RUN/ids-before.txt" --token "$RUN/token-before" --secret "$SECRET" \
+    "${prepare_args[@]}")
+  export BEFORE_TOKEN="$(cat "$RUN/token-before")" BEFORE_IDS="$RUN/ids-before.txt"
+  export BEFORE_CMD="cd '$BEFORE_ROOT' && PATCHBAY_ENV=production PATCHBAY_DATABASE_URL='$BEFORE_URL' \
 PATCHBAY_JWT_SECRET='$SECRET' PATCHBAY_LOG_LEVEL=info exec '$PY' -c \
 'import sys; sys.path.insert(0, \".\"); from gateway.cli import main; sys.exit(main(sys.argv[1:]))' \
 serve --port {port}"
@@ -136,12 +150,12 @@ name = "before"
 label = "Patchbay at BEFORE_ROOT (an earlier commit)"
 group = "ours"
 cmd = "env:BEFORE_CMD"
-token_env = "OURS_TOKEN"
+token_env = "BEFORE_TOKEN"
 path = "env:OURS_PATH|/graphql"
 body = "env:OURS_BODY|{gql_body}"
 ok = "env:OURS_OK|UpdatePromptSuccess"
 verify = "env:OURS_VERIFY|pg"
-ids = "env:OURS_IDS"
+ids = "env:BEFORE_IDS"
 TOML
 fi
 
@@ -173,18 +187,26 @@ TOML
   done
 fi
 
+# Row updates on ours's database, and on before's when it runs: check_landed.py adds their ok.
+count_updates() {
+  local n; n=$("$PY" "$HERE/count_updates.py" "$URL")
+  if [ -n "${BEFORE_URL:-}" ] && [ "$n" -ge 0 ]; then
+    n=$((n + $("$PY" "$HERE/count_updates.py" "$BEFORE_URL")))
+  fi
+  echo "$n"
+}
 server_log="$PEERS/.run/server-ours.log"
 log_offset=$(stat -c %s "$server_log" 2>/dev/null || echo 0)
 if [ "$workload" = reads ]; then
   before=-1 after=-1  # nothing is written: no landed-writes check
   out="$RUN/result-$mode-reads-$rows.json"
 else
-  before=$("$PY" "$HERE/count_updates.py" "$URL")
+  before=$(count_updates)
   out="$RUN/result-$mode-$rows.json"
 fi
 "$PEERS/peers.sh" --contenders "$contenders" --only "$only" --rounds "$rounds" --out "$out" \
   "${harness_args[@]}" "${extra[@]}"
-[ "$workload" = reads ] || after=$("$PY" "$HERE/count_updates.py" "$URL")
+[ "$workload" = reads ] || after=$(count_updates)
 "$PY" "$HERE/check_landed.py" "$out" "$before" "$after"
 warmup=3  # the harness's default; leave out as many seconds of access lines as it leaves out
 for ((i = 0; i < ${#extra[@]}; i++)); do
