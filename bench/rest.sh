@@ -3,6 +3,7 @@
 #
 #   bench/rest.sh                     # PostgreSQL: A (Starlette + asyncpg floor) and ours; 3 rounds
 #   bench/rest.sh --rounds 1 -- --warmup 1 --duration 3   # a smoke run
+#   BEFORE_ROOT=../old bench/rest.sh --only A,before,ours   # an earlier checkout's REST front too
 #
 # Every request of ours is `PATCH /v1/prompts/{id}` with `{"description": "..."}` (the audio
 # prompt page's endpoint), through the whole gateway: JWT, request id, body limit, the
@@ -17,12 +18,13 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$HERE")"
 SHARED="${PEERS_BENCH:-$ROOT/../shared/bench}"
 HARNESS="$HERE/.run/rest-harness"
-rounds=3 extra=()
+rounds=3 only=A,ours extra=()
 while (($#)); do
   case "$1" in
     --rounds) rounds="$2"; shift ;;
+    --only) only="$2"; shift ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 [--rounds N] [-- peers.sh args]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--rounds N] [--only LIST] [-- peers.sh args]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -41,4 +43,4 @@ grep -q '"PATCH"' "$HARNESS/lua/mutation.lua" && grep -q '"PATCH" if' "$HARNESS/
 export OURS_PATH='/v1/prompts/__ID__'
 export OURS_BODY='{"description":"__DESC__"}'
 export OURS_OK='"updated_at"'
-PEERS_BENCH="$HARNESS" exec "$HERE/compare.sh" --only A,ours --rounds "$rounds" -- "${extra[@]}"
+PEERS_BENCH="$HARNESS" exec "$HERE/compare.sh" --only "$only" --rounds "$rounds" -- "${extra[@]}"
