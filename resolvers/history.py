@@ -13,6 +13,7 @@ from resolvers.principal import Principal
 
 PROMPT = "PROMPT"
 GUARDRAIL_POOL = "GUARDRAIL_POOL"
+MAX_VERSION = 2**31 - 1  # versions are 32-bit integers on both databases
 READ_SCOPES = {PROMPT: (PROMPTS_READ, PROMPTS_WRITE), GUARDRAIL_POOL: (ADMIN_READ, ADMIN_WRITE)}
 
 
@@ -28,11 +29,7 @@ async def history_of(
     """The entity's entries; none of another organization's, whatever the id."""
     caller = authorize(principal, *READ_SCOPES[kind])
     size = page_size(first)
-    start = decode_cursor(after)
-    try:
-        before_version = int(start) if start is not None else None
-    except ValueError:
-        raise InvalidArgument("`after` is not a cursor from this API") from None
+    before_version = _version_of(decode_cursor(after))
     async with db.read() as conn:
         rows = await store.page_of_entries(
             conn,
@@ -43,6 +40,17 @@ async def history_of(
             limit=size + 1,
         )
     return make_page(rows, size, key=lambda row: str(row.version))
+
+
+def _version_of(key: str | None) -> int | None:
+    """A history cursor's version: ASCII digits within the column's range (`int()` would also
+    take signs, spaces, underscores and other scripts' digits, and the database refuses a
+    number beyond its integer)."""
+    if key is None:
+        return None
+    if not (key.isascii() and key.isdigit() and len(key) <= 10) or not 1 <= int(key) <= MAX_VERSION:
+        raise InvalidArgument("`after` is not a cursor from this API")
+    return int(key)
 
 
 async def entry_of(

@@ -17,6 +17,7 @@ from db.seed import ACME, ACME_DEFAULT_POOL, GLOBEX
 from gateway.cli import main
 from resolvers.errors import Forbidden
 from resolvers.history import PROMPT, history_of
+from resolvers.pagination import encode_cursor
 from resolvers.principal import Principal, PrincipalKind
 from tests.factories import TEST_SECRET, api_key, gql, token
 
@@ -271,6 +272,20 @@ async def test_a_foreign_cursor_is_a_typed_error(client: httpx.AsyncClient) -> N
         client, PROMPT_HISTORY, {"id": WELCOME, "after": "bm90LWEtY3Vyc29y"}, auth=token()
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.parametrize(
+    "version", ["99999999999999999999", "3000000000", "0", "-1", " 5 ", "1_0", "\u0663", "\u00b2"]
+)
+async def test_a_crafted_cursor_is_a_typed_error_not_a_failure(
+    client: httpx.AsyncClient, version: str
+) -> None:
+    # a cursor in this API's own encoding, holding what no page ever hands out: a version
+    # beyond the integer column (PostgreSQL and SQLite refused it with a 500), or one that
+    # int() would take (signs, spaces, underscores, other scripts' digits)
+    crafted = encode_cursor(version)
+    body = await gql(client, PROMPT_HISTORY, {"id": WELCOME, "after": crafted}, auth=token())
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
 
 
 async def test_another_organization_never_reaches_the_history(
