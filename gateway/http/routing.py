@@ -36,7 +36,8 @@ class Gateway(Starlette):
         middleware = kwargs.get("middleware") or []
         self.hot_path = hot_path
         self.hot_endpoint = _wrapped(hot_endpoint, middleware)
-        self.direct_routes = tuple(direct_routes)
+        # each with the static head of its path: most requests are told apart by that alone
+        self.direct_routes = tuple((route.path.partition("{")[0], route) for route in direct_routes)
         self.direct_endpoint = _wrapped(_direct, middleware)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -45,7 +46,10 @@ class Gateway(Starlette):
                 scope["app"] = self
                 await self.hot_endpoint(scope, receive, send)
                 return
-            for route in self.direct_routes:
+            path = scope["path"]
+            for head, route in self.direct_routes:
+                if not path.startswith(head):
+                    continue  # a cheap test first; the route's own match decides
                 match, child = route.matches(scope)
                 if match is Match.FULL:
                     scope["app"] = self
