@@ -105,7 +105,7 @@ class Endpoints:
         if not writing and not_modified(header(request, b"if-none-match"), tag):
             return Response(status_code=304, headers={"etag": tag})
         body = orjson.dumps(resource.present(row, self.prompts_url), option=orjson.OPT_UTC_Z)
-        return Response(body, 200, {"etag": tag}, media_type=JSON)
+        return _Representation(body, tag)
 
     async def _idempotent(
         self, resource: Resource[Any], request: Request, observed: Observation, key: str
@@ -204,6 +204,23 @@ class Endpoints:
         elif failure.status == 503:
             headers["retry-after"] = "1"
         return _json(body, failure.status, headers)
+
+
+class _Representation(Response):
+    """A 200 with the resource and its ETag: the headers Response(body, 200, {"etag": tag},
+    media_type=JSON) makes, in that order, without its general header building (~2 µs)."""
+
+    media_type = JSON
+
+    def __init__(self, body: bytes, tag: str) -> None:
+        self.status_code = 200
+        self.body = body
+        self.background = None
+        self.raw_headers = [
+            (b"etag", tag.encode("latin-1")),
+            (b"content-length", b"%d" % len(body)),
+            (b"content-type", b"application/json"),
+        ]
 
 
 def _json(body: BaseModel, status: int, headers: dict[str, str]) -> Response:
