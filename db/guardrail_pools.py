@@ -92,16 +92,20 @@ async def update_pool(
 @lru_cache(maxsize=64)  # one per shape of change: a few column sets x 4
 def _update_statement(columns: tuple[str, ...], expected: bool, versioned: bool) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
-    return _built_update(columns, expected, versioned)
+    return _built_update(columns, expected, versioned)[0]
 
 
 @lru_cache(maxsize=64)
 def _recorded_statement(columns: tuple[str, ...], expected: bool, versioned: bool) -> Select[Any]:
     """The same write with its history entry, in one statement (PostgreSQL)."""
-    return history.one_statement(_built_update(columns, expected, versioned), pools, _BY_ID)
+    update, written = _built_update(columns, expected, versioned)
+    return history.one_statement(update, pools, _BY_ID, written=written)
 
 
-def _built_update(columns: tuple[str, ...], expected: bool, versioned: bool) -> Update:
+def _built_update(
+    columns: tuple[str, ...], expected: bool, versioned: bool
+) -> tuple[Update, frozenset[str]]:
+    """The UPDATE, and the columns it sets."""
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=pools.c[c].type) for c in columns}
     if "updated_at" in values:
         values["updated_at"] = next_updated_at(pools.c.updated_at, values["updated_at"])
@@ -111,4 +115,5 @@ def _built_update(columns: tuple[str, ...], expected: bool, versioned: bool) -> 
         conditions.append(pools.c.updated_at == bindparam("w_expected"))
     if versioned:
         conditions.append(pools.c.version == bindparam("w_version", type_=pools.c.version.type))
-    return update(pools).where(*conditions).values(values).returning(*pools.c)
+    statement = update(pools).where(*conditions).values(values).returning(*pools.c)
+    return statement, frozenset(values)

@@ -116,15 +116,23 @@ class ConnectionLane:
                 return conn
 
     async def _wait(self, deadline: float) -> AsyncConnection | None:
-        waiter: asyncio.Future[AsyncConnection | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[AsyncConnection | None] = loop.create_future()
         self._waiters.append(waiter)
+        # A timer that fails the waiter, not an asyncio.timeout: most requests wait under
+        # load, and its context manager and task bookkeeping cost several µs each time.
+        timer = loop.call_at(deadline, _expire, waiter)
         try:
-            async with asyncio.timeout_at(deadline):
-                return await waiter
+            handed = await waiter
+            if loop.time() >= deadline:  # handed over just as the deadline passed
+                raise TimeoutError
+            return handed
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._pass_on(waiter.result())  # handed over as this request gave up
             raise
+        finally:
+            timer.cancel()
 
     def _hand(self, conn: AsyncConnection) -> None:
         """A returned connection goes to the longest waiter, else to the idle."""
@@ -194,6 +202,11 @@ class ConnectionLane:
 
 
 _CLOSING: set[asyncio.Task[None]] = set()
+
+
+def _expire(waiter: asyncio.Future[AsyncConnection | None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
 
 
 async def _close(conn: AsyncConnection, *, invalidate: bool) -> None:

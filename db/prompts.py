@@ -181,16 +181,20 @@ async def update_prompt(
 @lru_cache(maxsize=512)  # one per shape of change: at most 2^7 column sets x 32 guard sets
 def _update_statement(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update:
     """Built once per shape, with bind parameters: no statement construction per request."""
-    return _built_update(columns, guards)
+    return _built_update(columns, guards)[0]
 
 
 @lru_cache(maxsize=512)
 def _recorded_statement(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Select[Any]:
     """The same write with its history entry, in one statement (PostgreSQL)."""
-    return history.one_statement(_built_update(columns, guards), prompts, _BY_ID)
+    update, written = _built_update(columns, guards)
+    return history.one_statement(update, prompts, _BY_ID, written=written)
 
 
-def _built_update(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update:
+def _built_update(
+    columns: tuple[str, ...], guards: tuple[Guard, ...]
+) -> tuple[Update, frozenset[str]]:
+    """The UPDATE, and the columns it sets."""
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=prompts.c[c].type) for c in columns}
     if "updated_at" in values:
         values["updated_at"] = next_updated_at(prompts.c.updated_at, values["updated_at"])
@@ -204,4 +208,5 @@ def _built_update(columns: tuple[str, ...], guards: tuple[Guard, ...]) -> Update
             "file_name", upload.with_only_columns(uploads.c.file_name).scalar_subquery()
         )
         values["type"] = PromptType.ASSET
-    return update(prompts).where(*conditions).values(values).returning(*prompts.c)
+    statement = update(prompts).where(*conditions).values(values).returning(*prompts.c)
+    return statement, frozenset(values)

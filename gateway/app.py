@@ -111,16 +111,17 @@ def create_app(settings: Settings) -> Starlette:
         *cors_middleware(settings.cors_origin_list),
         Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
     ]
+    rest = rest_routes(
+        db=db,
+        authenticator=authenticator,
+        prompts_url=prompts_url,
+        throttle=admission.throttle,
+        idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
+    )
     routes: list[BaseRoute] = [
         Route(GRAPHQL_PATH, graphql),
         WebSocketRoute(GRAPHQL_PATH, graphql),  # subscriptions (graphql-transport-ws)
-        *rest_routes(
-            db=db,
-            authenticator=authenticator,
-            prompts_url=prompts_url,
-            throttle=admission.throttle,
-            idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
-        ),
+        *rest,
         *health_routes(partial(check_ready, db), timeout_seconds=settings.database_timeout_seconds),
     ]
     if metrics_endpoint is not None:
@@ -132,6 +133,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Gateway(
         hot_path=GRAPHQL_PATH,
         hot_endpoint=graphql,
+        direct_routes=rest,  # the REST front answers its own failures
         routes=routes,
         middleware=middleware,
         lifespan=_lifespan(db, tracing, redis, listener),

@@ -147,6 +147,23 @@ async def test_a_changing_write_records_one_entry_with_exact_values_before_and_a
     assert prompt["version"] == 2
 
 
+async def test_an_attached_upload_records_the_columns_its_subqueries_set(
+    client: httpx.AsyncClient,
+) -> None:
+    # given: after-hours is a TTS prompt without audio; the upload's columns are set by the
+    # UPDATE's own subqueries, not by values the caller sent
+    # when
+    written = await _update_prompt(client, AFTER_HOURS, {"requestId": "req-welcome-v2"})
+    # then: the entry holds each column the write changed, as on the other database
+    assert written["__typename"] == "UpdatePromptSuccess"
+    [entry] = _nodes(await _prompt_history(client, AFTER_HOURS))
+    assert entry["changes"] == [
+        {"field": "assetId", "before": None, "after": "asset_acme_welcome_v2"},
+        {"field": "fileName", "before": None, "after": "welcome-v2.mp3"},
+        {"field": "type", "before": "TTS", "after": "ASSET"},
+    ]
+
+
 async def test_a_pool_rename_records_its_entry(client: httpx.AsyncClient, db: Database) -> None:
     # given
     key = await api_key(db, name="deployer")

@@ -72,6 +72,30 @@ async def test_get_answers_the_representation_patch_answers(
 
 
 @EACH
+async def test_a_representation_carries_exactly_its_headers(
+    client: httpx.AsyncClient, endpoint: str
+) -> None:
+    # given: an answer of the REST routes' direct path (gateway/http/routing.py)
+    path, body = ENDPOINTS[endpoint]
+    # when
+    for response in (
+        await patch(client, path, body, token("alice")),
+        await client.get(path, headers=bearer(token("alice"))),
+    ):
+        # then: the headers a Starlette JSON Response has, the ETag and the request id
+        assert response.status_code == 200
+        assert sorted(response.headers.keys()) == [
+            "content-length",
+            "content-type",
+            "etag",
+            "x-request-id",
+        ]
+        assert response.headers["content-type"] == "application/json"
+        assert int(response.headers["content-length"]) == len(response.content)
+        assert response.headers["etag"].strip('"').isdigit()
+
+
+@EACH
 async def test_get_with_the_current_etag_is_not_modified(
     client: httpx.AsyncClient, endpoint: str
 ) -> None:

@@ -31,9 +31,10 @@ from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from gateway.authorization import authorization_header
 from gateway.graphql.held_response import HeldResponse, body_then, refuse, send_json
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
-from gateway.graphql.transport import decode_json, encode_json, read_body
+from gateway.graphql.transport import decode_json, encode_json
 from gateway.graphql.trusted_documents import TrustedDocuments
 from gateway.http.idempotency_key import KEY, REPLAYED, idempotency_key
+from gateway.http.request_body import read_body
 from gateway.identity.authenticator import Authenticator
 from schema.idempotent import mutation_key
 from schema.request_errors import MASKED_MESSAGES

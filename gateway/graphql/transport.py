@@ -8,8 +8,6 @@ from datetime import datetime
 from functools import lru_cache
 
 import orjson
-from starlette.requests import ClientDisconnect
-from starlette.types import Receive
 from strawberry.http.parse_content_type import parse_content_type
 
 JSON_HEADERS = ((b"content-type", b"application/json"),)
@@ -20,18 +18,6 @@ def media_type(content_type: str) -> str:
     """Strawberry's reading of a Content-Type (email's header parser: tens of µs), once per
     distinct header value."""
     return parse_content_type(content_type)[0]
-
-
-async def read_body(receive: Receive) -> bytes:
-    """The whole request body (what Request.body does, without its stream generator)."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnect
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 def encode_json(data: object) -> bytes:

@@ -44,10 +44,10 @@ from gateway.graphql.transport import (
     decode_json,
     encode_json,
     media_type,
-    read_body,
 )
 from gateway.graphql.trusted_documents import TrustedDocuments
 from gateway.http.refusal import refusal_document
+from gateway.http.request_body import read_body
 from gateway.http.request_id import current_request_id
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.observed import STATE_KEY

@@ -15,6 +15,7 @@ from db.database import Database
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from gateway.authorization import authorization_header
 from gateway.http.idempotency_key import KEY, idempotency_key
+from gateway.http.request_body import header
 from gateway.http.request_id import current_request_id
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.observed import ROUTE_KEY, STATE_KEY
@@ -101,10 +102,10 @@ class Endpoints:
             return self._failed(resource, request, failure)
         observed.results.append(resource.representation.__name__)
         tag = etag(row.updated_at)
-        if not writing and not_modified(request.headers.get("if-none-match"), tag):
+        if not writing and not_modified(header(request, b"if-none-match"), tag):
             return Response(status_code=304, headers={"etag": tag})
         body = orjson.dumps(resource.present(row, self.prompts_url), option=orjson.OPT_UTC_Z)
-        return Response(body, 200, {"etag": tag}, media_type=JSON)
+        return _Representation(body, tag)
 
     async def _idempotent(
         self, resource: Resource[Any], request: Request, observed: Observation, key: str
@@ -188,7 +189,7 @@ class Endpoints:
         self, resource: Resource[Any], request: Request, principal: Principal | None, raw_id: str
     ) -> datetime | None:
         """The version If-Match requires; the resolvers' guard then checks it in the write."""
-        accepted = versions(request.headers.get("if-match"))
+        accepted = versions(header(request, b"if-match"))
         if accepted is None or len(accepted) == 1:
             return accepted[0] if accepted else None
         # Several ETags: whichever is current is the one to guard against.
@@ -203,6 +204,23 @@ class Endpoints:
         elif failure.status == 503:
             headers["retry-after"] = "1"
         return _json(body, failure.status, headers)
+
+
+class _Representation(Response):
+    """A 200 with the resource and its ETag: the headers Response(body, 200, {"etag": tag},
+    media_type=JSON) makes, in that order, without its general header building (~2 µs)."""
+
+    media_type = JSON
+
+    def __init__(self, body: bytes, tag: str) -> None:
+        self.status_code = 200
+        self.body = body
+        self.background = None
+        self.raw_headers = [
+            (b"etag", tag.encode("latin-1")),
+            (b"content-length", b"%d" % len(body)),
+            (b"content-type", b"application/json"),
+        ]
 
 
 def _json(body: BaseModel, status: int, headers: dict[str, str]) -> Response:

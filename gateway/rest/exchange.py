@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from gateway.http.request_body import header
 from gateway.rest.failures import malformed, unsupported_media_type
 
 JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
@@ -19,7 +20,8 @@ NO_VERSION = datetime(1, 1, 1, tzinfo=UTC)
 
 async def json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object (RFC 7396 patches are objects too), or Refused."""
-    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    content_type = header(request, b"content-type") or ""
+    media_type = content_type.partition(";")[0].strip().lower()
     if media_type not in JSON_TYPES:
         raise unsupported_media_type()
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from db.database import Database
 from gateway.identity.authenticator import Authenticator
@@ -23,7 +23,7 @@ def rest_routes(
     prompts_url: str,
     throttle: Throttle | None = None,
     idempotency_ttl_seconds: float = 86_400.0,
-) -> list[BaseRoute]:
+) -> list[Route]:
     endpoints = Endpoints(
         db=db,
         authenticator=authenticator,
