@@ -35,7 +35,7 @@ from gateway.http.routing import Gateway
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.metrics import RequestMetrics, build_metrics
 from gateway.observe.observer import RequestObserver
-from gateway.rest.front import rest_routes
+from gateway.rest.front import edge_refusal, rest_routes
 from gateway.settings import Settings
 from gateway.throttle.buckets import LocalBuckets
 from gateway.throttle.limits import Limit
@@ -109,7 +109,9 @@ def create_app(settings: Settings) -> Starlette:
         *(tracing.middleware() if tracing else []),  # the server span encloses everything
         Middleware(EdgeMiddleware, on_finished=observer.finished),
         *cors_middleware(settings.cors_origin_list),
-        Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(
+            BodyLimitMiddleware, max_bytes=settings.max_body_bytes, refusal_for=edge_refusal
+        ),
     ]
     rest = rest_routes(
         db=db,

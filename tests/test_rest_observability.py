@@ -77,7 +77,14 @@ async def test_metrics_count_requests_by_route_template_and_status(database_url:
     ("method", "path", "headers", "content", "status"),
     [
         ("GET", f"{PROMPTS}/{ALICES}", {}, None, 401),
-        ("PATCH", f"{PROMPTS}/{ALICES}", {"Content-Type": "text/plain"}, b"x", 415),
+        ("PATCH", f"{PROMPTS}/{ALICES}", {"Content-Type": "text/plain"}, b"x", 401),
+        (
+            "PATCH",
+            f"{PROMPTS}/{ALICES}",
+            {"Content-Type": "text/plain", "Authorization": ""},
+            b"x",
+            415,
+        ),
         ("PATCH", f"{POOLS}/{POOL}", {"Content-Type": "application/json"}, b"{" * 2**21, 413),
         ("DELETE", f"{POOLS}/{POOL}", {}, None, 405),
         ("GET", "/openapi.json", {}, None, 200),
@@ -91,6 +98,8 @@ async def test_every_response_carries_the_request_id(
     content: bytes | None,
     status: int,
 ) -> None:
+    if "Authorization" in headers:  # a credential, so that the body's own failure shows
+        headers = {**headers, "Authorization": f"Bearer {token()}"}
     response = await client.request(
         method, path, headers={"X-Request-ID": "every-1", **headers}, content=content
     )

@@ -361,6 +361,9 @@ async def test_a_body_over_the_limit_is_413(client: httpx.AsyncClient, endpoint:
     response = await patch(client, path, {"description": "x" * (1024 * 1024)}, token("alice"))
     assert response.status_code == 413
     assert response.headers["x-request-id"] == REQUEST_ID
+    # the route's own error body, as every other failure of the page (not GraphQL's shape)
+    assert response.headers["content-type"] == "application/json"
+    assert code(response.json()) == "PAYLOAD_TOO_LARGE"
 
 
 @EACH
@@ -375,6 +378,69 @@ async def test_other_media_types_are_415(
     response = await client.patch(path, content=b'{"name": "x"}', headers=headers)
     assert response.status_code == 415
     assert code(response.json()) == "UNSUPPORTED_MEDIA_TYPE"
+
+
+READ_ONLY = {"prompts": "prompts:read", "v1-prompts": "prompts:read", "v1-pools": "org:admin:read"}
+
+
+@EACH
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("application/json", b"{"), ("application/json", b"[1]"), ("text/plain", b"{}")],
+)
+async def test_who_is_asking_comes_before_what_is_wrong_with_the_body(
+    client: httpx.AsyncClient, endpoint: str, content_type: str, body: bytes
+) -> None:
+    # the contract's order: 401, then 403, then the body's 400 (or 415)
+    path, _ = ENDPOINTS[endpoint]
+    nobody = await client.patch(
+        path, content=body, headers=bearer(None, **{"Content-Type": content_type})
+    )
+    reader = token("alice", scope=READ_ONLY[endpoint])
+    headers = bearer(reader, **{"Content-Type": content_type})
+    read_only = await client.patch(path, content=body, headers=headers)
+    assert (nobody.status_code, read_only.status_code) == (401, 403)
+
+
+@EACH
+async def test_several_if_match_tags_keep_validation_before_not_found(
+    client: httpx.AsyncClient, endpoint: str
+) -> None:
+    # reading the current version for several tags must not answer 404 before 400
+    invalid = {"title": ""} if endpoint == "prompts" else {"name": ""}
+    response = await patch(
+        client, UNKNOWN[endpoint], invalid, token("alice"), **{"If-Match": '"1", "2"'}
+    )
+    assert response.status_code == 400, response.text
+
+
+@pytest.mark.parametrize("tag", [b'"\xb2"', b'"1\xb2"', b'"\xd9\xa3"'])
+async def test_if_match_with_other_digits_is_412_not_a_failure(
+    client: httpx.AsyncClient, tag: bytes
+) -> None:
+    # str.isdigit() takes a superscript two (0xB2 read as Latin-1), which int() refuses
+    headers = [
+        (name.encode(), value.encode())
+        for name, value in bearer(token("alice"), **{"Content-Type": "application/json"}).items()
+    ]
+    response = await client.patch(
+        f"{PROMPTS}/{ALICES}", content=b'{"title": "x"}', headers=[*headers, (b"if-match", tag)]
+    )
+    assert response.status_code == 412, response.text
+
+
+async def test_a_415_is_not_kept_under_its_idempotency_key(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    # a request refused before it ran: its fixed retry with the same key runs
+    path, _ = ENDPOINTS["prompts"]
+    key = {"Idempotency-Key": "fix-my-content-type"}
+    wrong = bearer(token("alice"), **{"Content-Type": "text/plain"}, **key)
+    refused = await client.patch(path, content=b'{"title": "Fixed"}', headers=wrong)
+    fixed = await patch(client, path, {"title": "Fixed"}, token("alice"), **key)
+    assert (refused.status_code, fixed.status_code) == (415, 200)
+    assert "idempotent-replayed" not in fixed.headers
+    assert (await stored_prompt(db, ALICES))["title"] == "Fixed"
 
 
 # --- merge-patch semantics ------------------------------------------------------------------

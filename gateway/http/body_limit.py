@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.refusal import refusal
 from gateway.http.request_id import current_request_id
+
+CODE = "PAYLOAD_TOO_LARGE"
 
 
 class BodyTooLarge(Exception):
     pass
 
 
+# A front's own refusal for a path, if it has one: (status, code, message, request id) ->
+# the response (the REST routes answer in their seed page's error body).
+RefusalFor = Callable[[str], Callable[[int, str, str, str], Response] | None]
+
+
 class BodyLimitMiddleware:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, refusal_for: RefusalFor | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.refusal_for = refusal_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -24,7 +37,7 @@ class BodyLimitMiddleware:
         declared, chunked = _framing(scope)
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:
-                await _refuse(scope, receive, send, self.max_bytes)
+                await self._refuse(scope, receive, send)
                 return
             if not chunked:
                 # The server frames the body by its declared length: it cannot run over.
@@ -51,7 +64,17 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _refuse(scope, receive, send, self.max_bytes)
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"Request body too large: at most {self.max_bytes} bytes"
+        request_id = current_request_id(scope)
+        own = self.refusal_for(scope["path"]) if self.refusal_for is not None else None
+        if own is not None:
+            answer = own(413, CODE, message, request_id)
+        else:
+            answer = refusal(message, code=CODE, status=413, request_id=request_id)
+        await answer(scope, receive, send)
 
 
 def _framing(scope: Scope) -> tuple[bytes | None, bool]:
@@ -63,13 +86,3 @@ def _framing(scope: Scope) -> tuple[bytes | None, bool]:
         elif key == b"transfer-encoding":
             chunked = True
     return length, chunked
-
-
-async def _refuse(scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
-    answer = refusal(
-        f"Request body too large: at most {max_bytes} bytes",
-        code="PAYLOAD_TOO_LARGE",
-        status=413,
-        request_id=current_request_id(scope),
-    )
-    await answer(scope, receive, send)

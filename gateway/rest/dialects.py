@@ -42,7 +42,9 @@ class PromptError(BaseModel):
     code: str = Field(
         description="VALIDATION_FAILED, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, "
         "CONFLICT, PRECONDITION_FAILED, UNSUPPORTED_MEDIA_TYPE, "
-        "SERVICE_UNAVAILABLE or OUTCOME_UNKNOWN."
+        "PAYLOAD_TOO_LARGE, THROTTLED, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REUSED, "
+        "IDEMPOTENCY_KEY_IN_FLIGHT, SERVICE_UNAVAILABLE, RATE_LIMIT_UNAVAILABLE or "
+        "OUTCOME_UNKNOWN."
     )
     message: str = Field(description="A human-readable explanation.")
     request_id: str = Field(alias="requestId", description="The X-Request-ID of the response.")
@@ -78,7 +80,9 @@ class AudioPromptError(BaseModel):
     code: str = Field(
         description="VALIDATION_FAILED, UNAUTHORIZED, FORBIDDEN, NOT_FOUND, "
         "CONFLICT, PRECONDITION_FAILED, UNSUPPORTED_MEDIA_TYPE, "
-        "SERVICE_UNAVAILABLE or OUTCOME_UNKNOWN."
+        "PAYLOAD_TOO_LARGE, THROTTLED, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REUSED, "
+        "IDEMPOTENCY_KEY_IN_FLIGHT, SERVICE_UNAVAILABLE, RATE_LIMIT_UNAVAILABLE or "
+        "OUTCOME_UNKNOWN."
     )
     message: str = Field(description="A human-readable explanation.")
     description: str = Field(description="What this kind of failure means.")
@@ -115,7 +119,9 @@ class PoolErrorDetail(BaseModel):
     code: str = Field(
         description="UNAUTHORIZED, FORBIDDEN, NOT_FOUND, VALIDATION_FAILED, "
         "CONFLICT, PRECONDITION_FAILED, UNSUPPORTED_MEDIA_TYPE, "
-        "SERVICE_UNAVAILABLE or OUTCOME_UNKNOWN."
+        "PAYLOAD_TOO_LARGE, THROTTLED, IDEMPOTENCY_KEY_INVALID, IDEMPOTENCY_KEY_REUSED, "
+        "IDEMPOTENCY_KEY_IN_FLIGHT, SERVICE_UNAVAILABLE, RATE_LIMIT_UNAVAILABLE or "
+        "OUTCOME_UNKNOWN."
     )
     message: str = Field(description="A human-readable explanation.")
     request_id: str = Field(description="The X-Request-ID of the response.")

@@ -167,7 +167,13 @@ class Endpoints:
     async def _update(
         self, resource: Resource[Any], request: Request, principal: Principal | None
     ) -> Any:
-        data = await json_object(request)
+        try:
+            data = await json_object(request)
+        except Refused:
+            # 401 and 403 come before what is wrong with the body (415 or 400), as they do
+            # for a body of the wrong shape below
+            authorize(principal, resource.write_scope)
+            raise
         raw_id = request.path_params["id"]
         try:
             body = parse_body(resource.body, data)
@@ -178,7 +184,7 @@ class Endpoints:
             _, issues = resource.check(resource.patch(**invalid.rest.sent()))
             raise ValidationFailed(invalid.issues + issues) from None
         fields = body.sent()
-        expected = await self._expected(resource, request, principal, raw_id)
+        expected = await self._expected(resource, request, principal, raw_id, fields)
         if expected is not None:
             fields["expected_updated_at"] = expected
         return await resource.update(
@@ -186,13 +192,23 @@ class Endpoints:
         )
 
     async def _expected(
-        self, resource: Resource[Any], request: Request, principal: Principal | None, raw_id: str
+        self,
+        resource: Resource[Any],
+        request: Request,
+        principal: Principal | None,
+        raw_id: str,
+        fields: dict[str, Any],
     ) -> datetime | None:
         """The version If-Match requires; the resolvers' guard then checks it in the write."""
         accepted = versions(header(request, b"if-match"))
         if accepted is None or len(accepted) == 1:
             return accepted[0] if accepted else None
-        # Several ETags: whichever is current is the one to guard against.
+        # Several ETags: whichever is current is the one to guard against. Reading it must
+        # not put 404 before what the write itself answers first (401, 403, 400).
+        authorize(principal, resource.write_scope)
+        _, issues = resource.check(resource.patch(**fields))
+        if issues:
+            raise ValidationFailed(issues)
         current = await resource.read(db=self.db, principal=principal, raw_id=raw_id)
         return current.updated_at if current.updated_at in accepted else NO_VERSION
 

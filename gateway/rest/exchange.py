@@ -47,10 +47,17 @@ def versions(if_match: str | None) -> list[datetime] | None:
 
 
 def _version(tag: str) -> datetime:
-    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"' or not tag[1:-1].isdigit():
+    digits = tag[1:-1]
+    # ASCII only: str.isdigit() takes superscripts that int() refuses (a 500 once)
+    if (
+        len(tag) < 3
+        or tag[0] != '"'
+        or tag[-1] != '"'
+        or not (digits.isascii() and digits.isdigit())
+    ):
         return NO_VERSION
     try:
-        return EPOCH + int(tag[1:-1]) * MICROSECOND
+        return EPOCH + int(digits) * MICROSECOND
     except OverflowError:
         return NO_VERSION
 

@@ -49,6 +49,11 @@ STATUSES = {
         "PRECONDITION_FAILED",
         "If-Match names a version that is no longer current: nothing was written.",
     ),
+    413: (
+        "PAYLOAD_TOO_LARGE",
+        "The body is over the size limit (1 MiB by default, PATCHBAY_MAX_BODY_BYTES): "
+        "nothing was read or written.",
+    ),
     415: (
         "UNSUPPORTED_MEDIA_TYPE",
         "The body is neither application/json nor application/merge-patch+json.",

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, compile_path
 
 from db.database import Database
 from gateway.identity.authenticator import Authenticator
 from gateway.rest.endpoints import Endpoints
+from gateway.rest.failures import Failure
 from gateway.rest.openapi import dumps
-from gateway.rest.resources import RESOURCES
+from gateway.rest.resources import RESOURCES, Resource
 from gateway.throttle.throttle import Throttle
 
 OPENAPI_PATH = "/openapi.json"
+# A refusal made before any route runs (the body limit's 413): (status, code, message,
+# request id) -> the response.
+EdgeRefusal = Callable[[int, str, str, str], Response]
+_PATTERNS: list[tuple[re.Pattern[str], Resource[Any]]] = [
+    (compile_path(resource.path)[0], resource) for resource in RESOURCES
+]
 
 
 def rest_routes(
@@ -40,3 +52,19 @@ def rest_routes(
         *(endpoints.route(resource) for resource in RESOURCES),
         Route(OPENAPI_PATH, openapi, methods=["GET"]),
     ]
+
+
+def edge_refusal(path: str) -> EdgeRefusal | None:
+    """For a REST route's path, a refusal in that route's own error body (the seed page's
+    dialect), so its callers never meet GraphQL's shape; None for any other path."""
+    for pattern, resource in _PATTERNS:
+        if pattern.match(path):
+            return partial(_refusal, resource)
+    return None
+
+
+def _refusal(
+    resource: Resource[Any], status: int, code: str, message: str, request_id: str
+) -> Response:
+    body = resource.dialect.render(Failure(status, code, message), request_id)
+    return Response(body.model_dump_json(by_alias=True), status, media_type="application/json")

@@ -1,11 +1,13 @@
 """Idempotency-Key on a REST PATCH, exactly as on GraphQL's mutations (docs/safe-writes.md).
 
-The key is the caller's; the request's fingerprint is its method, path, If-Match and body.
+The key is the caller's; the request's fingerprint is its method, path, Content-Type, If-Match
+and body.
 The first request claims the key and runs inside one unit of work with the claim, and its
 answer (status, ETag, body) is stored in the same transaction as its write. A retry with the
 same key and request gets that answer again with `Idempotent-Replayed: true`; the same key with
 another request (or a GraphQL request) is 422; a twin still running past half the database
-timeout is 409. Server errors and 503s are not stored: a retry runs again.
+timeout is 409. Server errors, 503s and 415s (a body not read at all) are not stored: a
+retry runs again.
 """
 
 from __future__ import annotations
@@ -105,7 +107,9 @@ class RestIdempotency:
                 outcome.discard()
                 return None
             response = await run()
-            if response.status_code >= 500:  # not an answer: rolled back, a retry runs again
+            # Not an answer: a server error or a body that could not be read as a patch at all
+            # (415) is rolled back with its claim, and a retry, fixed or not, runs again.
+            if response.status_code >= 500 or response.status_code == 415:
                 outcome.discard()
                 return response
             kept = {
@@ -131,9 +135,11 @@ def _replayed(stored: str) -> Response:
 
 
 async def _fingerprint(request: Request) -> str:
-    """The same request: method, path, If-Match and body (as sent)."""
+    """The same request: method, path, Content-Type, If-Match and body (as sent)."""
     digest = hashlib.sha256()
-    for part in (request.method, request.url.path, request.headers.get("if-match", "")):
+    headers = request.headers
+    parts = (request.method, request.url.path, headers.get("content-type", ""))
+    for part in (*parts, headers.get("if-match", "")):
         digest.update(part.encode() + b"\0")
     digest.update(await request.body())
     return digest.hexdigest()

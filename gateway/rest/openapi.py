@@ -38,7 +38,6 @@ REQUEST_ID = Header(
 ETAG = Header(
     description="The version of the representation, for If-Match.", required=True, schema=STRING
 )
-TOO_LARGE = "The body is over the size limit (1 MiB by default)."
 
 
 def document() -> dict[str, Any]:
@@ -143,13 +142,6 @@ def _responses(
             headers={"ETag": ETAG, "X-Request-ID": REQUEST_ID},
         )
     for status in errors:
-        if status == 413:
-            responses["413"] = Response(
-                description=TOO_LARGE,
-                headers={"X-Request-ID": REQUEST_ID},
-                content={"text/plain": MediaType(media_type_schema=STRING)},
-            )
-            continue
         _, text = STATUSES[status]
         if status == 403 and not resource.has_owner:
             text = "The credential lacks the scope."
