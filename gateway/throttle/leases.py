@@ -30,11 +30,18 @@ MAX_LEASES = 10_000  # clients whose leases a process keeps; the least recently 
 
 
 @dataclass(slots=True)
+class Waiter:
+    cost: float
+    verdict: asyncio.Future[Verdict]
+
+
+@dataclass(slots=True)
 class Lease:
     points: float = 0.0  # spendable here: taken from Redis, not yet spent
     shared: float = 0.0  # the Redis bucket's points after the last round trip
     at: float = field(default_factory=time.monotonic)  # when that was, and the last use
-    asking: int = 0  # takes of this lease in flight to Redis
+    waiting: list[Waiter] = field(default_factory=list)  # for points from Redis, in order
+    asking: bool = False  # a task is asking Redis for the waiting requests
 
 
 class LeasedBuckets:
@@ -52,10 +59,11 @@ class LeasedBuckets:
         self.max_leases = max_leases
         self._leases: OrderedDict[tuple[str, Limit], Lease] = OrderedDict()
         self._evicted: list[tuple[str, Limit, float]] = []  # to go back with the next sweep
+        self._asking: set[asyncio.Task[None]] = set()  # the loop keeps weak references only
 
     async def take(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
         lease = self._lease(key, limit)
-        if cost <= lease.points:
+        if cost <= lease.points and not lease.waiting:
             lease.points -= cost
             return Verdict(True, self._view(lease, limit), 0.0)
         if cost > limit.maximum:  # never admitted; the lease does not lower what is asked
@@ -63,30 +71,71 @@ class LeasedBuckets:
             if drain:
                 lease.points = 0.0  # the whole bucket empties, this part of it too
             return verdict
-        return await self._ask(key, lease, cost, limit, drain=drain)
+        # Requests that miss together wait for one round trip that asks for all of them
+        waiter = Waiter(cost, asyncio.get_running_loop().create_future())
+        lease.waiting.append(waiter)
+        if not lease.asking:
+            lease.asking = True
+            task = asyncio.create_task(self._ask(key, lease, limit))
+            self._asking.add(task)
+            task.add_done_callback(self._asking.discard)
+        return await waiter.verdict
 
-    async def _ask(
-        self, key: str, lease: Lease, cost: float, limit: Limit, *, drain: bool
-    ) -> Verdict:
-        held, lease.points = lease.points, 0.0  # reserved for this request while it asks
-        need = cost - held
-        # One slice per lease at a time: requests that miss together ask for their need only
-        extra = self.fraction * limit.maximum if lease.asking == 0 else 0.0
-        lease.asking += 1
+    async def _ask(self, key: str, lease: Lease, limit: Limit) -> None:
+        """Asks Redis for what the waiting requests need beyond the lease, plus a slice; when
+        the bucket cannot give them all, for the first one's need alone, which is refused
+        only when Redis cannot give that."""
+        alone = False
         try:
-            verdict, taken = await self.shared.take_more(key, need, extra, limit, drain=drain)
-        except LimiterUnavailable:
-            lease.points += held  # Redis took nothing that is known: the lease is still ours
+            while self._serve(lease, limit):
+                asked = lease.waiting[:1] if alone else lease.waiting
+                need = sum(waiter.cost for waiter in asked) - lease.points
+                try:
+                    verdict, taken = await self.shared.take_more(
+                        key, need, self.fraction * limit.maximum, limit
+                    )
+                except LimiterUnavailable:
+                    self._fail(lease)
+                    return
+                lease.shared, lease.at = verdict.available, time.monotonic()
+                if verdict.admitted:
+                    lease.points += taken
+                    alone = False
+                elif len(asked) > 1:
+                    alone = True
+                else:
+                    refused = lease.waiting.pop(0)
+                    view = self._view(lease, limit)
+                    rate = limit.restore_rate
+                    wait = max(0.0, refused.cost - view) / rate if rate > 0 else 0.0
+                    _settle(refused, Verdict(False, view, wait))
+            await self._keep_bounded(key, lease, limit)
+        except Exception as error:  # a bug: the waiting requests fail, rather than hang
+            _fail_all(lease, error)
             raise
         finally:
-            lease.asking -= 1
-        lease.shared, lease.at = verdict.available, time.monotonic()
-        if not verdict.admitted:
-            lease.points += held
-            return Verdict(False, self._view(lease, limit), verdict.retry_after)
-        lease.points += taken - need
-        await self._keep_bounded(key, lease, limit)
-        return Verdict(True, self._view(lease, limit), 0.0)
+            lease.asking = False
+
+    def _serve(self, lease: Lease, limit: Limit) -> bool:
+        """Admits the waiting requests the lease covers, in order: True if some still wait."""
+        while lease.waiting:
+            first = lease.waiting[0]
+            if first.verdict.done():  # its request is gone: nothing to charge
+                lease.waiting.pop(0)
+            elif first.cost <= lease.points:
+                lease.points -= first.cost
+                lease.waiting.pop(0)
+                _settle(first, Verdict(True, self._view(lease, limit), 0.0))
+            else:
+                return True
+        return False
+
+    def _fail(self, lease: Lease) -> None:
+        """Redis cannot be asked: each waiting request gets today's answer (fail-open or
+        closed, counted once per request); the lease stays here, to be spent."""
+        for _ in lease.waiting[1:]:
+            self.shared.on_unreachable()  # the round trip counted the first
+        _fail_all(lease, LimiterUnavailable())
 
     async def give_back(self, key: str, points: float, limit: Limit) -> float:
         lease = self._lease(key, limit)
@@ -137,7 +186,7 @@ class LeasedBuckets:
         self._evicted = []
         while self._leases:
             (key, limit), lease = next(iter(self._leases.items()))
-            if lease.at >= before or lease.asking:
+            if lease.at >= before or lease.asking or lease.waiting:
                 break
             del self._leases[key, limit]
             if lease.points > 0:
@@ -145,3 +194,15 @@ class LeasedBuckets:
         for key, limit, points in going:
             with suppress(LimiterUnavailable):  # lost: errs towards the other clients
                 await self.shared.give_back(key, points, limit)
+
+
+def _settle(waiter: Waiter, verdict: Verdict) -> None:
+    if not waiter.verdict.done():
+        waiter.verdict.set_result(verdict)
+
+
+def _fail_all(lease: Lease, error: Exception) -> None:
+    waiting, lease.waiting = lease.waiting, []
+    for waiter in waiting:
+        if not waiter.verdict.done():
+            waiter.verdict.set_exception(error)
