@@ -7,10 +7,11 @@ and refunds go into it. Every point spent here was taken from Redis, so points a
 made; but while a lease is held, Redis refills the bucket as if those points were spent,
 so a process may admit up to one slice beyond what a single bucket would, per client.
 
-A lease holds at most one slice (refunds beyond go back to Redis), leases are kept for the
-most recently used clients only, and a lease left unused for `idle_seconds` is given back
-to Redis by `keep_returning` (run with the app's lifespan), so that a client's budget
-follows it to another replica. A lease belongs to the (client key, limit) it was taken
+A lease holds at most one slice (refunds beyond go back to Redis with its next round trip,
+or at once when they are more than a slice), leases are kept for the most recently used
+clients only, and a lease left unused for `idle_seconds` is given back to Redis by
+`keep_returning` (run with the app's lifespan), so that a client's budget follows it to
+another replica. A lease belongs to the (client key, limit) it was taken
 under: an organization's new limit starts a new lease, and the old one goes back when idle.
 """
 
@@ -38,6 +39,7 @@ class Waiter:
 @dataclass(slots=True)
 class Lease:
     points: float = 0.0  # spendable here: taken from Redis, not yet spent
+    owed: float = 0.0  # refunds beyond a slice, for Redis with the next round trip
     shared: float = 0.0  # the Redis bucket's points after the last round trip
     at: float = field(default_factory=time.monotonic)  # when that was, and the last use
     waiting: list[Waiter] = field(default_factory=list)  # for points from Redis, in order
@@ -90,11 +92,13 @@ class LeasedBuckets:
             while self._serve(lease, limit):
                 asked = lease.waiting[:1] if alone else lease.waiting
                 need = sum(waiter.cost for waiter in asked) - lease.points
+                back, lease.owed = lease.owed, 0.0
+                slice_ = self.fraction * limit.maximum
                 try:
                     verdict, taken = await self.shared.take_more(
-                        key, need, self.fraction * limit.maximum, limit
+                        key, need, slice_, limit, back=back
                     )
-                except LimiterUnavailable:
+                except LimiterUnavailable:  # what was owed stays spent: errs towards others
                     self._fail(lease)
                     return
                 lease.shared, lease.at = verdict.available, time.monotonic()
@@ -144,11 +148,17 @@ class LeasedBuckets:
         return self._view(lease, limit)
 
     async def _keep_bounded(self, key: str, lease: Lease, limit: Limit) -> None:
-        beyond = lease.points - self.fraction * limit.maximum
+        """Points beyond a slice are no longer spendable here: they go back to Redis with
+        the next round trip, or now once they are more than a slice."""
+        slice_ = self.fraction * limit.maximum
+        beyond = lease.points - slice_
         if beyond > 0:
             lease.points -= beyond
+            lease.owed += beyond
+        if lease.owed > slice_:
+            back, lease.owed = lease.owed, 0.0
             try:
-                lease.shared = await self.shared.give_back(key, beyond, limit)
+                lease.shared = await self.shared.give_back(key, back, limit)
             except LimiterUnavailable:
                 return  # the points stay spent: errs towards the other clients
             lease.at = time.monotonic()
@@ -159,8 +169,8 @@ class LeasedBuckets:
             lease = self._leases[key, limit] = Lease(shared=limit.maximum)
             if len(self._leases) > self.max_leases:
                 (old_key, old_limit), old = self._leases.popitem(last=False)
-                if old.points > 0:
-                    self._evicted.append((old_key, old_limit, old.points))
+                if old.points + old.owed > 0:
+                    self._evicted.append((old_key, old_limit, old.points + old.owed))
         else:
             self._leases.move_to_end((key, limit))
         return lease
@@ -189,8 +199,8 @@ class LeasedBuckets:
             if lease.at >= before or lease.asking or lease.waiting:
                 break
             del self._leases[key, limit]
-            if lease.points > 0:
-                going.append((key, limit, lease.points))
+            if lease.points + lease.owed > 0:
+                going.append((key, limit, lease.points + lease.owed))
         for key, limit, points in going:
             with suppress(LimiterUnavailable):  # lost: errs towards the other clients
                 await self.shared.give_back(key, points, limit)

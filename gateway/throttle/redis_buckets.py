@@ -22,9 +22,10 @@ log = logging.getLogger("patchbay.throttle")
 KEY_SUFFIX = "bucket:"  # after the deployment's PATCHBAY_REDIS_KEY_PREFIX
 
 # KEYS[1]: the bucket. ARGV: points, maximum, restore rate, "take", "give", or "drain" (a
-# take whose refusal, for a cost beyond the maximum, empties the bucket), and extra points a
-# take also asks for, when the bucket has them. Returns {admitted (1/0), points after, points
-# taken}, the numbers as strings: Lua numbers reach Redis as integers.
+# take whose refusal, for a cost beyond the maximum, empties the bucket), extra points a take
+# also asks for when the bucket has them, and points given back first. Returns {admitted
+# (1/0), points after, points taken}, the numbers as strings: Lua numbers reach Redis as
+# integers.
 SCRIPT = """
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
@@ -34,7 +35,8 @@ local points = maximum
 if kept[1] then
   points = math.min(maximum, tonumber(kept[1]) + math.max(0, now - tonumber(kept[2])) * rate)
 end
-local admitted, extra, taken = 1, tonumber(ARGV[5]), 0
+local admitted, extra, back, taken = 1, tonumber(ARGV[5]), tonumber(ARGV[6]), 0
+points = math.min(maximum, points + back)
 if ARGV[4] == 'give' then
   points = math.min(maximum, points + cost)
 elseif points >= cost + extra then
@@ -45,7 +47,7 @@ else
   admitted = 0
   if ARGV[4] == 'drain' and cost > maximum then points = 0 end
 end
-if admitted == 1 or ARGV[4] == 'drain' then
+if admitted == 1 or ARGV[4] == 'drain' or back > 0 then
   points = points - taken
   redis.call('HSET', KEYS[1], 'p', tostring(points), 't', tostring(now))
   local ttl = 86400000
@@ -67,12 +69,19 @@ class RedisBuckets:
         return verdict
 
     async def take_more(
-        self, key: str, cost: float, extra: float, limit: Limit, *, drain: bool = False
+        self,
+        key: str,
+        cost: float,
+        extra: float,
+        limit: Limit,
+        *,
+        drain: bool = False,
+        back: float = 0.0,
     ) -> tuple[Verdict, float]:
-        """Takes `cost` points and, when the bucket has them too, `extra`: the verdict on the
-        cost, and the points taken (0, cost, or cost + extra)."""
+        """Gives `back` points, then takes `cost` points and, when the bucket has them too,
+        `extra`: the verdict on the cost, and the points taken (0, cost, or cost + extra)."""
         admitted, points, taken = await self._run(
-            key, cost, limit, "drain" if drain else "take", extra
+            key, cost, limit, "drain" if drain else "take", extra, back
         )
         if admitted:
             return Verdict(True, points, 0.0), taken
@@ -84,12 +93,12 @@ class RedisBuckets:
         return after
 
     async def _run(
-        self, key: str, points: float, limit: Limit, mode: str, extra: float = 0.0
+        self, key: str, points: float, limit: Limit, mode: str, extra: float = 0, back: float = 0
     ) -> tuple[bool, float, float]:
         args = [repr(float(points)), repr(limit.maximum), repr(limit.restore_rate), mode]
         try:
             admitted, after, taken = await self._script(
-                keys=[self.prefix + key], args=[*args, repr(float(extra))]
+                keys=[self.prefix + key], args=[*args, repr(float(extra)), repr(float(back))]
             )
         except (TimeoutError, RedisError, OSError) as error:
             self.on_unreachable()
