@@ -177,12 +177,13 @@ class LeasedBuckets:
 
     def _view(self, lease: Lease, limit: Limit) -> float:
         """This process's view of the client's points: Redis's at the last round trip,
-        refilled since, plus the lease (other processes' leases are not seen)."""
+        refilled since, plus the lease and what it owes Redis (other processes' leases are
+        not seen)."""
         now = time.monotonic()
         shared = min(limit.maximum, lease.shared + (now - lease.at) * limit.restore_rate)
         lease.at = now
         lease.shared = shared
-        return min(limit.maximum, shared + lease.points)
+        return min(limit.maximum, shared + lease.points + lease.owed)
 
     async def keep_returning(self) -> None:
         """Gives idle leases back to Redis, until cancelled (the app's lifespan runs it)."""
