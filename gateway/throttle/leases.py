@@ -86,11 +86,11 @@ class LeasedBuckets:
     async def _ask(self, key: str, lease: Lease, limit: Limit) -> None:
         """Asks Redis for what the waiting requests need beyond the lease, plus a slice; when
         the bucket cannot give them all, for the first one's need alone, which is refused
-        only when Redis cannot give that."""
+        only when Redis cannot give that. Requests that wait meanwhile go with the next."""
         alone = False
         try:
             while self._serve(lease, limit):
-                asked = lease.waiting[:1] if alone else lease.waiting
+                asked = lease.waiting[:1] if alone else self._batch(lease, limit)
                 need = sum(waiter.cost for waiter in asked) - lease.points
                 back, lease.owed = lease.owed, 0.0
                 slice_ = self.fraction * limit.maximum
@@ -119,6 +119,19 @@ class LeasedBuckets:
             raise
         finally:
             lease.asking = False
+
+    def _batch(self, lease: Lease, limit: Limit) -> list[Waiter]:
+        """The first waiting requests, as many as Redis had points for at the last round
+        trip (refilled since): a batch Redis must refuse would cost a round trip for
+        nothing."""
+        room = min(limit.maximum, lease.shared + (time.monotonic() - lease.at) * limit.restore_rate)
+        room += lease.points
+        count, total = 0, 0.0
+        for waiter in lease.waiting:
+            if count and total + waiter.cost > room:
+                break
+            count, total = count + 1, total + waiter.cost
+        return lease.waiting[:count]
 
     def _serve(self, lease: Lease, limit: Limit) -> bool:
         """Admits the waiting requests the lease covers, in order: True if some still wait."""
