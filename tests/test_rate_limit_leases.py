@@ -214,3 +214,22 @@ async def test_requests_that_miss_together_share_one_round_trip(
     assert {a.status_code for a in answers} == {200}
     assert await script_runs(redis_server.url) <= 3
     assert min(left(a) for a in answers) == 1000 - 1 - 2 * 31
+
+
+async def test_a_batch_asks_no_more_than_the_bucket_holds(
+    database_url: str, db: Database, redis_server: OwnRedis
+) -> None:
+    # given a bucket of 50 points refilled at once, slices of 1, and 40 requests of 2 at once
+    settings = leased(
+        database_url, redis_server.url, rate_limit_maximum=50, rate_limit_restore_rate=1e6
+    )
+    async with client_for(settings) as client:
+        assert (await client.post("/graphql", json=VIEWER, headers=ALICE)).status_code == 200
+        await reset_counts(redis_server.url)
+        answers = await asyncio.gather(
+            *(client.post("/graphql", json=VIEWER, headers=ALICE) for _ in range(40))
+        )
+    # then: batches of up to 50 points, a few round trips; asking for all 80 at once would be
+    # refused, and each request asked for alone: 41
+    assert {a.status_code for a in answers} == {200}
+    assert await script_runs(redis_server.url) <= 6
