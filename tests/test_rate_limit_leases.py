@@ -15,6 +15,8 @@ import pytest
 import redis.asyncio
 
 from db.database import Database
+from db.rate_limits import set_rate_limit
+from db.seed import ACME
 from gateway.app import create_app
 from tests.factories import asgi_client, client_for, token
 from tests.own_servers import OwnRedis, own_redis
@@ -233,3 +235,22 @@ async def test_a_batch_asks_no_more_than_the_bucket_holds(
     # refused, and each request asked for alone: 41
     assert {a.status_code for a in answers} == {200}
     assert await script_runs(redis_server.url) <= 6
+
+
+async def test_an_organization_limit_applies_to_leases(
+    database_url: str, db: Database, redis_server: OwnRedis
+) -> None:
+    # given a gateway that leased 20 points of acme's alice under the default limit
+    settings = leased(database_url, redis_server.url)
+    async with client_for(settings) as one:
+        before = await one.post("/graphql", json=VIEWER, headers=ALICE)
+    # when acme gets a limit of its own, of 30 points
+    async with db.write() as conn:
+        await set_rate_limit(conn, org_id=ACME, maximum=30, restore_rate=1e-9)
+    async with client_for(settings) as two:
+        answers = [await two.post("/graphql", json=VIEWER, headers=ALICE) for _ in range(20)]
+    # then: leases under the new limit (slices of 0.6), and its 30 points are all there is
+    assert before.headers["ratelimit-policy"].startswith('"cost";q=1000;')
+    assert answers[0].headers["ratelimit-policy"].startswith('"cost";q=30;')
+    admitted = [a.status_code for a in answers].count(200)
+    assert admitted in (14, 15)  # 15 when this gateway knew the document from Redis
