@@ -9,7 +9,7 @@ import math
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -307,6 +307,8 @@ def _lifespan(
         yield
         if returning is not None and leases is not None:
             returning.cancel()
+            with suppress(asyncio.CancelledError):
+                await returning
             await leases.return_idle(math.inf)  # what this process holds goes back to Redis
         if listener is not None:
             await listener.close()

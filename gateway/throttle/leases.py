@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from contextlib import suppress
 from dataclasses import dataclass, field
 
 from gateway.throttle.buckets import LimiterUnavailable, Verdict
@@ -216,8 +215,10 @@ class LeasedBuckets:
             if lease.points + lease.owed > 0:
                 going.append((key, limit, lease.points + lease.owed))
         for key, limit, points in going:
-            with suppress(LimiterUnavailable):  # lost: errs towards the other clients
+            try:
                 await self.shared.give_back(key, points, limit)
+            except LimiterUnavailable:  # the rest are lost too (errs towards the other
+                return  # clients): a stopping process must not wait a timeout for each
 
 
 def _settle(waiter: Waiter, verdict: Verdict) -> None:
