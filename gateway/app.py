@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
+import math
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from gateway.graphql.shared_documents import SharedDocuments
+    from gateway.throttle.leases import LeasedBuckets
     from gateway.tracing.provider import Tracing
 
 log = logging.getLogger("patchbay")
@@ -138,7 +141,7 @@ def create_app(settings: Settings) -> Starlette:
         direct_routes=rest,  # the REST front answers its own failures
         routes=routes,
         middleware=middleware,
-        lifespan=_lifespan(db, tracing, redis, listener),
+        lifespan=_lifespan(db, tracing, redis, listener, _leases_of(admission, redis)),
     )
     app.state.settings = settings
     app.state.db = db
@@ -237,11 +240,7 @@ def _admission(
         unreachable = metrics.limiter_unreachable.inc if metrics else (lambda: None)
         buckets: Buckets = LocalBuckets()
         if redis is not None:
-            from gateway.throttle.redis_buckets import RedisBuckets
-
-            buckets = RedisBuckets(
-                redis, prefix=settings.redis_key_prefix, on_unreachable=unreachable
-            )
+            buckets = _shared_buckets(settings, redis, unreachable)
         throttle = Throttle(
             buckets,
             default=Limit(settings.rate_limit_maximum, settings.rate_limit_restore_rate),
@@ -260,6 +259,29 @@ def _admission(
     )
 
 
+def _shared_buckets(settings: Settings, redis: Redis, unreachable: Callable[[], None]) -> Buckets:
+    from gateway.throttle.leases import LeasedBuckets
+    from gateway.throttle.redis_buckets import RedisBuckets
+
+    shared = RedisBuckets(redis, prefix=settings.redis_key_prefix, on_unreachable=unreachable)
+    if settings.rate_limit_lease_fraction == 0:
+        return shared
+    return LeasedBuckets(
+        shared,
+        fraction=settings.rate_limit_lease_fraction,
+        idle_seconds=settings.rate_limit_lease_idle_seconds,
+    )
+
+
+def _leases_of(admission: Admission, redis: Redis | None) -> LeasedBuckets | None:
+    if redis is None or admission.throttle is None:
+        return None
+    from gateway.throttle.leases import LeasedBuckets
+
+    buckets = admission.throttle.buckets
+    return buckets if isinstance(buckets, LeasedBuckets) else None
+
+
 def _log_untrusted(metrics: RequestMetrics | None) -> Callable[[str | None], None]:
     def untrusted(operation: str | None) -> None:
         if metrics is not None:
@@ -273,7 +295,11 @@ async def _to_graphiql(_: Request) -> RedirectResponse:
 
 
 def _lifespan(
-    db: Database, tracing: Tracing | None, redis: Redis | None, listener: Listener | None
+    db: Database,
+    tracing: Tracing | None,
+    redis: Redis | None,
+    listener: Listener | None,
+    leases: LeasedBuckets | None,
 ) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
@@ -281,7 +307,13 @@ def _lifespan(
         # it out of the garbage collector's full scans, which otherwise stall the loop for ms.
         gc.collect()
         gc.freeze()
+        returning = asyncio.create_task(leases.keep_returning()) if leases else None
         yield
+        if returning is not None and leases is not None:
+            returning.cancel()
+            with suppress(asyncio.CancelledError):
+                await returning
+            await leases.return_idle(math.inf)  # what this process holds goes back to Redis
         if listener is not None:
             await listener.close()
         await db.dispose()

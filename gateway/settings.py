@@ -140,6 +140,13 @@ class Settings(BaseSettings):
     # With PATCHBAY_REDIS_URL and Redis unreachable: admit the request (open) or answer 503
     # RATE_LIMIT_UNAVAILABLE (closed). Either way the event is counted in metrics.
     rate_limit_redis_failure: Literal["open", "closed"] = "open"
+    # With PATCHBAY_REDIS_URL: each process takes a lease of this fraction of a client's
+    # maximum from Redis along with a request's cost, and charges later requests to it without
+    # a round trip; a process may admit up to one lease beyond the shared budget, per client
+    # (docs/trusted-documents.md). 0: every charge and refund is a round trip to Redis.
+    rate_limit_lease_fraction: float = Field(default=0.02, ge=0, le=0.5, allow_inf_nan=False)
+    # A lease unused this long goes back to Redis, so a client's budget follows it elsewhere.
+    rate_limit_lease_idle_seconds: float = Field(default=2.0, gt=0, le=60, allow_inf_nan=False)
     # A throttled request is answered once its points are back, after at most this long: a
     # client that ignores Retry-After waits anyway, instead of taking the server with refusals.
     rate_limit_hold_seconds: float = Field(default=1.0, ge=0, le=60, allow_inf_nan=False)
