@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from db.errors import connection_lost, connection_unusable
 from db.lane import ConnectionLane
 from db.single_write import SharedSingleWrite
+from db.sqlite_inline import INLINE, InlineReads
 from db.types import read_json
 
 READ_CONNECTIONS = 5  # what SQLAlchemy's pool kept for reads before (its pool_size)
@@ -52,6 +53,8 @@ class SqliteBackend:
             is_lost=connection_lost,
             is_unusable=connection_unusable,
         )
+        # Reads that can finish at once run in the loop's thread (db/sqlite_inline.py).
+        self.inline = InlineReads.of(url)
         # SQLite has one writer at a time. Transactions of this process queue here, in
         # order, instead of polling the file lock in SQLite's busy handler (which backs off
         # up to 100 ms per try); the busy timeout covers writers of other processes.
@@ -65,7 +68,14 @@ class SqliteBackend:
     async def read(self, deadline: float | None = None) -> AsyncIterator[AsyncConnection]:
         """Each statement sees committed data, and is its own transaction."""
         async with self.lane.connection(deadline) as conn:
-            yield conn
+            if self.inline is None:
+                yield conn
+                return
+            conn.info[INLINE] = self.inline  # its statements may run inline: reads only
+            try:
+                yield conn
+            finally:
+                conn.info.pop(INLINE, None)
 
     @asynccontextmanager
     async def single_write(self, deadline: float) -> AsyncIterator[SharedSingleWrite]:
@@ -98,6 +108,8 @@ class SqliteBackend:
             self._writer.release()
 
     async def dispose(self) -> None:
+        if self.inline is not None:
+            self.inline.close()
         await self.lane.close()
         await self.shared.close()
         await self.engine.dispose()

@@ -23,6 +23,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
 import orjson
+from sqlalchemy import Select
 from sqlalchemy import types as sqltypes
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,7 +32,8 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from db.errors import UniqueViolation, is_unique_violation
 from db.lane import DEADLINE
-from db.sqlite_driver import Turn, rows_in_turn, work_in_turn
+from db.sqlite_driver import Turn, json_reader, rows_in_turn, work_in_turn
+from db.sqlite_inline import INLINE, InlineReads
 from db.types import UTCDateTime, read_json
 
 Processor = Callable[[Any], Any] | None
@@ -50,6 +52,7 @@ class Compiled:
     # (name, processor, value of a literal the statement carries), in the driver's order
     parameters: tuple[tuple[str, Processor, Any], ...]
     for_asyncpg: bool
+    selects: bool  # a SELECT: may run inline on SQLite (db/sqlite_inline.py)
     # the driver's rows -> typed rows: each column processed and put in its place
     build: Callable[[list[Any]], list[Any]]
 
@@ -177,6 +180,11 @@ async def in_one_hop(
 async def _run(
     conn: AsyncConnection, compiled: Compiled, values: list[Any], turn: Turn | None
 ) -> list[Any]:
+    inline: InlineReads | None = conn.info.get(INLINE)
+    if inline is not None and compiled.selects and turn is None:
+        at_once = inline.rows(compiled.sql, values)
+        if at_once is not None:
+            return at_once
     driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
     try:
         if compiled.for_asyncpg:
@@ -221,6 +229,7 @@ def _compiled(
         compiled.string,
         parameters,
         dialect.driver == "asyncpg",
+        isinstance(statement, Select),
         _builder(row, keys, results, [type(column.type) for column in columns], dialect),
     )
 
@@ -287,18 +296,19 @@ def _sqlite_fast(dialect: Dialect, kind: type, index: int, names: dict[str, Any]
 
     UTCDateTime: the processors are datetime.fromisoformat (SQLAlchemy's for SQLite), then
     UTC for a naive result (db/types.py); the text read as UTC in one call is the same
-    datetime, and text with an offset of its own fails (offset twice): the processors read
-    it. JSON: the processors end in the dialect's deserializer, db/types.read_json, which
-    is orjson first: the same value wherever orjson reads the text."""
+    datetime. Text with an offset of its own fails (offset twice), and a date alone reads
+    as naive (fromisoformat drops the offset): the processors read both. JSON: the
+    processors end in the dialect's deserializer, db/types.read_json, which is orjson
+    first: the same value wherever orjson reads the text."""
     if dialect.name != "sqlite":
         return None
     if kind is UTCDateTime:
-        names["fromiso"] = datetime.fromisoformat
-        return f"(None if (v := r[{index}]) is None else fromiso(v + '+00:00'))"
-    if (
-        issubclass(kind, sqltypes.JSON)
-        and getattr(dialect, "_json_deserializer", None) is read_json
-    ):
+        names |= {"fromiso": datetime.fromisoformat, "UTC": UTC}
+        return (
+            f"(None if (v := r[{index}]) is None else d"
+            f" if (d := fromiso(v + '+00:00')).tzinfo is UTC else p{index}(v))"
+        )
+    if issubclass(kind, sqltypes.JSON) and json_reader(dialect) is read_json:
         names["loads"] = orjson.loads
         return f"(None if (v := r[{index}]) is None else loads(v))"
     return None
