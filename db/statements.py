@@ -257,7 +257,9 @@ def _builder(
     Python calls than in SQLite. Where the inline decoding fails (text it cannot read),
     the whole page is built again with the processors, which then answer or raise exactly
     as before: the inline form only ever succeeds with the processors' own result."""
-    names: dict[str, Any] = {"make": row._make}
+    # tuple.__new__ as _make calls it, without _make's Python frame per row (its length
+    # check holds by construction: one entry per field)
+    names: dict[str, Any] = {"new": tuple.__new__, "cls": row}
     entries, fast = [], []
     for field in row._fields:
         if field not in keys:
@@ -279,11 +281,12 @@ def _builder(
         else:
             entries.append(f"p{index}(r[{index}])")
         fast.append(_sqlite_fast(dialect, types[index], index, names) or entries[-1])
-    source = "def build(found):\n    return [make((" + ", ".join(entries) + ",)) for r in found]\n"
+    row_of = "new(cls, ({},))".format
+    source = f"def build(found):\n    return [{row_of(', '.join(entries))} for r in found]\n"
     if fast != entries:
         source += (
             "def build_fast(found):\n    try:\n"
-            "        return [make((" + ", ".join(fast) + ",)) for r in found]\n"
+            f"        return [{row_of(', '.join(fast))} for r in found]\n"
             "    except (TypeError, ValueError):\n        return build(found)\n"
         )
     exec(compile(source, f"<rows of {row.__name__}>", "exec"), names)  # noqa: S102

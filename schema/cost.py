@@ -314,7 +314,15 @@ def _actual_of_selection(
     cost = 0
     for child in common:
         if child.key in data:
-            cost += _actual(child, data[child.key])
+            value = data[child.key]
+            # Nothing below it costs anything, and no count of items: an object, a leaf or
+            # null costs its weight (what _actual gives, without its two calls per node).
+            if not (child.common or child.by_type or value.__class__ is list) and (
+                child.page.__class__ is not ItemCount
+            ):
+                cost += child.weight
+            else:
+                cost += _actual(child, value)
     # The member that answered is the one whose fields are in the data: the dearest of them.
     dearest = 0
     for _, fields in by_type:
