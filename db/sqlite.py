@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any
 
 from sqlalchemy import event
@@ -55,6 +55,7 @@ class SqliteBackend:
         )
         # Reads that can finish at once run in the loop's thread (db/sqlite_inline.py).
         self.inline = InlineReads.of(url)
+        self._read_info = None if self.inline is None else {INLINE: self.inline}
         # SQLite has one writer at a time. Transactions of this process queue here, in
         # order, instead of polling the file lock in SQLite's busy handler (which backs off
         # up to 100 ms per try); the busy timeout covers writers of other processes.
@@ -64,18 +65,10 @@ class SqliteBackend:
     def idle_outside_pool(self) -> int:
         return (1 if self.shared.conn is not None else 0) + self.lane.idle
 
-    @asynccontextmanager
-    async def read(self, deadline: float | None = None) -> AsyncIterator[AsyncConnection]:
-        """Each statement sees committed data, and is its own transaction."""
-        async with self.lane.connection(deadline) as conn:
-            if self.inline is None:
-                yield conn
-                return
-            conn.info[INLINE] = self.inline  # its statements may run inline: reads only
-            try:
-                yield conn
-            finally:
-                conn.info.pop(INLINE, None)
+    def read(self, deadline: float | None = None) -> AbstractAsyncContextManager[AsyncConnection]:
+        """Each statement sees committed data, and is its own transaction. Its SELECTs may
+        run inline (db/sqlite_inline.py): only while lent for reads, never to a unit."""
+        return self.lane.connection(deadline, self._read_info)
 
     @asynccontextmanager
     async def single_write(self, deadline: float) -> AsyncIterator[SharedSingleWrite]:

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlalchemy.engine import make_url
 
+from db import prompts as store
 from db import statements
 from db.database import Database
 from db.models import prompts
@@ -23,6 +24,7 @@ from db.sqlite import SqliteBackend
 from db.sqlite_inline import InlineReads
 from tests.factories import alices_prompt
 
+WELCOME = "prm_acme_welcome"  # a demo prompt of acme
 # Text a datetime or JSON column may hold, written by something other than Patchbay:
 # (updated_at, tags). The first of each is what Patchbay itself writes.
 ODD_TEXT = [
@@ -92,6 +94,26 @@ async def test_reads_of_a_file_run_in_the_loops_thread(db: Database) -> None:
     # aiosqlite's threads
     assert backend.inline._conn is not None
     assert page and all(r.org_id == ACME for r in page)
+
+
+async def test_a_read_inside_a_unit_sees_the_units_own_writes(db: Database) -> None:
+    # given: a unit of work that has changed a prompt, not yet committed
+    async with db.unit() as outcome:
+        unit = db.current_unit()
+        assert unit is not None
+        await unit.conn.execute(
+            update(prompts).where(prompts.c.id == WELCOME).values(description="in the unit")
+        )
+        # when: the prompt is read inside the unit
+        async with db.read() as conn:
+            inside = await store.fetch_prompt(conn, org_id=ACME, prompt_id=WELCOME)
+        outcome.discard()
+    async with db.read() as conn:
+        after = await store.fetch_prompt(conn, org_id=ACME, prompt_id=WELCOME)
+    # then: the read ran in the unit's transaction (not inline, on another connection), and
+    # nothing of it is left once the unit is discarded
+    assert inside is not None and inside.description == "in the unit"
+    assert after is not None and after.description != "in the unit"
 
 
 def file_with_prompts(tmp_path: Path, rows: int, *, wal: bool = True) -> Path:
