@@ -300,8 +300,18 @@ def _actual(field: FieldCost, value: Any) -> int:
         return weight + _actual_of_selection(field.common, field.by_type, value)
     if kind is list:
         total = 0
+        if field.by_type or field.page.__class__ is ItemCount:
+            for item in value:
+                total += _actual(field, item)
+            return total
+        # A page's items (edges): an object's cost as the dict branch above counts it, one
+        # call less per item
+        weight, common = field.weight, field.common
         for item in value:
-            total += _actual(field, item)
+            if item.__class__ is dict:
+                total += weight + _actual_of_selection(common, (), item)
+            else:
+                total += _actual(field, item)
         return total
     return field.weight  # a leaf, or an object field that resolved to null
 
