@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -57,14 +58,19 @@ class ConnectionLane:
         return len(self._idle)
 
     @asynccontextmanager
-    async def connection(self, deadline: float | None = None) -> AsyncIterator[AsyncConnection]:
+    async def connection(
+        self, deadline: float | None = None, info: Mapping[str, Any] | None = None
+    ) -> AsyncIterator[AsyncConnection]:
         """A connection until the block ends. `deadline` (time.monotonic): the request's
         answer is due then: waiting, connecting and each statement (db/statements.py reads
-        it from the connection's info) end by it."""
+        it from the connection's info) end by it. `info`: put in the connection's info while
+        it is lent (what its statements may read, e.g. db/sqlite_inline.py's INLINE)."""
         loop = asyncio.get_running_loop()
         remaining = self.timeout_seconds if deadline is None else deadline - time.monotonic()
         conn = await self._take(loop.time() + remaining)
         conn.info[DEADLINE] = time.monotonic() + remaining
+        if info:
+            conn.info.update(info)
         broken = False
         try:
             yield conn
@@ -78,6 +84,9 @@ class ConnectionLane:
             broken = self.is_unusable(error) or not isinstance(error, Exception)
             raise
         finally:
+            if info:
+                for key in info:
+                    conn.info.pop(key, None)
             # The books are right even if that wait was cancelled: the slot is not leaked.
             if broken or conn.invalidated or conn.closed or self._closed:
                 self._discard(conn, invalidate=broken and not conn.invalidated)

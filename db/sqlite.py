@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from typing import Any
 
 from sqlalchemy import event
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from db.errors import connection_lost, connection_unusable
 from db.lane import ConnectionLane
 from db.single_write import SharedSingleWrite
+from db.sqlite_inline import INLINE, InlineReads
 from db.types import read_json
 
 READ_CONNECTIONS = 5  # what SQLAlchemy's pool kept for reads before (its pool_size)
@@ -52,6 +53,9 @@ class SqliteBackend:
             is_lost=connection_lost,
             is_unusable=connection_unusable,
         )
+        # Reads that can finish at once run in the loop's thread (db/sqlite_inline.py).
+        self.inline = InlineReads.of(url)
+        self._read_info = None if self.inline is None else {INLINE: self.inline}
         # SQLite has one writer at a time. Transactions of this process queue here, in
         # order, instead of polling the file lock in SQLite's busy handler (which backs off
         # up to 100 ms per try); the busy timeout covers writers of other processes.
@@ -61,11 +65,10 @@ class SqliteBackend:
     def idle_outside_pool(self) -> int:
         return (1 if self.shared.conn is not None else 0) + self.lane.idle
 
-    @asynccontextmanager
-    async def read(self, deadline: float | None = None) -> AsyncIterator[AsyncConnection]:
-        """Each statement sees committed data, and is its own transaction."""
-        async with self.lane.connection(deadline) as conn:
-            yield conn
+    def read(self, deadline: float | None = None) -> AbstractAsyncContextManager[AsyncConnection]:
+        """Each statement sees committed data, and is its own transaction. Its SELECTs may
+        run inline (db/sqlite_inline.py): only while lent for reads, never to a unit."""
+        return self.lane.connection(deadline, self._read_info)
 
     @asynccontextmanager
     async def single_write(self, deadline: float) -> AsyncIterator[SharedSingleWrite]:
@@ -98,6 +101,8 @@ class SqliteBackend:
             self._writer.release()
 
     async def dispose(self) -> None:
+        if self.inline is not None:
+            self.inline.close()
         await self.lane.close()
         await self.shared.close()
         await self.engine.dispose()

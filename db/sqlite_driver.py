@@ -5,6 +5,7 @@ API takes two hops to that thread per statement (execute, then fetch), and has n
 skip a statement whose turn came too late. Its private `_execute(fn, *args)` queues one
 function of ours instead, and `_conn` is the sqlite3 connection that function runs on.
 tests/test_sqlite_driver.py pins both, so an aiosqlite upgrade that moves them fails there.
+(And SQLAlchemy's dialect keeps its engine's JSON reader privately: json_reader.)
 """
 
 from __future__ import annotations
@@ -58,3 +59,9 @@ def _work_unless_late(driver: Any, work: Callable[[sqlite3.Connection], T], turn
         raise TurnMissed("the statement's turn on SQLite came after its deadline")
     turn.started = True
     return work(driver._conn)
+
+
+def json_reader(dialect: Any) -> Any:
+    """The JSON columns' reader the engine was made with (create_engine's
+    json_deserializer), None if none: SQLAlchemy keeps it privately on the dialect."""
+    return getattr(dialect, "_json_deserializer", None)

@@ -42,11 +42,12 @@ class Connection(Generic[Node]):
     def of_records(cls, page: Page[Any], node: Callable[[Any], Any] | None) -> Connection[Any]:
         """For the planned executor: edges as records, nodes as `node` makes them (None:
         the rows are the nodes, and an edge costs no Python call)."""
-        make = EdgeRecord._make
+        new, pairs = tuple.__new__, zip(page.keys, page.rows, strict=True)
+        # as EdgeRecord._make makes them, without its Python frame per edge
         if node is None:
-            edges = [make(pair) for pair in zip(page.keys, page.rows, strict=True)]
+            edges = [new(EdgeRecord, pair) for pair in pairs]
         else:
-            edges = [make((key, node(row))) for key, row in zip(page.keys, page.rows, strict=True)]
+            edges = [new(EdgeRecord, (key, node(row))) for key, row in pairs]
         return cls(
             edges=edges,  # type: ignore[arg-type]
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),

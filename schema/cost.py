@@ -300,8 +300,18 @@ def _actual(field: FieldCost, value: Any) -> int:
         return weight + _actual_of_selection(field.common, field.by_type, value)
     if kind is list:
         total = 0
+        if field.by_type or field.page.__class__ is ItemCount:
+            for item in value:
+                total += _actual(field, item)
+            return total
+        # A page's items (edges): an object's cost as the dict branch above counts it, one
+        # call less per item
+        weight, common = field.weight, field.common
         for item in value:
-            total += _actual(field, item)
+            if item.__class__ is dict:
+                total += weight + _actual_of_selection(common, (), item)
+            else:
+                total += _actual(field, item)
         return total
     return field.weight  # a leaf, or an object field that resolved to null
 
@@ -314,7 +324,15 @@ def _actual_of_selection(
     cost = 0
     for child in common:
         if child.key in data:
-            cost += _actual(child, data[child.key])
+            value = data[child.key]
+            # Nothing below it costs anything, and no count of items: an object, a leaf or
+            # null costs its weight (what _actual gives, without its two calls per node).
+            if not (child.common or child.by_type or value.__class__ is list) and (
+                child.page.__class__ is not ItemCount
+            ):
+                cost += child.weight
+            else:
+                cost += _actual(child, value)
     # The member that answered is the one whose fields are in the data: the dearest of them.
     dearest = 0
     for _, fields in by_type:

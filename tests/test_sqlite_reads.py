@@ -1,0 +1,187 @@
+"""SQLite reads: run in the loop's thread when they can finish at once (db/sqlite_inline.py),
+with rows decoded inline (db/statements.py), and the same rows as SQLAlchemy's own
+execution makes, whatever text the file holds."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, update
+from sqlalchemy.engine import make_url
+
+from db import prompts as store
+from db import statements
+from db.database import Database
+from db.models import prompts
+from db.reads import reads_of
+from db.rows import PromptRow
+from db.seed import ACME
+from db.sqlite import SqliteBackend
+from db.sqlite_inline import InlineReads
+from tests.factories import alices_prompt
+
+WELCOME = "prm_acme_welcome"  # a demo prompt of acme
+# Text a datetime or JSON column may hold, written by something other than Patchbay:
+# (updated_at, tags). The first of each is what Patchbay itself writes.
+ODD_TEXT = [
+    ("2026-01-02 03:04:05.000006", '["a","b"]'),
+    ("2026-01-02 03:04:05", "[]"),
+    ("2026-01-02T03:04:05.5", '["x"]'),
+    ("2026-01-02 03:04:05.000006+02:00", "5"),  # an offset of its own; a JSON number
+    ("2026-01-02", "[18446744073709551616]"),  # a date alone; beyond orjson's integers
+]
+
+
+def sqlite_path(db: Database) -> str:
+    path = make_url(db.url).database
+    assert path is not None
+    return path
+
+
+async def test_rows_read_inline_are_those_sqlalchemy_makes(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's text columns")
+    # given: acme's prompts, one per kind of text a column may hold
+    ids = [f"prm_odd_{n}" for n in range(len(ODD_TEXT))]
+    async with db.write() as conn:
+        await conn.execute(insert(prompts).values([alices_prompt(i) for i in ids]))
+    with sqlite3.connect(sqlite_path(db)) as raw:
+        for prompt_id, (stamp, tags) in zip(ids, ODD_TEXT, strict=True):
+            raw.execute(
+                "UPDATE prompts SET updated_at = ?, tags = ? WHERE id = ?", (stamp, tags, prompt_id)
+            )
+    reads = reads_of(prompts, None)
+    async with db.read() as conn:
+        # when: each is read alone, and all of them in one page (with the demo's own rows)
+        ours = [
+            await statements.rows(conn, reads.by_id, {"w_id": i, "w_org": ACME}, row=PromptRow)
+            for i in ids
+        ]
+        theirs = [
+            [tuple(r) for r in (await conn.execute(reads.by_id, {"w_id": i, "w_org": ACME}))]
+            for i in ids
+        ]
+        page = {"w_org": ACME, "w_limit": 100}
+        our_page = await statements.rows(conn, reads.first_page, page, row=PromptRow)
+        their_page = [tuple(r) for r in (await conn.execute(reads.first_page, page))]
+    # then: the same rows as SQLAlchemy's result processing makes, each found
+    assert [[tuple(r) for r in rows] for rows in ours] == theirs
+    assert all(len(rows) == 1 for rows in theirs)
+    assert [tuple(r) for r in our_page] == their_page
+    assert {r.id for r in our_page} >= set(ids)
+    # and: Patchbay's own text was decoded inline, as an aware UTC datetime
+    assert ours[0][0].updated_at == datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert ours[0][0].updated_at.tzinfo is UTC
+
+
+async def test_reads_of_a_file_run_in_the_loops_thread(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's inline reads")
+    # given: the app's SQLite database, a file
+    backend = db.backend
+    assert isinstance(backend, SqliteBackend) and backend.inline is not None
+    backend.inline.close()
+    # when: a page is read
+    async with db.read() as conn:
+        page = await statements.rows(
+            conn, reads_of(prompts, None).first_page, {"w_org": ACME, "w_limit": 5}, row=PromptRow
+        )
+    # then: it was read on the loop thread's own connection (opened for it), not in
+    # aiosqlite's threads
+    assert backend.inline._conn is not None
+    assert page and all(r.org_id == ACME for r in page)
+
+
+async def test_a_read_inside_a_unit_sees_the_units_own_writes(db: Database) -> None:
+    # given: a unit of work that has changed a prompt, not yet committed
+    async with db.unit() as outcome:
+        unit = db.current_unit()
+        assert unit is not None
+        await unit.conn.execute(
+            update(prompts).where(prompts.c.id == WELCOME).values(description="in the unit")
+        )
+        # when: the prompt is read inside the unit
+        async with db.read() as conn:
+            inside = await store.fetch_prompt(conn, org_id=ACME, prompt_id=WELCOME)
+        outcome.discard()
+    async with db.read() as conn:
+        after = await store.fetch_prompt(conn, org_id=ACME, prompt_id=WELCOME)
+    # then: the read ran in the unit's transaction (not inline, on another connection), and
+    # nothing of it is left once the unit is discarded
+    assert inside is not None and inside.description == "in the unit"
+    assert after is not None and after.description != "in the unit"
+
+
+def file_with_prompts(tmp_path: Path, rows: int, *, wal: bool = True) -> Path:
+    path = tmp_path / "inline.db"
+    with sqlite3.connect(path) as raw:
+        if wal:
+            raw.execute("PRAGMA journal_mode=WAL")
+        raw.execute("CREATE TABLE t (x INTEGER)")
+        raw.executemany("INSERT INTO t VALUES (?)", [(n,) for n in range(rows)])
+    return path
+
+
+def test_a_read_that_cannot_finish_at_once_is_left_to_the_driver(tmp_path: Path) -> None:
+    # given: a file, and its inline reader
+    path = file_with_prompts(tmp_path, 3)
+    reads = InlineReads.of(f"sqlite+aiosqlite:///{path}")
+    assert reads is not None
+    try:
+        # when: a quick read, a long one, and a write are asked for
+        quick = reads.rows("SELECT x FROM t WHERE x > ? ORDER BY x", [0])
+        started = time.process_time()
+        long = reads.rows(
+            "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c LIMIT 50000000) "
+            "SELECT count(*) FROM c",
+            [],
+        )
+        stopped_after = time.process_time() - started
+        write = reads.rows("INSERT INTO t VALUES (?) RETURNING x", [99])
+        # then: the quick one answers; the long one is stopped within its budget, and the
+        # write is refused: both are left to the driver (None), and nothing was written
+        assert quick == [(1,), (2,)]
+        assert long is None and stopped_after < 0.1
+        assert write is None
+        assert reads.rows("SELECT count(*) FROM t", []) == [(3,)]
+    finally:
+        reads.close()
+
+
+def test_a_locked_file_is_left_to_the_driver_at_once(tmp_path: Path) -> None:
+    # given: a file in rollback-journal mode, locked by another connection
+    path = file_with_prompts(tmp_path, 3, wal=False)
+    reads = InlineReads.of(f"sqlite+aiosqlite:///{path}")
+    assert reads is not None
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        # when: a read is asked for
+        started = time.monotonic()
+        locked = reads.rows("SELECT count(*) FROM t", [])
+        waited = time.monotonic() - started
+        holder.execute("COMMIT")
+        # then: it did not wait for the lock (no busy timeout); once free, it reads
+        assert locked is None and waited < 0.5
+        assert reads.rows("SELECT count(*) FROM t", []) == [(3,)]
+    finally:
+        holder.close()
+        reads.close()
+
+
+def test_no_inline_reader_where_another_connection_would_see_another_database(
+    tmp_path: Path,
+) -> None:
+    # in memory, or with driver options in the URL: only the driver's connections
+    assert InlineReads.of("sqlite+aiosqlite://") is None
+    assert InlineReads.of("sqlite+aiosqlite:///:memory:") is None
+    assert InlineReads.of(f"sqlite+aiosqlite:///file:{tmp_path}/x.db?mode=ro&uri=true") is None
+    # and: a file that is not there is not made by a read
+    missing = InlineReads.of(f"sqlite+aiosqlite:///{tmp_path / 'missing.db'}")
+    assert missing is not None
+    assert missing.rows("SELECT 1", []) is None
+    assert not (tmp_path / "missing.db").exists()
