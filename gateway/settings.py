@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
     # Open subscriptions per principal (organization and subject) in one process at most.
     subscriptions_per_principal: int = Field(default=100, ge=1, le=100_000)
+    # Open WebSocket connections per principal (organization and subject) in one process at
+    # most: one more is closed with code 4029.
+    connections_per_principal: int = Field(default=10, ge=1, le=100_000)
     # How often a quiet subscription re-checks its credential: an expired or revoked one
     # ends the stream within this time (at once when a change arrives).
     subscription_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -162,15 +162,19 @@ class Gate:
             unused = max(1, self.requested) - max(1, self.actual or 0)
             await throttle.give_back(charge, unused)
 
+    async def close_out(self) -> None:
+        """Settled, and a throttled client held (its next refusals cost nothing)."""
+        await self.settle()
+        throttle = self.admission.throttle
+        if self.status == 429 and throttle is not None and self.charge is not None:
+            await throttle.hold(self.charge)
+
     def wrap(self, send: Send) -> Send:
         """The response with the refusal's status and the RateLimit headers, settled first."""
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await self.settle()
-                throttle = self.admission.throttle
-                if self.status == 429 and throttle is not None and self.charge is not None:
-                    await throttle.hold(self.charge)
+                await self.close_out()
                 headers = list(message.get("headers", ()))
                 if self.charge is not None:
                     headers += self.charge.headers()
