@@ -52,6 +52,11 @@ async def connected(url: str, credential: str) -> AsyncIterator[ClientConnection
         yield ws
 
 
+def _operator() -> str:
+    """A credential that writes under enforce."""
+    return token("alice", scope="prompts:write graphql:freeform")
+
+
 def _auth(credential: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {credential}"}
 
@@ -63,6 +68,14 @@ async def _subscribe(ws: ClientConnection, id: str, **payload: Any) -> None:
 async def _next_message(ws: ClientConnection, wait: float = 10) -> dict[str, Any]:
     found: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), wait))
     return found
+
+
+async def _reply(ws: ClientConnection, wait: float = 10) -> dict[str, Any]:
+    """The next message other than a `complete`."""
+    while True:
+        found = await _next_message(ws, wait)
+        if found["type"] != "complete":
+            return found
 
 
 async def _still_open(ws: ClientConnection) -> None:
@@ -92,7 +105,8 @@ async def _post(url: str, document: str, credential: str, **variables: Any) -> d
 def _manifest(home: Path, *bodies: str) -> str:
     path = home / "manifest.json"
     operations = [
-        {"id": _digest(body), "name": "Watch", "type": "subscription", "body": body} for body in bodies
+        {"id": _digest(body), "name": "Watch", "type": "subscription", "body": body}
+        for body in bodies
     ]
     path.write_text(
         json.dumps(
@@ -133,13 +147,13 @@ async def test_under_enforce_only_trusted_subscriptions_run_over_websocket(
             untrusted = await _next_message(ws)
             await _subscribe(ws, "3", documentId=f"sha256:{_digest(WATCH)}")
             await asyncio.sleep(0.5)
-            await _post(url, UPDATE, token("alice"), id=WELCOME, title="Seen")
+            await _post(url, UPDATE, _operator(), id=WELCOME, title="Seen")
             trusted = await _next_message(ws)
         # and: a free-form subscription with the graphql:freeform scope
         async with connected(url, token("alice", scope="prompts:read graphql:freeform")) as ws:
             await _subscribe(ws, "1", query=PROMPT_CHANGED)
             await asyncio.sleep(0.5)
-            await _post(url, UPDATE, token("alice"), id=WELCOME, title="Free")
+            await _post(url, UPDATE, _operator(), id=WELCOME, title="Free")
             freeform = await _next_message(ws)
         title = await _post(
             url,
@@ -320,9 +334,9 @@ async def test_an_id_that_cannot_be_valid_is_not_found(
     with serving(database_url, home) as url:
         async with connected(url, token("alice")) as ws:
             await _subscribe(ws, "1", query=POOL_WATCH, variables={"id": "not-a-uuid"})
-            pool = await _next_message(ws)
+            pool = await _reply(ws)
             await _subscribe(ws, "2", query=PROMPT_CHANGED, variables={"id": "x" * 200})
-            prompt = await _next_message(ws)
+            prompt = await _reply(ws)
     assert pool["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert prompt["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
