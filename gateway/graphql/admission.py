@@ -52,6 +52,7 @@ class Gate:
     charge: Charge | None = None
     status: int | None = None  # the response's status when a refusal sets it
     admitted: bool = False  # the operation was admitted (and charged) once
+    keep: bool = False  # nothing given back (a subscription over SSE: what it delivers is open)
     settled: bool = field(default=False)
 
     async def refusing(self) -> NotAdmitted | None:
@@ -159,6 +160,8 @@ class Gate:
         self.settled = True
         throttle, charge = self.admission.throttle, self.charge
         if throttle is not None and charge is not None and self.requested is not None:
+            if self.keep:
+                return
             unused = max(1, self.requested) - max(1, self.actual or 0)
             await throttle.give_back(charge, unused)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
@@ -12,13 +12,13 @@ from urllib.parse import parse_qsl, urlencode
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from db.database import Database
@@ -26,6 +26,7 @@ from db.errors import DatabaseUnavailable
 from db.storable import is_storable
 from gateway.authorization import authorization_header
 from gateway.graphql.admission import Admission, Gate
+from gateway.graphql.event_stream import wants_event_stream
 from gateway.graphql.idempotency import Idempotency
 from gateway.graphql.negotiation import JSON, ResponseMedia, response_media
 from gateway.graphql.parameters import checked_parameters
@@ -98,7 +99,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             schema,
             graphql_ide="graphiql" if graphiql else None,
             # graphql-transport-ws only: the legacy graphql-ws protocol stays off
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # and GraphQL over SSE (event_stream.py)
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
             max_subscriptions_per_connection=subscriptions_per_connection,
         )
         self.changes = changes
@@ -141,7 +143,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                 await self._not_admitted(request, refused)(scope, receive, send)
                 return
         # A POST with an Idempotency-Key (or @idempotent) is answered once per key: idempotency.py
-        if scope["method"] == "POST":
+        if scope["method"] == "POST" and not wants_event_stream(request.headers.get("accept", "")):
             await self.idempotency(scope, receive, send, self._handle)
             return
         await self._handle(scope, receive, send)
@@ -191,7 +193,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
 
     def _negotiated(self, request: Request) -> ResponseMedia:
         """The response's media type, kept in the scope for Strawberry's half of the work."""
-        media = response_media(request.headers.get("accept", ""))
+        accept = request.headers.get("accept", "")
+        media = JSON if wants_event_stream(accept) else response_media(accept)  # refusals: JSON
+        if media is JSON and (gate := self._context(request).gate) is not None:
+            gate.keep = wants_event_stream(accept)  # a subscription keeps its charge
         if media is None:
             if not self.should_render_graphql_ide(request):
                 raise NOT_ACCEPTABLE
@@ -251,6 +256,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             and isinstance(variables, _DICT_OR_NONE)
             and isinstance(extensions, _DICT_OR_NONE)
             and "multipart" not in request.headers.get("accept", "")
+            and "event-stream" not in request.headers.get("accept", "")
         ):
             return None
         plan = self.planned.plan_for(query, operation)
@@ -410,6 +416,16 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         # `create_response` needs, the media type negotiated for this request.
         return request.scope.get("state", {}).get(_MEDIA_KEY, JSON)  # type: ignore[no-any-return]
 
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        # GraphQL over SSE (event_stream.py); `sub_response` is our ResponseMedia
+        return StreamingResponse(stream(), headers=dict(headers))
+
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
@@ -439,8 +455,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                 self.authenticator.authenticate, authorization_header(request.scope["headers"])
             ),
         )
+        context.changes = self.changes  # subscriptions: WebSocket and SSE (a POST refuses them)
         if isinstance(request, WebSocket):
-            context.changes = self.changes
             context.close = partial(_close, request)
         if self.admission is not None:
             client = request.scope.get("client")
@@ -472,6 +488,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         gate: Gate | None = getattr(context, "gate", None)
         if gate is not None:
             actual = context.actual_cost if isinstance(context, Context) else None
+            if gate.keep:  # a stream over SSE keeps its charge: it reports it as used
+                actual = gate.requested
             response["extensions"] = {**(result.extensions or {}), "cost": gate.cost(actual)}
         return response  # type: ignore[return-value]
 
