@@ -26,7 +26,6 @@ from contextlib import suppress
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLError
 from starlette.types import Scope
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -110,15 +109,15 @@ class GatedOperation(Operation[Context, None]):
         self.payload = payload
         self.context = context
 
-    async def send_initial_errors(self, errors: list[GraphQLError]) -> None:
-        formatted = [_formatted(error, self.context.request_id) for error in errors]
+    async def send_initial_errors(self, errors: list[Any]) -> None:
+        formatted = [format_error(error, self.context.request_id) for error in errors]
         await self.send_operation_message(_message(self.id, "error", formatted))
 
     async def send_next(self, execution_result: ExecutionResult) -> None:
         payload: dict[str, Any] = {"data": execution_result.data}
         if execution_result.errors:
             request_id = self.context.request_id
-            payload["errors"] = [_formatted(e, request_id) for e in execution_result.errors]
+            payload["errors"] = [format_error(e, request_id) for e in execution_result.errors]
         if execution_result.extensions:
             payload["extensions"] = execution_result.extensions
         await self.send_operation_message(_message(self.id, "next", payload))
@@ -352,13 +351,3 @@ def _refusal_in(result: ExecutionResult) -> NotAdmitted | None:
 
 def _message(id: str, kind: str, payload: Any) -> Any:
     return {"id": id, "type": kind, "payload": payload}
-
-
-def _formatted(error: GraphQLError, request_id: str) -> dict[str, Any]:
-    """As over HTTP (codes, masking, the request id); a stream's own typed ending
-    (schema/subscription.py's StreamEnded) keeps its code."""
-    formatted = format_error(error, request_id)
-    own = (error.extensions or {}).get("code")
-    if isinstance(own, str) and formatted["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED":
-        formatted["extensions"]["code"] = own
-    return formatted
