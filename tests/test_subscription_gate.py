@@ -404,3 +404,19 @@ async def test_the_connections_per_principal_limit(
             async with connected(url, token("alice")) as again:  # a closed one is given back
                 await _still_open(again)
     assert code == 4029
+
+
+async def test_a_subscription_over_the_cost_cap_is_refused(
+    db: Database, database_url: str, home: Path
+) -> None:
+    # given: a cap of one point; WATCH costs two (promptChanged and prompt)
+    with serving(database_url, home, PATCHBAY_MAX_OPERATION_COST="1") as url:
+        async with connected(url, token("alice")) as ws:
+            await _subscribe(ws, "1", query=WATCH)
+            refused = await _next_message(ws)
+            await _still_open(ws)
+    assert refused["type"] == "error"
+    extensions = refused["payload"][0]["extensions"]
+    assert extensions["code"] == "OPERATION_TOO_COSTLY"
+    assert extensions["maximumCost"] == 1
+    assert extensions["cost"]["requestedQueryCost"] == 2
