@@ -1,5 +1,5 @@
 """GraphQL over Server-Sent Events, the graphql-sse protocol's distinct connections mode: a
-POST (or GET) to /graphql with `Accept: text/event-stream` runs one operation and streams
+POST to /graphql with `Accept: text/event-stream` runs one operation and streams
 its results as `event: next` and then `event: complete` (Strawberry's SSE transport).
 
 Such a request is an HTTP request like any other up to the stream: the same authentication,
