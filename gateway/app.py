@@ -108,6 +108,7 @@ def create_app(settings: Settings) -> Starlette:
         metered_paths=frozenset({GRAPHQL_PATH}),
         trace_id=tracing.current_trace_id if tracing else None,
     )
+    graphql.on_websocket_operation = observer.finished  # one line per WebSocket operation
     middleware = [  # outermost first: every response, preflights too, carries the request id
         *(tracing.middleware() if tracing else []),  # the server span encloses everything
         Middleware(EdgeMiddleware, on_finished=observer.finished),
@@ -210,6 +211,7 @@ def _graphql_front(
         idempotency_ttl_seconds=settings.idempotency_ttl_seconds,
         changes=changes,
         subscriptions_per_connection=settings.subscriptions_per_connection,
+        connections_per_principal=settings.connections_per_principal,
     )
 
 

@@ -176,10 +176,13 @@ class Settings(BaseSettings):
     # Subscriptions (docs/history.md). Changes queued for one subscriber at most: one that
     # falls further behind is disconnected (close code 4008) instead of buffered.
     subscription_queue_size: int = Field(default=100, ge=1, le=100_000)
-    # Open subscriptions per WebSocket connection at most (more are refused by Strawberry).
+    # Operations in flight per WebSocket connection at most (one more: TOO_MANY_SUBSCRIPTIONS).
     subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
     # Open subscriptions per principal (organization and subject) in one process at most.
     subscriptions_per_principal: int = Field(default=100, ge=1, le=100_000)
+    # Open WebSocket connections per principal (organization and subject) in one process at
+    # most: one more is closed with code 4029.
+    connections_per_principal: int = Field(default=10, ge=1, le=100_000)
     # How often a quiet subscription re-checks its credential: an expired or revoked one
     # ends the stream within this time (at once when a change arrives).
     subscription_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -15,6 +15,7 @@ from typing import Any
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from schema.context import Context
 from schema.cost import Costs
@@ -56,6 +57,8 @@ class CostAdmission(SchemaExtension):
         try:
             await context.admit(requested)
         except NotAdmitted as refusal:
+            if execution.operation_type is OperationType.SUBSCRIPTION:
+                raise  # Strawberry subscribes whatever result is set here: the error ends it
             execution.result = GraphQLExecutionResult(data=None, errors=[refusal.as_error()])
             yield
             return

@@ -27,6 +27,8 @@ class Context:
     connection_params: Any = None  # a WebSocket's connection_init payload (Strawberry sets it)
     # Closes the WebSocket a subscription runs on (code, reason); None over HTTP.
     close: Callable[[int, str], Awaitable[None]] | None = None
+    # A subscription found its credential expired or revoked: the WebSocket closes (4403).
+    credential_ended: bool = False
     _principal: Principal | None = field(default=None, init=False)
     _authenticated: bool = field(default=False, init=False)
 

@@ -40,6 +40,9 @@ def error_code(error: GraphQLError) -> str:
         return error.original_error.code
     if isinstance(error, GraphQLSyntaxError):
         return "GRAPHQL_PARSE_FAILED"
+    own = (error.extensions or {}).get("code")
+    if isinstance(own, str):  # raised with its code: a subscription's end (StreamEnded)
+        return own
     if is_caller_error(error):  # validation, variable and argument coercion
         return "GRAPHQL_VALIDATION_FAILED"
     original = error.original_error

@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.schema.name_converter import NameConverter
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -54,7 +55,9 @@ class PatchbaySchema(SchemaHidingSuggestions):
         for error in errors:
             if error.original_error is None or is_caller_error(error):
                 continue
-            if isinstance(error.original_error, InvalidArgument | NotAdmitted):
+            # a query or mutation sent over WebSocket: refused as the caller's (BAD_REQUEST)
+            refused = InvalidArgument | NotAdmitted | InvalidOperationTypeError
+            if isinstance(error.original_error, refused):
                 continue
             request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
             if isinstance(error.original_error, DatabaseUnavailable | WriteOutcomeUnknown):

@@ -18,7 +18,7 @@ from graphql import GraphQLError
 
 from db.history import Change
 from resolvers import errors as domain
-from resolvers import guardrail_pools, prompts
+from resolvers import guardrail_pools, ids, prompts
 from resolvers.access import authorize
 from resolvers.history import GUARDRAIL_POOL, PROMPT, READ_SCOPES, entry_of
 from resolvers.principal import Principal
@@ -57,10 +57,13 @@ async def _changes(
     ctx: Context, kind: str, entity_id: str | None
 ) -> AsyncIterator[tuple[Principal, Change]]:
     """The kind's changes the caller may see, each with the credential as it holds now."""
-    caller = _checked(await ctx.principal(), kind)
+    caller = _checked(await ctx.principal(), kind, ctx)
+    entity_id = _canonical(kind, entity_id)
     feed: ChangeFeed | None = ctx.changes
     if feed is None:
-        raise StreamEnded("subscriptions are served over WebSocket only", "BAD_REQUEST")
+        raise StreamEnded(
+            "subscriptions are served over WebSocket or Server-Sent Events only", "BAD_REQUEST"
+        )
     try:
         subscription = feed.subscribe(
             org_id=caller.org_id, subject=caller.subject, kind=kind, entity_id=entity_id
@@ -71,9 +74,9 @@ async def _changes(
                 try:
                     change = await asyncio.wait_for(anext(waiting), feed.recheck_seconds)
                 except TimeoutError:
-                    _checked(await ctx.authenticate(), kind)
+                    _checked(await ctx.authenticate(), kind, ctx)
                     continue
-                yield _checked(await ctx.authenticate(), kind), change
+                yield _checked(await ctx.authenticate(), kind, ctx), change
     except TooManySubscriptions as error:
         raise StreamEnded(str(error), "TOO_MANY_SUBSCRIPTIONS") from None
     except SubscriberFellBehind:
@@ -82,10 +85,28 @@ async def _changes(
         raise StreamEnded(FELL_BEHIND[1], "FELL_BEHIND") from None
 
 
-def _checked(principal: Principal | None, kind: str) -> Principal:
+def _canonical(kind: str, raw: str | None) -> str | None:
+    """The id as changes carry it (a pool's UUID in its canonical form, however the caller
+    spelled it); one that cannot name anything is NOT_FOUND, as a query says."""
+    if raw is None:
+        return None
+    if kind == PROMPT:
+        found = ids.prompt_id(raw)
+        if found is not None:
+            return found
+        raise StreamEnded("prompt not found", "NOT_FOUND")
+    pool = ids.pool_id(raw)
+    if pool is not None:
+        return str(pool)
+    raise StreamEnded("guardrailPool not found", "NOT_FOUND")
+
+
+def _checked(principal: Principal | None, kind: str, ctx: Context | None = None) -> Principal:
     try:
         return authorize(principal, *READ_SCOPES[kind])
     except domain.Unauthorized:
+        if ctx is not None:
+            ctx.credential_ended = True  # the transport closes the connection (4403)
         raise StreamEnded("the credential is missing, expired or revoked", "UNAUTHORIZED") from None
     except domain.Forbidden as error:
         raise StreamEnded(error.message, "FORBIDDEN") from None
@@ -114,7 +135,10 @@ async def _entries(
         yield HistoryEntry.from_row(entry), entity
 
 
-@strawberry.type(description="Live changes, over WebSocket (graphql-transport-ws).")
+@strawberry.type(
+    description="Live changes, over WebSocket (graphql-transport-ws) or Server-Sent Events "
+    "(graphql-sse: POST with Accept: text/event-stream)."
+)
 class Subscription:
     @strawberry.subscription(
         description="Each change of a prompt of the caller's organization. Needs "

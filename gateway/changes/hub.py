@@ -82,16 +82,20 @@ class Hub:
         principal = (org_id, subject)
         if self._per_principal.get(principal, 0) >= self.per_principal:
             raise TooManySubscriptions(self.per_principal)
-        await self._ensure_started()
-        subscriber = Subscriber(org_id, kind, entity_id, self.pending_limit)
+        # Reserved before the first await: concurrent first subscribes, all waiting for the
+        # listener to start, would otherwise each pass the check above.
         self._per_principal[principal] = self._per_principal.get(principal, 0) + 1
-        self._by_org.setdefault(org_id, set()).add(subscriber)
+        subscriber = Subscriber(org_id, kind, entity_id, self.pending_limit)
         try:
+            await self._ensure_started()
+            self._by_org.setdefault(org_id, set()).add(subscriber)
             yield subscriber
         finally:
-            self._by_org[org_id].discard(subscriber)
-            if not self._by_org[org_id]:
-                del self._by_org[org_id]
+            subscribers = self._by_org.get(org_id)
+            if subscribers is not None:
+                subscribers.discard(subscriber)
+                if not subscribers:
+                    del self._by_org[org_id]
             self._per_principal[principal] -= 1
             if not self._per_principal[principal]:
                 del self._per_principal[principal]

@@ -52,6 +52,7 @@ class Gate:
     charge: Charge | None = None
     status: int | None = None  # the response's status when a refusal sets it
     admitted: bool = False  # the operation was admitted (and charged) once
+    keep: bool = False  # nothing given back (a subscription over SSE: what it delivers is open)
     settled: bool = field(default=False)
 
     async def refusing(self) -> NotAdmitted | None:
@@ -159,18 +160,24 @@ class Gate:
         self.settled = True
         throttle, charge = self.admission.throttle, self.charge
         if throttle is not None and charge is not None and self.requested is not None:
+            if self.keep:
+                return
             unused = max(1, self.requested) - max(1, self.actual or 0)
             await throttle.give_back(charge, unused)
+
+    async def close_out(self) -> None:
+        """Settled, and a throttled client held (its next refusals cost nothing)."""
+        await self.settle()
+        throttle = self.admission.throttle
+        if self.status == 429 and throttle is not None and self.charge is not None:
+            await throttle.hold(self.charge)
 
     def wrap(self, send: Send) -> Send:
         """The response with the refusal's status and the RateLimit headers, settled first."""
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await self.settle()
-                throttle = self.admission.throttle
-                if self.status == 429 and throttle is not None and self.charge is not None:
-                    await throttle.hold(self.charge)
+                await self.close_out()
                 headers = list(message.get("headers", ()))
                 if self.charge is not None:
                     headers += self.charge.headers()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
@@ -12,22 +12,21 @@ from urllib.parse import parse_qsl, urlencode
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions import GRAPHQL_SSE_PROTOCOL, GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET, UnsetType
 
 from db.database import Database
 from db.errors import DatabaseUnavailable
 from db.storable import is_storable
 from gateway.authorization import authorization_header
 from gateway.graphql.admission import Admission, Gate
+from gateway.graphql.event_stream import wants_event_stream
 from gateway.graphql.idempotency import Idempotency
 from gateway.graphql.negotiation import JSON, ResponseMedia, response_media
 from gateway.graphql.parameters import checked_parameters
@@ -46,6 +45,7 @@ from gateway.graphql.transport import (
     media_type,
 )
 from gateway.graphql.trusted_documents import TrustedDocuments
+from gateway.graphql.websocket import Connections, Finished, GatedTransportWS
 from gateway.http.refusal import refusal_document
 from gateway.http.request_body import read_body
 from gateway.http.request_id import current_request_id
@@ -72,6 +72,9 @@ class _TextFrames(ASGIWebSocketAdapter):
 
 class PatchbayGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = _TextFrames
+    graphql_transport_ws_handler_class = GatedTransportWS
+    # Each WebSocket operation's access line and metrics, when it ends (app.py sets it)
+    on_websocket_operation: Finished | None = None
 
     def __init__(
         self,
@@ -90,15 +93,18 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         idempotency_ttl_seconds: float = 86_400.0,
         changes: Any = None,  # the process's change feed (gateway/changes/): subscriptions
         subscriptions_per_connection: int = 20,
+        connections_per_principal: int = 10,
     ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if graphiql else None,
             # graphql-transport-ws only: the legacy graphql-ws protocol stays off
-            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # and GraphQL over SSE (event_stream.py)
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
             max_subscriptions_per_connection=subscriptions_per_connection,
         )
         self.changes = changes
+        self.connections = Connections(connections_per_principal)
         self.documents = schema  # the document store and costings (BaseSchema for Strawberry)
         self.planned = planned
         self.admission = admission if admission is not None and admission.active else None
@@ -137,7 +143,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                 await self._not_admitted(request, refused)(scope, receive, send)
                 return
         # A POST with an Idempotency-Key (or @idempotent) is answered once per key: idempotency.py
-        if scope["method"] == "POST":
+        if scope["method"] == "POST" and not wants_event_stream(request.headers.get("accept", "")):
             await self.idempotency(scope, receive, send, self._handle)
             return
         await self._handle(scope, receive, send)
@@ -187,7 +193,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
 
     def _negotiated(self, request: Request) -> ResponseMedia:
         """The response's media type, kept in the scope for Strawberry's half of the work."""
-        media = response_media(request.headers.get("accept", ""))
+        accept = request.headers.get("accept", "")
+        media = JSON if wants_event_stream(accept) else response_media(accept)  # refusals: JSON
+        if media is JSON and (gate := self._context(request).gate) is not None:
+            gate.keep = wants_event_stream(accept)  # a subscription keeps its charge
         if media is None:
             if not self.should_render_graphql_ide(request):
                 raise NOT_ACCEPTABLE
@@ -222,10 +231,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         persisted, trusted = False, False
         if "documentId" in data:
             trusted = persisted = True
-            query = self._trusted_body(query, data["documentId"])
+            query = self.trusted_body(query, data["documentId"])
         elif isinstance(extensions, dict) and "persistedQuery" in extensions:
             persisted = True
-            query, trusted = await self._resolve_persisted(query, extensions["persistedQuery"])
+            query, trusted = await self.resolve_persisted(query, extensions["persistedQuery"])
         if isinstance(query, str):
             await self._admit_document(request, query, operation, trusted=trusted)
         planned = await self._run_planned(request, data, query, operation)
@@ -247,6 +256,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             and isinstance(variables, _DICT_OR_NONE)
             and isinstance(extensions, _DICT_OR_NONE)
             and "multipart" not in request.headers.get("accept", "")
+            and "event-stream" not in request.headers.get("accept", "")
         ):
             return None
         plan = self.planned.plan_for(query, operation)
@@ -286,15 +296,15 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         trusted = False
         if "documentId" in params:
             trusted = True
-            query = self._trusted_body(query, params.pop("documentId"))
+            query = self.trusted_body(query, params.pop("documentId"))
         elif raw is not None and isinstance(persisted := _persisted_of(raw), dict):
-            query, trusted = await self._resolve_persisted(query, persisted)
+            query, trusted = await self.resolve_persisted(query, persisted)
         if isinstance(query, str):
             await self._admit_document(Request(scope), query, operation, trusted=trusted)
             params["query"] = query
         return {**scope, "query_string": urlencode(params).encode()}
 
-    def _trusted_body(self, query: Any, document_id: Any) -> str:
+    def trusted_body(self, query: Any, document_id: Any) -> str:
         """The trusted document a `documentId` names."""
         if query is not None:
             raise Refusal("Send either `query` or `documentId`, not both")
@@ -303,7 +313,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             raise Refusal("No trusted document has this documentId", "TRUSTED_DOCUMENT_NOT_FOUND")
         return body
 
-    async def _resolve_persisted(self, query: Any, persisted: Any) -> tuple[str, bool]:
+    async def resolve_persisted(self, query: Any, persisted: Any) -> tuple[str, bool]:
         """Apollo's persisted-query extension: a trusted document by its hash first, then
         the automatic store, which learns nothing where only trusted documents run."""
         digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
@@ -324,14 +334,22 @@ class PatchbayGraphQL(GraphQL[Context, None]):
     async def _admit_document(
         self, request: Request, query: str, operation: str | None, *, trusted: bool
     ) -> None:
+        if await self.admit_document(self._context(request), query, operation, trusted):
+            request.scope["state"][_UNTRUSTED_KEY] = query  # counted once it has run
+
+    async def admit_document(
+        self, context: Context, query: str, operation: str | None, trusted: bool
+    ) -> bool:
         """The trusted-documents policy, then the rate limit's look before parsing: raises
-        Refusal or NotAdmitted."""
+        Refusal or NotAdmitted. True: an untrusted document let through (policy `log`),
+        to be counted once it has run. (HTTP and WebSocket, gateway/graphql/websocket.py.)"""
         policy = self.trusted.policy
+        untrusted = False
         if policy != "off" and not trusted and not self.trusted.trusts(query):
             if policy == "log":
-                request.scope["state"][_UNTRUSTED_KEY] = query  # counted once it has run
+                untrusted = True
             else:
-                principal = await self._context(request).principal()
+                principal = await context.principal()
                 if principal is None or GRAPHQL_FREEFORM not in principal.scopes:
                     raise Refusal(
                         "Only trusted documents run here: send a documentId, or use a "
@@ -339,23 +357,27 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                         "TRUSTED_DOCUMENTS_ONLY",
                         403,
                     )
-        gate = self._context(request).gate
+        gate = context.gate
         if gate is None:
-            return
+            return untrusted
         known = (
             self.planned is not None and self.planned.plan_for(query, operation) is not None
         ) or self.documents.documents.knows_valid(query)
         refusal = await gate.before_parsing(query, known)
         if refusal is not None:
             raise refusal
+        return untrusted
 
     def _count_untrusted(self, request: Request, context: Context) -> None:
-        """An untrusted document that ran (policy `log`): counted by its operation's name,
-        and logged the first time."""
         query = request.scope["state"].pop(_UNTRUSTED_KEY, None)
         if query is not None:
-            self.on_untrusted(context.operation)
-            self.trusted.log_once(query, context.operation)
+            self.count_untrusted(query, context.operation)
+
+    def count_untrusted(self, query: str, operation: str | None) -> None:
+        """An untrusted document that ran (policy `log`): counted by its operation's name,
+        and logged the first time."""
+        self.on_untrusted(operation)
+        self.trusted.log_once(query, operation)
 
     def _not_admitted(self, request: Request, refusal: NotAdmitted) -> Response:
         media = request.scope.get("state", {}).get(_MEDIA_KEY, JSON)
@@ -394,6 +416,16 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         # `create_response` needs, the media type negotiated for this request.
         return request.scope.get("state", {}).get(_MEDIA_KEY, JSON)  # type: ignore[no-any-return]
 
+    async def create_streaming_response(
+        self,
+        request: Request | WebSocket,
+        stream: Callable[[], AsyncIterator[str]],
+        sub_response: Response,
+        headers: Mapping[str, str],
+    ) -> Response:
+        # GraphQL over SSE (event_stream.py); `sub_response` is our ResponseMedia
+        return StreamingResponse(stream(), headers=dict(headers))
+
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
@@ -409,18 +441,6 @@ class PatchbayGraphQL(GraphQL[Context, None]):
     ) -> Context:
         return self._context(request)
 
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """A WebSocket authenticates once, as HTTP does: connection_init's `Authorization`
-        (for clients that cannot set headers), else the upgrade's header. No valid
-        credential: closed with 4403."""
-        params = context.connection_params
-        header = params.get("Authorization") if isinstance(params, dict) else None
-        if isinstance(header, str):
-            context.authenticate = partial(self.authenticator.authenticate, header)
-        if await context.authenticate() is None:
-            raise ConnectionRejectionError()
-        return UNSET  # type: ignore[no-any-return]
-
     def _context(self, request: Request | WebSocket) -> Context:
         """The request's one context, made the first time something asks for it."""
         state = request.scope.setdefault("state", {})
@@ -435,8 +455,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                 self.authenticator.authenticate, authorization_header(request.scope["headers"])
             ),
         )
+        context.changes = self.changes  # subscriptions: WebSocket and SSE (a POST refuses them)
         if isinstance(request, WebSocket):
-            context.changes = self.changes
             context.close = partial(_close, request)
         if self.admission is not None:
             client = request.scope.get("client")
@@ -468,6 +488,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         gate: Gate | None = getattr(context, "gate", None)
         if gate is not None:
             actual = context.actual_cost if isinstance(context, Context) else None
+            if gate.keep:  # a stream over SSE keeps its charge: it reports it as used
+                actual = gate.requested
             response["extensions"] = {**(result.extensions or {}), "cost": gate.cost(actual)}
         return response  # type: ignore[return-value]
 

@@ -1,0 +1,164 @@
+"""GraphQL over Server-Sent Events (graphql-sse, distinct connections mode) against a real
+`patchbay serve`, with a real SSE client (httpx-sse): a change streams as `event: next`;
+the trusted-documents policy, the rate limit and the credential hold as over HTTP and
+WebSocket; another organization hears nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from httpx_sse import aconnect_sse
+
+from db.database import Database
+from tests.factories import token
+from tests.test_subscription_gate import WATCH, _manifest, _operator
+from tests.test_subscriptions import PROMPT_CHANGED, UPDATE, WELCOME, serving
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+async def _events(
+    url: str, credential: str, body: dict[str, Any], count: int, write: Any = None
+) -> tuple[int, list[tuple[str, Any]]]:
+    """The status and the first `count` events of a stream (`write` runs once it is open)."""
+    found: list[tuple[str, Any]] = []
+    async with (
+        httpx.AsyncClient(timeout=20) as client,
+        aconnect_sse(
+            client,
+            "POST",
+            f"{url}/graphql",
+            json=body,
+            headers={"Authorization": f"Bearer {credential}"},
+        ) as source,
+    ):
+        response = source.response
+        if "text/event-stream" not in response.headers.get("content-type", ""):
+            await response.aread()
+            return response.status_code, [("refused", response.json())]
+        if write is not None:
+            asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(write()))
+        async for event in source.aiter_sse():
+            found.append((event.event, json.loads(event.data) if event.data else None))
+            if len(found) == count:
+                break
+    return response.status_code, found
+
+
+def _writer(url: str, title: str, credential: str | None = None) -> Any:
+    async def write() -> None:
+        async with httpx.AsyncClient() as client:
+            await client.post(
+                f"{url}/graphql",
+                json={"query": UPDATE, "variables": {"id": WELCOME, "title": title}},
+                headers={"Authorization": f"Bearer {credential or token('alice')}"},
+            )
+
+    return write
+
+
+async def test_a_change_streams_as_a_next_event(
+    db: Database, database_url: str, home: Path
+) -> None:
+    with serving(database_url, home) as url:
+        status, events = await asyncio.wait_for(
+            _events(url, token("alice"), {"query": WATCH}, 1, _writer(url, "Streamed")), 15
+        )
+    assert status == 200
+    assert events == [
+        (
+            "next",
+            {
+                "data": {"promptChanged": {"prompt": {"title": "Streamed"}}},
+                "extensions": {"cost": {"requestedQueryCost": 2, "actualQueryCost": 2}},
+            },
+        )
+    ]
+
+
+async def test_another_organization_hears_nothing(
+    db: Database, database_url: str, home: Path
+) -> None:
+    with serving(database_url, home) as url:
+        carol = asyncio.create_task(_events(url, token("carol"), {"query": PROMPT_CHANGED}, 1))
+        await asyncio.sleep(0.5)
+        await _writer(url, "Acme only")()
+        await asyncio.sleep(1.5)
+        heard = carol.done()
+        carol.cancel()
+    assert not heard
+
+
+async def test_under_enforce_an_untrusted_stream_is_refused_before_it_starts(
+    db: Database, database_url: str, home: Path
+) -> None:
+    settings = {
+        "PATCHBAY_TRUSTED_DOCUMENTS": _manifest(home, WATCH),
+        "PATCHBAY_TRUSTED_DOCUMENTS_POLICY": "enforce",
+    }
+    with serving(database_url, home, **settings) as url:
+        refused_status, refused = await asyncio.wait_for(
+            _events(url, token("alice"), {"query": PROMPT_CHANGED}, 1), 15
+        )
+        document_id = f"sha256:{hashlib.sha256(WATCH.encode()).hexdigest()}"
+        status, events = await asyncio.wait_for(
+            _events(
+                url,
+                token("alice"),
+                {"documentId": document_id},
+                1,
+                _writer(url, "Trusted", _operator()),
+            ),
+            15,
+        )
+    assert refused_status == 403
+    assert refused[0][1]["errors"][0]["extensions"]["code"] == "TRUSTED_DOCUMENTS_ONLY"
+    assert status == 200
+    assert events[0][1]["data"]["promptChanged"]["prompt"]["title"] == "Trusted"
+
+
+async def test_each_stream_is_charged_until_the_client_is_throttled(
+    db: Database, database_url: str, home: Path
+) -> None:
+    settings = {
+        "PATCHBAY_RATE_LIMIT": "true",
+        "PATCHBAY_RATE_LIMIT_MAXIMUM": "12",
+        "PATCHBAY_RATE_LIMIT_RESTORE_RATE": "0.01",
+    }
+    with serving(database_url, home, **settings) as url:
+        refusal: tuple[int, list[tuple[str, Any]]] | None = None
+        for _ in range(15):
+            try:
+                found = await asyncio.wait_for(_events(url, token("alice"), {"query": WATCH}, 1), 1)
+            except TimeoutError:
+                continue  # admitted: it waits for a change
+            refusal = found
+            break
+    assert refusal is not None, "streams are never charged"
+    status, events = refusal
+    errors = events[0][1]["errors"]
+    assert errors[0]["extensions"]["code"] == "THROTTLED"
+    assert status in (200, 429)  # in the stream once it started; 429 when refused up front
+
+
+async def test_an_expired_token_ends_the_stream(
+    db: Database, database_url: str, home: Path
+) -> None:
+    settings = {"PATCHBAY_SUBSCRIPTION_RECHECK_SECONDS": "0.2", "PATCHBAY_JWT_LEEWAY_SECONDS": "0"}
+    with serving(database_url, home, **settings) as url:
+        status, events = await asyncio.wait_for(
+            _events(url, token("alice", ttl=2), {"query": WATCH}, 2), 15
+        )
+    assert status == 200
+    assert events[0][0] == "next"
+    assert events[0][1]["errors"][0]["extensions"]["code"] == "UNAUTHORIZED"
+    assert events[1] == ("complete", None)
