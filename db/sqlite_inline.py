@@ -23,6 +23,10 @@ from sqlalchemy.engine import make_url
 INLINE = "inline"  # key of a lent read connection's info: its InlineReads (db/sqlite.py)
 BUDGET_SECONDS = 0.005  # at most this long in the loop's thread; longer reads take the hop
 CHECK_EVERY = 1000  # SQLite virtual machine steps between looks at the clock
+# A statement stopped by the budget takes the hop for a while without trying here first (it
+# would stall the loop for the budget and then run again, every time), up to SLOW_KEPT.
+SLOW_SECONDS = 60.0
+SLOW_KEPT = 256
 
 
 class InlineReads:
@@ -30,6 +34,7 @@ class InlineReads:
         self.path = path
         self._conn: sqlite3.Connection | None = None
         self._until = 0.0
+        self._slow: dict[str, float] = {}  # SQL text -> until when it takes the hop
 
     @classmethod
     def of(cls, url: str) -> InlineReads | None:
@@ -43,17 +48,28 @@ class InlineReads:
 
     def rows(self, sql: str, values: list[Any]) -> list[Any] | None:
         """The statement's rows, or None: it could not run at once here."""
+        now = time.monotonic()
+        if self._slow and self._slow.get(sql, 0.0) > now:
+            return None
         conn = self._conn or self._open()
         if conn is None:
             return None
-        self._until = time.monotonic() + BUDGET_SECONDS
+        self._until = now + BUDGET_SECONDS
         try:
             return conn.execute(sql, values).fetchall()
-        except sqlite3.OperationalError:  # locked, stopped, or a write (query_only)
+        except sqlite3.OperationalError as error:  # locked, stopped, or a write (query_only)
+            if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
+                self._remember_slow(sql, now)
             return None
         except sqlite3.Error:  # the connection itself may be at fault: a new one next time
             self.close()
             return None
+
+    def _remember_slow(self, sql: str, now: float) -> None:
+        self._slow.pop(sql, None)
+        self._slow[sql] = now + SLOW_SECONDS
+        if len(self._slow) > SLOW_KEPT:
+            self._slow.pop(next(iter(self._slow)))
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

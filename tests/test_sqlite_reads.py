@@ -152,6 +152,29 @@ def test_a_read_that_cannot_finish_at_once_is_left_to_the_driver(tmp_path: Path)
         reads.close()
 
 
+def test_a_statement_stopped_once_is_not_tried_in_the_loop_again(tmp_path: Path) -> None:
+    # given: a statement the budget stops
+    path = file_with_prompts(tmp_path, 3)
+    reads = InlineReads.of(f"sqlite+aiosqlite:///{path}")
+    assert reads is not None
+    slow = (
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + ? FROM c LIMIT 50000000) "
+        "SELECT count(*) FROM c"
+    )
+    try:
+        assert reads.rows(slow, [1]) is None
+        # when: it comes again (with other values), beside a quick one
+        started = time.process_time()
+        again = reads.rows(slow, [2])
+        second_try = time.process_time() - started
+        # then: it goes to the driver at once, without stalling the loop for the budget again;
+        # other statements still run here
+        assert again is None and second_try < 0.001
+        assert reads.rows("SELECT count(*) FROM t", []) == [(3,)]
+    finally:
+        reads.close()
+
+
 def test_a_locked_file_is_left_to_the_driver_at_once(tmp_path: Path) -> None:
     # given: a file in rollback-journal mode, locked by another connection
     path = file_with_prompts(tmp_path, 3, wal=False)

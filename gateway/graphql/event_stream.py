@@ -6,17 +6,34 @@ Such a request is an HTTP request like any other up to the stream: the same auth
 trusted-documents policy, rate limit's look before parsing and refusals (as JSON, with their
 status, before anything streams); the operation-cost cap and the rate-limit charge come
 when the operation starts, and a refusal then is the stream's one `next` event. It is not
-planned (the fast path answers JSON) and not idempotent (nothing to replay); a subscription
-keeps what it was charged (docs/history.md).
+planned (the fast path answers JSON) and not idempotent (nothing to replay), which is why only
+subscriptions stream: a query or mutation sent this way is refused; a subscription keeps
+what it was charged (docs/history.md).
 """
 
 from __future__ import annotations
 
-from strawberry.http.streaming import SSETransport
+from collections.abc import Iterable
 
-_SSE = SSETransport()
+from strawberry.http.streaming import SSETransport
+from strawberry.types.graphql import OperationType
+
+
+class SubscriptionsOnly(SSETransport):
+    """Only subscriptions stream. Strawberry's transport streams queries and mutations too,
+    and a mutation streamed here would miss what the JSON path gives it (Idempotency-Key,
+    the fast path): it is refused, as over WebSocket, and goes over plain HTTP instead."""
+
+    def allowed_operation_types(
+        self, allowed_operation_types: set[OperationType]
+    ) -> Iterable[OperationType]:
+        return (OperationType.SUBSCRIPTION,)
+
+
+_SSE = SubscriptionsOnly()
 
 
 def wants_event_stream(accept: str) -> bool:
     """The caller asked for a stream of events (Strawberry's own test, so both agree)."""
-    return "event-stream" in accept and _SSE.accepts(accept)
+    # the substring first, cheaply (most requests); any case, as Strawberry's own test
+    return "event-stream" in accept.lower() and _SSE.accepts(accept)

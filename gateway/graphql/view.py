@@ -26,7 +26,7 @@ from db.errors import DatabaseUnavailable
 from db.storable import is_storable
 from gateway.authorization import authorization_header
 from gateway.graphql.admission import Admission, Gate
-from gateway.graphql.event_stream import wants_event_stream
+from gateway.graphql.event_stream import SubscriptionsOnly, wants_event_stream
 from gateway.graphql.idempotency import Idempotency
 from gateway.graphql.negotiation import JSON, ResponseMedia, response_media
 from gateway.graphql.parameters import checked_parameters
@@ -73,6 +73,7 @@ class _TextFrames(ASGIWebSocketAdapter):
 class PatchbayGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = _TextFrames
     graphql_transport_ws_handler_class = GatedTransportWS
+    stream_transport_classes_by_protocol = {GRAPHQL_SSE_PROTOCOL: SubscriptionsOnly}
     # Each WebSocket operation's access line and metrics, when it ends (app.py sets it)
     on_websocket_operation: Finished | None = None
 

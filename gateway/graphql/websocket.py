@@ -31,6 +31,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
+    _OperationStreamClosed,  # what its pre-execution error handler raises once it closed 4400
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -253,6 +254,9 @@ class GatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             if context.credential_ended:
                 self.operations.pop(operation.id, None)
                 await self.websocket.close(*CREDENTIAL_ENDED)
+        except _OperationStreamClosed:  # a document that cannot run: closed 4400, as Strawberry
+            status = 400
+            return
         except Exception as error:
             status = 500
             await self.handle_task_exception(error)
@@ -319,8 +323,10 @@ class GatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             return
         if gate.requested is not None:
             gate.cost(gate.requested)  # a subscription keeps what it was charged: no give-back
+        # settled, never held: a refused subscribe's task would sleep beside the connection,
+        # uncounted (its operation is gone); over HTTP the hold slows the client's next request
         with suppress(DatabaseUnavailable):
-            await gate.close_out()
+            await gate.settle()
 
     def _finished(self, context: Context, status: int, seconds: float) -> None:
         finished = self.view.on_websocket_operation

@@ -86,38 +86,43 @@ class LeasedBuckets:
         """Asks Redis for what the waiting requests need beyond the lease, plus a slice; when
         the bucket cannot give them all, for the first one's need alone, which is refused
         only when Redis cannot give that. Requests that wait meanwhile go with the next."""
-        alone = False
         try:
-            while self._serve(lease, limit):
-                asked = lease.waiting[:1] if alone else self._batch(lease, limit)
-                need = sum(waiter.cost for waiter in asked) - lease.points
-                back, lease.owed = lease.owed, 0.0
-                slice_ = self.fraction * limit.maximum
-                try:
-                    verdict, taken = await self.shared.take_more(
-                        key, need, slice_, limit, back=back
-                    )
-                except LimiterUnavailable:  # what was owed stays spent: errs towards others
-                    self._fail(lease)
-                    return
-                lease.shared, lease.at = verdict.available, time.monotonic()
-                if verdict.admitted:
-                    lease.points += taken
-                    alone = False
-                elif len(asked) > 1:
-                    alone = True
-                else:
-                    refused = lease.waiting.pop(0)
-                    view = self._view(lease, limit)
-                    rate = limit.restore_rate
-                    wait = max(0.0, refused.cost - view) / rate if rate > 0 else 0.0
-                    _settle(refused, Verdict(False, view, wait))
-            await self._keep_bounded(key, lease, limit)
+            while True:
+                await self._ask_while_waiting(key, lease, limit)
+                await self._keep_bounded(key, lease, limit)  # a round trip, at times:
+                if not lease.waiting:  # requests that missed meanwhile are served here too
+                    break
         except Exception as error:  # a bug: the waiting requests fail, rather than hang
             _fail_all(lease, error)
             raise
         finally:
             lease.asking = False
+
+    async def _ask_while_waiting(self, key: str, lease: Lease, limit: Limit) -> None:
+        """Round trips until every waiting request is admitted or refused."""
+        alone = False
+        while self._serve(lease, limit):
+            asked = lease.waiting[:1] if alone else self._batch(lease, limit)
+            need = sum(waiter.cost for waiter in asked) - lease.points
+            back, lease.owed = lease.owed, 0.0
+            slice_ = self.fraction * limit.maximum
+            try:
+                verdict, taken = await self.shared.take_more(key, need, slice_, limit, back=back)
+            except LimiterUnavailable:  # what was owed stays spent: errs towards others
+                self._fail(lease)
+                return
+            lease.shared, lease.at = verdict.available, time.monotonic()
+            if verdict.admitted:
+                lease.points += taken
+                alone = False
+            elif len(asked) > 1:
+                alone = True
+            else:
+                refused = lease.waiting.pop(0)
+                view = self._view(lease, limit)
+                rate = limit.restore_rate
+                wait = max(0.0, refused.cost - view) / rate if rate > 0 else 0.0
+                _settle(refused, Verdict(False, view, wait))
 
     def _batch(self, lease: Lease, limit: Limit) -> list[Waiter]:
         """The first waiting requests, as many as Redis had points for at the last round
@@ -180,12 +185,21 @@ class LeasedBuckets:
         if lease is None:
             lease = self._leases[key, limit] = Lease(shared=limit.maximum)
             if len(self._leases) > self.max_leases:
-                (old_key, old_limit), old = self._leases.popitem(last=False)
-                if old.points + old.owed > 0:
-                    self._evicted.append((old_key, old_limit, old.points + old.owed))
+                self._evict_one()
         else:
             self._leases.move_to_end((key, limit))
         return lease
+
+    def _evict_one(self) -> None:
+        """The least recently used lease that no request waits on goes back with the next
+        sweep (a busy one is still being spent and given back by its own round trips:
+        returning its points here too would make points)."""
+        for (key, limit), old in self._leases.items():
+            if not (old.asking or old.waiting):
+                del self._leases[key, limit]
+                if old.points + old.owed > 0:
+                    self._evicted.append((key, limit, old.points + old.owed))
+                return
 
     def _view(self, lease: Lease, limit: Limit) -> float:
         """This process's view of the client's points: Redis's at the last round trip,
@@ -207,10 +221,11 @@ class LeasedBuckets:
         """Gives back every lease last used before `before` (all of them: +inf)."""
         going = self._evicted
         self._evicted = []
-        while self._leases:
-            (key, limit), lease = next(iter(self._leases.items()))
-            if lease.at >= before or lease.asking or lease.waiting:
+        for (key, limit), lease in list(self._leases.items()):  # least recently used first
+            if lease.at >= before:
                 break
+            if lease.asking or lease.waiting:  # being spent: its own round trips settle it
+                continue
             del self._leases[key, limit]
             if lease.points + lease.owed > 0:
                 going.append((key, limit, lease.points + lease.owed))
