@@ -85,6 +85,24 @@ async def test_a_change_streams_as_a_next_event(
     ]
 
 
+async def test_a_mutation_does_not_stream(db: Database, database_url: str, home: Path) -> None:
+    # a mutation sent as a stream would skip what its JSON path gives it (Idempotency-Key,
+    # the fast path): only subscriptions stream, as over WebSocket
+    body = {"query": UPDATE, "variables": {"id": WELCOME, "title": "Streamed write"}}
+    with serving(database_url, home) as url:
+        _, events = await asyncio.wait_for(_events(url, token("alice"), body, 2), 15)
+        async with httpx.AsyncClient() as client:
+            read = await client.post(
+                f"{url}/graphql",
+                json={"query": f'{{ prompt(id: "{WELCOME}") {{ ... on Prompt {{ title }} }} }}'},
+                headers={"Authorization": f"Bearer {token('alice')}"},
+            )
+    answered = [data for kind, data in events if data]
+    assert answered and all("data" not in a or a["data"] is None for a in answered), events
+    assert answered[0]["errors"], events
+    assert read.json()["data"]["prompt"]["title"] != "Streamed write"
+
+
 async def test_another_organization_hears_nothing(
     db: Database, database_url: str, home: Path
 ) -> None:
