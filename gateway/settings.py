@@ -147,7 +147,8 @@ class Settings(BaseSettings):
     rate_limit_lease_fraction: float = Field(default=0.02, ge=0, le=0.5, allow_inf_nan=False)
     # A lease unused this long goes back to Redis, so a client's budget follows it elsewhere.
     rate_limit_lease_idle_seconds: float = Field(default=2.0, gt=0, le=60, allow_inf_nan=False)
-    # A throttled request is answered once its points are back, after at most this long: a
+    # A throttled request is answered once its points are back (spread over up to half as long
+    # again, so refused connections do not all return at once), after at most this long: a
     # client that ignores Retry-After waits anyway, instead of taking the server with refusals.
     rate_limit_hold_seconds: float = Field(default=1.0, ge=0, le=60, allow_inf_nan=False)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -89,7 +90,12 @@ class Throttle:
         `hold_seconds`: a client that ignores Retry-After on a connection is made to wait
         on it, instead of taking the event loop with refusal after refusal."""
         if self.hold_seconds > 0 and not charge.admitted and not charge.unavailable:
-            await asyncio.sleep(min(charge.retry_after, self.hold_seconds))
+            # Up to half as long again, at random: a client's refused connections all wait
+            # for the same refill, and would come back at one moment, to be served back to
+            # back beside everyone else's requests (a spike in their latency) — spread out,
+            # each arrives alone.
+            spread = charge.retry_after * (1 + random.random() / 2)  # noqa: S311 (no secret)
+            await asyncio.sleep(min(spread, self.hold_seconds))
 
     def refusing(self, principal: Principal | None, address: str | None) -> Charge | None:
         """The refusal a client had moments ago, while it cannot have enough points again:
