@@ -59,7 +59,9 @@ def _serve(url: str, secret: str, log: Path) -> tuple[subprocess.Popen[bytes], s
         **os.environ,
         "PATCHBAY_DATABASE_URL": url,
         "PATCHBAY_JWT_SECRET": secret,
+        # every subscriber is the same user here: its limits must let them all in
         "PATCHBAY_SUBSCRIPTIONS_PER_PRINCIPAL": "100000",
+        "PATCHBAY_CONNECTIONS_PER_PRINCIPAL": "100000",
     }
     with log.open("w") as output:
         server = subprocess.Popen(
