@@ -61,18 +61,44 @@ async def test_a_lease_evicted_while_it_asks_gives_back_its_points_once(
 
 
 async def test_the_idle_sweep_passes_a_busy_lease_by(client: redis.asyncio.Redis) -> None:
-    # given: k1's lease, then k2's, both with points; k1 then asks Redis for more
+    # given: k1's lease, then k2's, both with points; k1 asks Redis for more, and then k2 is
+    # used (so the busy k1 comes first in the sweep's order, least recently used first)
     prefix = f"races-{uuid.uuid4().hex}:"
     buckets = leases(client, prefix)
     assert (await buckets.take("k1", 11, NEVER_REFILLED)).admitted
     assert (await buckets.take("k2", 11, NEVER_REFILLED)).admitted
     asking = asyncio.create_task(buckets.take("k1", 500, NEVER_REFILLED))
     await asyncio.sleep(0)
+    assert (await buckets.take("k2", 1, NEVER_REFILLED)).admitted  # from its lease
     # when: the sweep runs while k1 asks
     await buckets.return_idle(float("inf"))
-    await asking
-    # then: k2's slice went back (it came after the busy one, and it is idle)
-    assert await points_in_redis(client, prefix, "k2") == 1000 - 11
+    await asyncio.wait_for(asking, 5)
+    # then: k2's slice went back (it is idle, though it came after the busy one)
+    assert await points_in_redis(client, prefix, "k2") == 1000 - 12
+
+
+async def test_a_request_that_misses_while_a_lease_gives_back_is_answered(
+    client: redis.asyncio.Redis,
+) -> None:
+    # given: a request of 100 points asks Redis, and its client goes away meanwhile, so its
+    # points land in the lease beyond a slice and must go back to Redis: a round trip
+    prefix = f"races-{uuid.uuid4().hex}:"
+    buckets = leases(client, prefix)
+    gone = asyncio.create_task(buckets.take("k1", 100, NEVER_REFILLED))
+    await asyncio.sleep(0)  # waiting for its round trip, which the next pass sends
+    await asyncio.sleep(0)
+    gone.cancel()
+    lease = buckets._leases["k1", NEVER_REFILLED]
+    for _ in range(100_000):  # until the lease is giving its extra points back
+        if lease.asking and not lease.waiting and lease.points == 20:
+            break
+        await asyncio.sleep(0)
+    else:
+        pytest.fail("the lease never gave its extra points back")
+    # when: another request misses the lease during that round trip
+    late = asyncio.create_task(buckets.take("k1", 200, NEVER_REFILLED))
+    # then: it is answered (it waited forever: nobody asked Redis for it)
+    assert (await asyncio.wait_for(late, 5)).admitted
 
 
 async def test_no_request_waits_forever(client: redis.asyncio.Redis) -> None:

@@ -183,9 +183,9 @@ class LeasedBuckets:
     def _lease(self, key: str, limit: Limit) -> Lease:
         lease = self._leases.get((key, limit))
         if lease is None:
-            lease = self._leases[key, limit] = Lease(shared=limit.maximum)
-            if len(self._leases) > self.max_leases:
+            if len(self._leases) >= self.max_leases:  # room first: never the one made here
                 self._evict_one()
+            lease = self._leases[key, limit] = Lease(shared=limit.maximum)
         else:
             self._leases.move_to_end((key, limit))
         return lease
@@ -193,7 +193,8 @@ class LeasedBuckets:
     def _evict_one(self) -> None:
         """The least recently used lease that no request waits on goes back with the next
         sweep (a busy one is still being spent and given back by its own round trips:
-        returning its points here too would make points)."""
+        returning its points here too would make points). All busy: the table grows by one
+        for a while."""
         for (key, limit), old in self._leases.items():
             if not (old.asking or old.waiting):
                 del self._leases[key, limit]
