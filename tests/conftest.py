@@ -12,6 +12,7 @@ import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -55,6 +56,15 @@ async def database_url(
         await upgrade_async(url)
         yield url
         return
+    async with throwaway_postgres("patchbay_test") as url:
+        await upgrade_async(url)
+        yield url
+
+
+@asynccontextmanager
+async def throwaway_postgres(prefix: str) -> AsyncIterator[str]:
+    """A new database on the test server, dropped afterwards; without a server the test
+    skips, or fails when PATCHBAY_REQUIRE_POSTGRES=1."""
     admin = make_url(POSTGRES_ADMIN_URL)
     dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
@@ -63,12 +73,10 @@ async def database_url(
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL is required but unreachable: {error}")
         pytest.skip(f"PostgreSQL unreachable ({error}); set PATCHBAY_TEST_POSTGRES_URL")
-    name = f"patchbay_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     await conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.set(database=name).render_as_string(hide_password=False)
     try:
-        await upgrade_async(url)
-        yield url
+        yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.close()

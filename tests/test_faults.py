@@ -37,7 +37,6 @@ import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from sqlalchemy import insert, select, text
-from sqlalchemy.engine import make_url
 
 from db.database import Database
 from db.migrate import upgrade_async
@@ -45,7 +44,7 @@ from db.models import prompts
 from db.seed import ACME, seed_demo
 from gateway.app import create_app
 from schema.request_errors import MASKED_MESSAGES
-from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_POSTGRES, settings_for
+from tests.conftest import REQUIRE_POSTGRES, settings_for, throwaway_postgres
 from tests.factories import asgi_client, client_for, token
 from tests.waiting import eventually
 
@@ -358,19 +357,8 @@ async def own_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> As
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'own.db'}"
         return
-    admin = make_url(POSTGRES_ADMIN_URL)
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        conn = await asyncpg.connect(dsn, timeout=5)
-    except (OSError, asyncpg.PostgresError) as error:
-        missing_postgres(f"PostgreSQL unreachable ({error}); set PATCHBAY_TEST_POSTGRES_URL")
-    name = f"patchbay_fault_{uuid.uuid4().hex[:12]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin.set(database=name).render_as_string(hide_password=False)
-    finally:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+    async with throwaway_postgres("patchbay_fault") as url:
+        yield url
 
 
 # --- an unexpected failure is masked --------------------------------------------------------

@@ -13,7 +13,6 @@ or an ORDER BY no index gives shows as a Seq Scan, a Sort, or rows read far beyo
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,7 +31,7 @@ from db.models import guardrail_pools, prompts
 from db.reads import reads_of
 from db.rows import PoolRow, PromptRow
 from db.seed import ACME, seed_demo
-from tests.conftest import POSTGRES_ADMIN_URL, REQUIRE_POSTGRES
+from tests.conftest import throwaway_postgres
 
 ROWS = 200_000  # per organization
 VERSIONS = 200  # history entries per prompt of the first 1,000
@@ -52,63 +51,55 @@ def _copies(target: Table, source_id: str, replaced: dict[str, str]) -> str:
 
 @pytest.fixture(scope="module")
 async def large_database() -> AsyncIterator[Database]:
-    admin = make_url(POSTGRES_ADMIN_URL)
-    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        conn = await asyncpg.connect(dsn, timeout=5)
-    except (OSError, asyncpg.PostgresError) as error:
-        if REQUIRE_POSTGRES:
-            pytest.fail(f"PostgreSQL is required but unreachable: {error}")
-        pytest.skip(f"PostgreSQL unreachable ({error}); set PATCHBAY_TEST_POSTGRES_URL")
-    name = f"patchbay_plans_{uuid.uuid4().hex[:12]}"
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    url = admin.set(database=name).render_as_string(hide_password=False)
-    db = Database(url)
-    try:
+    async with throwaway_postgres("patchbay_plans") as url:
         await upgrade_async(url)
-        async with db.write() as write:
-            await seed_demo(write)
-        # the bulk rows on a connection of its own: no statement timeout of the gateway's
-        filling = await asyncpg.connect(
-            make_url(url).set(drivername="postgresql").render_as_string(False)
-        )
+        db = Database(url)
         try:
-            for org in ("acme", "globex"):
-                await filling.execute(
-                    _copies(
-                        prompts,
-                        f"'prm_{org}_welcome'",
-                        {
-                            "id": f"'prm_bulk_' || lpad(n::text, 7, '0') || '_{org}'",
-                            "name": "'n' || n",
-                        },
-                    )
-                )
-                await filling.execute(
-                    _copies(
-                        guardrail_pools,
-                        "(SELECT id FROM guardrail_pools WHERE org_id = (SELECT org_id FROM "
-                        f"prompts WHERE id = 'prm_{org}_welcome') ORDER BY id LIMIT 1)",
-                        {"id": "gen_random_uuid()", "name": "'n' || n", "slug": "'s' || n"},
-                    )
-                )
-            await filling.execute(
-                "INSERT INTO history_entries (id, org_id, entity_kind, entity_id, version, "
-                "changes, actor_subject, actor_kind, request_id, recorded_at) "
-                "SELECT gen_random_uuid(), org_id, 'PROMPT', "
-                "'prm_bulk_' || lpad((n % 1000 + 1)::text, 7, '0') || '_acme', n / 1000 + 1, "
-                "'{}'::jsonb, 'alice', 'USER', 'r', now() FROM prompts, "
-                f"generate_series(0, {1000 * VERSIONS - 1}) AS n "
-                "WHERE id = 'prm_acme_welcome'"
-            )
-            await filling.execute("ANALYZE")  # the planner's statistics, as autovacuum makes them
+            async with db.write() as write:
+                await seed_demo(write)
+            await _fill(url)
+            yield db
         finally:
-            await filling.close()
-        yield db
+            await db.dispose()
+
+
+async def _fill(url: str) -> None:
+    """The bulk rows, on a connection of its own (no statement timeout of the gateway's)."""
+    filling = await asyncpg.connect(
+        make_url(url).set(drivername="postgresql").render_as_string(False)
+    )
+    try:
+        for org in ("acme", "globex"):
+            await filling.execute(
+                _copies(
+                    prompts,
+                    f"'prm_{org}_welcome'",
+                    {
+                        "id": f"'prm_bulk_' || lpad(n::text, 7, '0') || '_{org}'",
+                        "name": "'n' || n",
+                    },
+                )
+            )
+            await filling.execute(
+                _copies(
+                    guardrail_pools,
+                    "(SELECT id FROM guardrail_pools WHERE org_id = (SELECT org_id FROM "
+                    f"prompts WHERE id = 'prm_{org}_welcome') ORDER BY id LIMIT 1)",
+                    {"id": "gen_random_uuid()", "name": "'n' || n", "slug": "'s' || n"},
+                )
+            )
+        await filling.execute(
+            "INSERT INTO history_entries (id, org_id, entity_kind, entity_id, version, "
+            "changes, actor_subject, actor_kind, request_id, recorded_at) "
+            "SELECT gen_random_uuid(), org_id, 'PROMPT', "
+            "'prm_bulk_' || lpad((n % 1000 + 1)::text, 7, '0') || '_acme', n / 1000 + 1, "
+            "'{}'::jsonb, 'alice', 'USER', 'r', now() FROM prompts, "
+            f"generate_series(0, {1000 * VERSIONS - 1}) AS n "
+            "WHERE id = 'prm_acme_welcome'"
+        )
+        await filling.execute("ANALYZE")  # the planner's statistics, as autovacuum makes them
     finally:
-        await db.dispose()
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
+        await filling.close()
 
 
 async def plan_of(
