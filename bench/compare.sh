@@ -52,6 +52,13 @@ log() { printf '[compare] %s\n' "$*" >&2; }
 mkdir -p "$PEERS"
 (cd "$SHARED" && tar --exclude=.venv --exclude=node_modules --exclude=.run --exclude=results -cf - .) \
   | (cd "$PEERS" && tar -xf - && chmod -R u+w .)
+# The harness names its seeded prompts 'prompt-' || lpad(n, 5, '0'): lpad cuts longer numbers
+# to 5 characters, so from 100,000 rows on two rows get one name and its unique key refuses the
+# seed. On our writable copy only, pad to the width the row count needs.
+if ((rows > 99999)); then
+  sed -i "s/lpad(n::text, 5, '0')/lpad(n::text, ${#rows}, '0')/" "$PEERS/runner.py"
+  grep -q "lpad(n::text, ${#rows}, '0')" "$PEERS/runner.py" || { echo "[compare] the harness's seed changed; see $0" >&2; exit 1; }
+fi
 
 [ -x "$ROOT/.venv/bin/patchbay" ] || python3 "$ROOT/dev.py" install
 PY="$ROOT/.venv/bin/python"
