@@ -23,7 +23,6 @@ from strawberry.types import ExecutionResult
 
 from db.database import Database
 from db.errors import DatabaseUnavailable
-from db.storable import is_storable
 from gateway.authorization import authorization_header
 from gateway.graphql.admission import Admission, Gate
 from gateway.graphql.event_stream import SubscriptionsOnly, wants_event_stream
@@ -227,8 +226,6 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             data.get("operationName"),
             data.get("extensions"),
         )
-        if isinstance(operation, str) and not is_storable(operation):
-            raise Refusal("operationName must be a string of valid UTF-8")
         persisted, trusted = False, False
         if "documentId" in data:
             trusted = persisted = True

@@ -5,6 +5,9 @@ Strawberry's handler, with what Patchbay adds to each `subscribe` message:
 - a context of its own: a request id (logs, history), the credential authenticated again
   (an expired or revoked one closes the connection with 4403), a gate of its own (the
   operation-cost cap and the client's rate-limit charge, settled when the operation ends);
+- the payload's parameters checked as an HTTP request's (gateway/graphql/parameters.py), with
+  the same refusals: `variables` that are not an object, an `operationName` that is not a
+  string, ...;
 - the trusted-documents policy, as over HTTP: `documentId`, `extensions.persistedQuery`, and
   free-form documents under `enforce` only with the `graphql:freeform` scope;
 - subscriptions only: a query or mutation is refused (BAD_REQUEST; HTTP serves those);
@@ -43,7 +46,8 @@ from strawberry.utils.aio import aclosing
 
 from db.errors import DatabaseUnavailable
 from db.history import REQUEST_ID
-from gateway.graphql.refusals import Refusal
+from gateway.graphql.parameters import checked_parameters
+from gateway.graphql.refusals import NO_QUERY, Refusal
 from gateway.http.refusal import refusal_document
 from gateway.observe.observed import STATE_KEY
 from schema.admission import NotAdmitted
@@ -62,7 +66,6 @@ SUBSCRIPTIONS_ONLY = Refusal(
     "Only subscriptions run over WebSocket: send queries and mutations over HTTP"
 )
 UNAVAILABLE_REFUSAL = Refusal(UNAVAILABLE[1], "SERVICE_UNAVAILABLE", 503)
-NO_DOCUMENT = Refusal("A subscribe message needs a `query` or a `documentId`")
 # (scope, status, seconds): the access line and the metrics (gateway/http/edge.py's Finished)
 Finished = Callable[[Scope, int, float], None]
 
@@ -275,6 +278,7 @@ class GatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         context, payload, view = operation.context, operation.payload, self.view
         if await context.principal() is None:
             raise _CredentialEnded
+        checked_parameters(payload)  # graphql-core would crash on `variables: [1]`, say
         query = payload.get("query")
         extensions = payload.get("extensions")
         trusted = False
@@ -282,8 +286,8 @@ class GatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             query, trusted = view.trusted_body(query, payload["documentId"]), True
         elif isinstance(extensions, dict) and "persistedQuery" in extensions:
             query, trusted = await view.resolve_persisted(query, extensions["persistedQuery"])
-        if not isinstance(query, str):
-            raise NO_DOCUMENT
+        if not isinstance(query, str):  # checked_parameters made sure there is one
+            raise NO_QUERY
         untrusted = await view.admit_document(context, query, operation.operation_name, trusted)
         operation.query = query
         return query, untrusted
