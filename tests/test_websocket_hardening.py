@@ -1,7 +1,8 @@
 """graphql-transport-ws against what a careless or hostile client sends: a subscribe
 message's parameters are checked as an HTTP request's and refused with HTTP's message and
-code on a connection that stays open. Against real `patchbay serve` processes and the
-`websockets` client."""
+code on a connection that stays open, and a close whose reason the client wrote (an unknown
+operation, a syntax error) still closes with 4400, never a dropped connection (1006).
+Against real `patchbay serve` processes and the `websockets` client."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from db.database import Database
 from tests.factories import token
 from tests.test_subscription_gate import (
     _auth,
+    _close_code,
     _next_message,
     _still_open,
     _subscribe,
@@ -88,3 +92,40 @@ async def test_variables_of_the_wrong_type_are_a_validation_error(
                 assert reply["type"] == "error", reply
                 assert reply["payload"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
             await _still_open(ws)
+
+
+# Close reasons the client's own text makes long: an unknown operation's name, the token a
+# syntax error quotes. A WebSocket close reason holds at most 123 bytes of UTF-8.
+CLOSED_WITH_4400: list[dict[str, Any]] = [
+    {"query": PROMPT_CHANGED, "operationName": "W" * 200},
+    {"query": PROMPT_CHANGED, "operationName": "é" * 100},
+    {"query": 'subscription { "' + "x" * 300 + '" }'},
+    {"query": 'subscription { "' + "é" * 100 + '" }'},
+]
+
+
+@pytest.mark.parametrize("payload", CLOSED_WITH_4400, ids=["name", "name-utf8", "syntax", "utf8"])
+async def test_a_long_close_reason_still_closes_with_4400(
+    db: Database, database_url: str, home: Path, payload: dict[str, Any]
+) -> None:
+    with serving(database_url, home) as url:
+        async with connected(url, token("alice")) as ws:
+            await _subscribe(ws, "1", **payload)
+            code = await _close_code(ws)
+            reason = ws.close_reason
+        async with connected(url, token("alice")) as ws:  # the server lives on
+            await _still_open(ws)
+    assert code == 4400
+    assert 0 < len(reason.encode()) <= 123
+
+
+async def test_a_connection_init_payload_that_is_not_an_object_is_closed_4400(
+    db: Database, database_url: str, home: Path
+) -> None:
+    with serving(database_url, home) as url:
+        ws_url = url.replace("http", "ws", 1) + "/graphql"
+        async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            await ws.send(json.dumps({"type": "connection_init", "payload": [1]}))
+            with pytest.raises(ConnectionClosed):
+                await ws.recv()
+    assert ws.close_code == 4400
