@@ -126,3 +126,20 @@ async def test_no_request_waits_forever(client: redis.asyncio.Redis) -> None:
 
     # when / then: every request gets its answer (a hang times out here)
     await asyncio.wait_for(asyncio.gather(*(client_of(f"c{n}") for n in range(4))), 60)
+
+
+async def test_a_drain_empties_what_the_lease_owes_redis_too(client: redis.asyncio.Redis) -> None:
+    # given: a lease of 20 points that also owes Redis 15 given back (refunds beyond a slice
+    # wait for the next round trip)
+    prefix = f"races-{uuid.uuid4().hex}:"
+    buckets = leases(client, prefix)
+    assert (await buckets.take("k1", 11, NEVER_REFILLED)).admitted  # Redis: 1000 - 31
+    await buckets.give_back("k1", 15, NEVER_REFILLED)
+    # when: a document too long for the whole bucket drains it
+    drained = await buckets.take("k1", 5000, NEVER_REFILLED, drain=True)
+    after = await buckets.take("k1", 1, NEVER_REFILLED)
+    await buckets.return_idle(float("inf"))  # what a stopping gateway does
+    # then: the client has nothing left, here or in Redis, as with one bucket
+    assert not drained.admitted
+    assert not after.admitted
+    assert await points_in_redis(client, prefix, "k1") == 0
