@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -143,3 +144,24 @@ async def test_a_drain_empties_what_the_lease_owes_redis_too(client: redis.async
     assert not drained.admitted
     assert not after.admitted
     assert await points_in_redis(client, prefix, "k1") == 0
+
+
+async def test_a_huge_bucket_keeps_every_refill_however_small(
+    client: redis.asyncio.Redis,
+) -> None:
+    # given: a bucket of 1e12 points refilled at 1 point/s (the settings bound neither), and
+    # a client whose round trips come every fraction of a millisecond: each refills a
+    # fraction of a thousandth of a point, below what 14 significant digits of 1e12 keep
+    prefix = f"precision-{uuid.uuid4().hex}:"
+    shared = RedisBuckets(client, prefix=prefix, on_unreachable=lambda: None)
+    huge = Limit(maximum=1e12, restore_rate=1.0)
+    assert (await shared.take("k1", 1000, huge)).admitted
+    started = time.monotonic()
+    takes = 0
+    while time.monotonic() - started < 1.5:
+        assert (await shared.take("k1", 1, huge)).admitted
+        takes += 1
+    elapsed = time.monotonic() - started
+    # then: the bucket refilled by the time that passed (within a tenth), not by nothing
+    refilled = await points_in_redis(client, prefix, "k1") - (1e12 - 1000 - takes)
+    assert refilled == pytest.approx(elapsed, abs=0.1), (takes, elapsed)
