@@ -129,3 +129,34 @@ async def test_a_connection_init_payload_that_is_not_an_object_is_closed_4400(
             with pytest.raises(ConnectionClosed):
                 await ws.recv()
     assert ws.close_code == 4400
+
+
+# Messages that are not JSON objects, or whose `id` is not a string (the protocol's ids are)
+NOT_MESSAGES = [
+    "[1, 2]",
+    '"subscribe"',
+    "5",
+    "null",
+    json.dumps({"id": [1], "type": "subscribe", "payload": {"query": PROMPT_CHANGED}}),
+    json.dumps({"id": {"a": 1}, "type": "complete"}),
+    json.dumps({"id": 5, "type": "subscribe", "payload": {"query": PROMPT_CHANGED}}),
+]
+
+
+async def test_a_message_that_is_not_one_is_closed_with_4400(
+    db: Database, database_url: str, home: Path
+) -> None:
+    with serving(database_url, home, PATCHBAY_CONNECTIONS_PER_PRINCIPAL="1") as url:
+        for raw in NOT_MESSAGES:
+            async with connected(url, token("alice")) as ws:
+                await ws.send(raw)
+                assert await _close_code(ws) == 4400, raw
+                assert ws.close_reason == "Failed to parse message"
+        async with connected(url, token("alice")) as ws:  # and the one slot was given back
+            await _still_open(ws)
+    assert "Traceback" not in _server_log(home)
+
+
+def _server_log(home: Path) -> str:
+    (log,) = home.glob("serve-*.log")
+    return log.read_text()

@@ -38,6 +38,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 from strawberry.types.execution import ExecutionResult, PreExecutionError
@@ -130,6 +131,16 @@ class GatedOperation(Operation[Context, None]):
 class GatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     view: PatchbayGraphQL
     _claimed: tuple[Any, str] | None = None
+
+    async def handle_message(self, message: Message) -> None:
+        """Strawberry's, for messages that are JSON objects with a string `id` (if any): it
+        would index anything else, and a list, a number or an unhashable id raised out of
+        the handler (the connection dropped, 1006, with a traceback)."""
+        raw: object = message
+        if not isinstance(raw, dict) or not isinstance(raw.get("id", ""), str):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         """Strawberry's, with authentication (connection_init's `Authorization`, else the
