@@ -6,6 +6,7 @@ Against real `patchbay serve` processes and the `websockets` client."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from db.database import Database
+from tests.credentials import rsa_key
 from tests.factories import token
+from tests.test_authentication_jwks import jwk, rs256, serve_jwks
 from tests.test_subscription_gate import (
     _auth,
     _close_code,
@@ -160,3 +163,29 @@ async def test_a_message_that_is_not_one_is_closed_with_4400(
 def _server_log(home: Path) -> str:
     (log,) = home.glob("serve-*.log")
     return log.read_text()
+
+
+async def test_a_client_gone_while_it_is_authenticated_gives_its_slot_back(
+    db: Database, database_url: str, home: Path
+) -> None:
+    # given: one connection per principal, and a JWKS endpoint that hangs, so that
+    # authenticating connection_init takes as long as the test wants
+    with serve_jwks(jwk(rsa_key("main"), "k1")) as endpoint:
+        endpoint.answering.clear()
+        settings = {
+            "PATCHBAY_JWKS_URL": endpoint.url,
+            "PATCHBAY_JWT_ALGORITHMS": "RS256",
+            "PATCHBAY_CONNECTIONS_PER_PRINCIPAL": "1",
+        }
+        with serving(database_url, home, **settings) as url:
+            # when: a client sends connection_init and hangs up while it is authenticated
+            ws_url = url.replace("http", "ws", 1) + "/graphql"
+            async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+                init = {"type": "connection_init", "payload": _auth(rs256("k1"))}
+                await ws.send(json.dumps(init))
+                assert await asyncio.to_thread(endpoint.hung.wait, 10)
+            endpoint.answering.set()  # the server's authentication ends after the client left
+            await asyncio.sleep(0.5)
+            # then: the principal's one slot is free again
+            async with connected(url, rs256("k1")) as again:
+                await _still_open(again)
