@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from resolvers.errors import InvalidArgument
@@ -31,8 +32,16 @@ def is_request_error(error: GraphQLError) -> bool:
     if error.path is not None:
         return False
     return error.original_error is None or isinstance(
-        error.original_error, (GraphQLError, ValueError, TypeError)
+        error.original_error,
+        (GraphQLError, ValueError, TypeError, CannotGetOperationTypeError),
     )
+
+
+def operation_not_found(cause: CannotGetOperationTypeError) -> str:
+    """The GraphQL spec's GetOperation request errors, in graphql-core's words (Strawberry's
+    exception carries only the name: its text is the bare name)."""
+    name = cause.operation_name
+    return "Must provide an operation." if name is None else f"Unknown operation named '{name}'."
 
 
 def error_code(error: GraphQLError) -> str:
@@ -62,6 +71,8 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if code in MASKED_MESSAGES:
         formatted["message"] = MASKED_MESSAGES[code]
         extensions = {}
+    if isinstance(error.original_error, CannotGetOperationTypeError):  # over SSE
+        formatted["message"] = operation_not_found(error.original_error)
     if isinstance(error.original_error, NotAdmitted):
         extensions = {**extensions, **error.original_error.extensions}
     formatted["extensions"] = {**extensions, "code": code, "requestId": request_id}

@@ -5,7 +5,9 @@ waits forever, whatever arrives while a lease is asking Redis or giving points b
 from __future__ import annotations
 
 import asyncio
+import math
 import random
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -126,3 +128,50 @@ async def test_no_request_waits_forever(client: redis.asyncio.Redis) -> None:
 
     # when / then: every request gets its answer (a hang times out here)
     await asyncio.wait_for(asyncio.gather(*(client_of(f"c{n}") for n in range(4))), 60)
+
+
+async def test_a_drain_empties_what_the_lease_owes_redis_too(client: redis.asyncio.Redis) -> None:
+    # given: a lease of 20 points that also owes Redis 15 given back (refunds beyond a slice
+    # wait for the next round trip)
+    prefix = f"races-{uuid.uuid4().hex}:"
+    buckets = leases(client, prefix)
+    assert (await buckets.take("k1", 11, NEVER_REFILLED)).admitted  # Redis: 1000 - 31
+    await buckets.give_back("k1", 15, NEVER_REFILLED)
+    # when: a document too long for the whole bucket drains it
+    drained = await buckets.take("k1", 5000, NEVER_REFILLED, drain=True)
+    after = await buckets.take("k1", 1, NEVER_REFILLED)
+    await buckets.return_idle(float("inf"))  # what a stopping gateway does
+    # then: the client has nothing left, here or in Redis, as with one bucket
+    assert not drained.admitted
+    assert not after.admitted
+    assert await points_in_redis(client, prefix, "k1") == 0
+
+
+async def test_a_huge_bucket_keeps_every_refill_however_small(
+    client: redis.asyncio.Redis,
+) -> None:
+    # given: a bucket of 1e12 points refilled at 1 point/s (the settings bound neither), and
+    # a client whose round trips come every fraction of a millisecond: each refills a
+    # fraction of a thousandth of a point, below what 14 significant digits of 1e12 keep
+    prefix = f"precision-{uuid.uuid4().hex}:"
+    shared = RedisBuckets(client, prefix=prefix, on_unreachable=lambda: None)
+    huge = Limit(maximum=1e12, restore_rate=1.0)
+    assert (await shared.take("k1", 1000, huge)).admitted
+    first = await bucket_time(client, prefix, "k1")
+    started = time.monotonic()
+    takes = 0
+    while time.monotonic() - started < 1.5:
+        assert (await shared.take("k1", 1, huge)).admitted
+        takes += 1
+    last = await bucket_time(client, prefix, "k1")
+    # then: the bucket refilled by the time that passed on Redis's clock, less at most what a
+    # double near 1e12 rounds away in each round trip (half of 1/8192 of a point), not by
+    # next to nothing
+    refilled = await points_in_redis(client, prefix, "k1") - (1e12 - 1000 - takes)
+    rounding = (takes + 1) * math.ulp(1e12) / 2
+    assert abs(refilled - (last - first)) <= rounding + 0.001, (refilled, last - first, takes)
+
+
+async def bucket_time(client: redis.asyncio.Redis, prefix: str, key: str) -> float:
+    """When the bucket was last written, by Redis's clock."""
+    return float(await client.hget(f"{prefix}bucket:{key}", "t"))

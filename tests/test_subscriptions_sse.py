@@ -180,3 +180,32 @@ async def test_an_expired_token_ends_the_stream(
     assert events[0][0] == "next"
     assert events[0][1]["errors"][0]["extensions"]["code"] == "UNAUTHORIZED"
     assert events[1] == ("complete", None)
+
+
+async def test_an_unknown_operation_name_is_the_validation_error_json_gives(
+    db: Database, database_url: str, home: Path
+) -> None:
+    # given: a document of one subscription, and a name it does not have
+    body = {"query": WATCH, "operationName": "Nope"}
+    with serving(database_url, home) as url:
+        # when: streamed over SSE, and sent as plain JSON
+        status, events = await _events(url, token("alice"), body, 1)
+        async with httpx.AsyncClient() as client:
+            plain = await client.post(
+                f"{url}/graphql", json=body, headers={"Authorization": f"Bearer {token('alice')}"}
+            )
+    # then: both are the caller's GRAPHQL_VALIDATION_FAILED, in the same words
+    (expected,) = plain.json()["errors"]
+    assert expected["message"] == "Unknown operation named 'Nope'."
+    assert status == 200
+    ((kind, payload),) = events
+    (error,) = payload["errors"]
+    assert kind == "next"
+    assert error["message"] == expected["message"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "unexpected error" not in _server_log(home)  # the caller's mistake, not ours
+
+
+def _server_log(home: Path) -> str:
+    (log,) = home.glob("serve-*.log")
+    return log.read_text()

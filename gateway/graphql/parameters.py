@@ -1,15 +1,19 @@
 """The parameters of a GraphQL-over-HTTP POST (`query`, `operationName`, `variables`,
 `extensions`) checked for their JSON types before anything runs, so that both executors see
-only well-formed requests and a malformed one is the caller's 400 whichever would run it."""
+only well-formed requests and a malformed one is the caller's 400 whichever would run it.
+A graphql-transport-ws `subscribe` message's payload has the same parameters and gets the
+same checks and refusals (gateway/graphql/websocket.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from db.storable import is_storable
 from gateway.graphql.refusals import NO_QUERY, Refusal
 
 BATCH = Refusal("Batched requests are not supported: send one operation per request")
 NOT_AN_OBJECT = Refusal("The request body must be a JSON object")
+NOT_UTF8_OPERATION = Refusal("operationName must be a string of valid UTF-8")
 _TYPES: tuple[tuple[str, type | tuple[type, ...], str], ...] = (
     ("query", (str, type(None)), "a string"),
     ("operationName", (str, type(None)), "a string or null"),
@@ -34,4 +38,7 @@ def checked_parameters(data: object) -> dict[str, Any]:
     )
     if query == "" or (query is None and not persisted):  # a document id or hash stands for it
         raise NO_QUERY
+    operation = data.get("operationName")
+    if isinstance(operation, str) and not is_storable(operation):
+        raise NOT_UTF8_OPERATION
     return data

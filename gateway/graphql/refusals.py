@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from cross_web import HTTPException
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from schema.request_errors import operation_not_found
+
 
 @dataclass(frozen=True)
 class Refusal(Exception):
@@ -42,10 +44,5 @@ def refusal_of(error: HTTPException, method: str) -> Refusal:
     if isinstance(cause, InvalidOperationTypeError) and method == "GET":
         return Refusal(f"{error.reason}: send it with POST", "METHOD_NOT_ALLOWED", 405, "POST")
     if isinstance(cause, CannotGetOperationTypeError):
-        # The GraphQL spec's GetOperation request errors, in graphql-core's words.
-        name = cause.operation_name
-        message = (
-            "Must provide an operation." if name is None else f"Unknown operation named '{name}'."
-        )
-        return Refusal(message, "GRAPHQL_VALIDATION_FAILED", None)
+        return Refusal(operation_not_found(cause), "GRAPHQL_VALIDATION_FAILED", None)
     return Refusal(error.reason, _CODES.get(error.status_code, "BAD_REQUEST"), error.status_code)

@@ -23,7 +23,6 @@ from strawberry.types import ExecutionResult
 
 from db.database import Database
 from db.errors import DatabaseUnavailable
-from db.storable import is_storable
 from gateway.authorization import authorization_header
 from gateway.graphql.admission import Admission, Gate
 from gateway.graphql.event_stream import SubscriptionsOnly, wants_event_stream
@@ -68,6 +67,12 @@ class _TextFrames(ASGIWebSocketAdapter):
             await self.ws.send_text(json.dumps(message, separators=(",", ":")))
         except WebSocketDisconnect as exc:
             raise WebSocketDisconnected from exc
+
+    async def close(self, code: int, reason: str) -> None:
+        # A close frame's reason holds 123 bytes of UTF-8: Strawberry's reasons quote the
+        # client's text (an unknown operation's name, a syntax error's token), and one too
+        # long, or a lone surrogate, made the server drop the connection (1006) instead.
+        await super().close(code, close_reason(reason))
 
 
 class PatchbayGraphQL(GraphQL[Context, None]):
@@ -227,8 +232,6 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             data.get("operationName"),
             data.get("extensions"),
         )
-        if isinstance(operation, str) and not is_storable(operation):
-            raise Refusal("operationName must be a string of valid UTF-8")
         persisted, trusted = False, False
         if "documentId" in data:
             trusted = persisted = True
@@ -508,6 +511,7 @@ _MEDIA_KEY = "response_media"  # scope state: the ResponseMedia negotiated for t
 _UNTRUSTED_KEY = "untrusted_document"  # scope state: an untrusted document let through
 
 
+MAX_CLOSE_REASON_BYTES = 123  # RFC 6455, 5.5: a control frame's 125 bytes, less the code
 UNAVAILABLE = Refusal(MASKED_MESSAGES["SERVICE_UNAVAILABLE"], "SERVICE_UNAVAILABLE", 503)
 GET_PARAMETERS = frozenset({"query", "operationName", "variables", "extensions", "documentId"})
 
@@ -530,6 +534,14 @@ def _document_was_valid(result: ExecutionResult) -> bool:
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
     with suppress(RuntimeError):  # closed already
         await websocket.close(code, reason)
+
+
+def close_reason(reason: str) -> str:
+    """`reason` cut to what a close frame holds, at a character's boundary."""
+    encoded = reason.encode("utf-8", "replace")
+    if len(encoded) <= MAX_CLOSE_REASON_BYTES:
+        return encoded.decode()
+    return encoded[: MAX_CLOSE_REASON_BYTES - 3].decode("utf-8", "ignore") + "..."
 
 
 def _request_id(request: Request | WebSocket) -> str:

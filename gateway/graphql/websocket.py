@@ -5,6 +5,9 @@ Strawberry's handler, with what Patchbay adds to each `subscribe` message:
 - a context of its own: a request id (logs, history), the credential authenticated again
   (an expired or revoked one closes the connection with 4403), a gate of its own (the
   operation-cost cap and the client's rate-limit charge, settled when the operation ends);
+- the payload's parameters checked as an HTTP request's (gateway/graphql/parameters.py), with
+  the same refusals: `variables` that are not an object, an `operationName` that is not a
+  string, ...;
 - the trusted-documents policy, as over HTTP: `documentId`, `extensions.persistedQuery`, and
   free-form documents under `enforce` only with the `graphql:freeform` scope;
 - subscriptions only: a query or mutation is refused (BAD_REQUEST; HTTP serves those);
@@ -35,6 +38,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
+    Message,
     SubscribeMessage,
 )
 from strawberry.types.execution import ExecutionResult, PreExecutionError
@@ -43,7 +47,8 @@ from strawberry.utils.aio import aclosing
 
 from db.errors import DatabaseUnavailable
 from db.history import REQUEST_ID
-from gateway.graphql.refusals import Refusal
+from gateway.graphql.parameters import checked_parameters
+from gateway.graphql.refusals import NO_QUERY, Refusal
 from gateway.http.refusal import refusal_document
 from gateway.observe.observed import STATE_KEY
 from schema.admission import NotAdmitted
@@ -62,7 +67,6 @@ SUBSCRIPTIONS_ONLY = Refusal(
     "Only subscriptions run over WebSocket: send queries and mutations over HTTP"
 )
 UNAVAILABLE_REFUSAL = Refusal(UNAVAILABLE[1], "SERVICE_UNAVAILABLE", 503)
-NO_DOCUMENT = Refusal("A subscribe message needs a `query` or a `documentId`")
 # (scope, status, seconds): the access line and the metrics (gateway/http/edge.py's Finished)
 Finished = Callable[[Scope, int, float], None]
 
@@ -127,6 +131,16 @@ class GatedOperation(Operation[Context, None]):
 class GatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
     view: PatchbayGraphQL
     _claimed: tuple[Any, str] | None = None
+
+    async def handle_message(self, message: Message) -> None:
+        """Strawberry's, for messages that are JSON objects with a string `id` (if any): it
+        would index anything else, and a list, a number or an unhashable id raised out of
+        the handler (the connection dropped, 1006, with a traceback)."""
+        raw: object = message
+        if not isinstance(raw, dict) or not isinstance(raw.get("id", ""), str):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        await super().handle_message(message)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         """Strawberry's, with authentication (connection_init's `Authorization`, else the
@@ -275,6 +289,7 @@ class GatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         context, payload, view = operation.context, operation.payload, self.view
         if await context.principal() is None:
             raise _CredentialEnded
+        checked_parameters(payload)  # graphql-core would crash on `variables: [1]`, say
         query = payload.get("query")
         extensions = payload.get("extensions")
         trusted = False
@@ -282,8 +297,8 @@ class GatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             query, trusted = view.trusted_body(query, payload["documentId"]), True
         elif isinstance(extensions, dict) and "persistedQuery" in extensions:
             query, trusted = await view.resolve_persisted(query, extensions["persistedQuery"])
-        if not isinstance(query, str):
-            raise NO_DOCUMENT
+        if not isinstance(query, str):  # checked_parameters made sure there is one
+            raise NO_QUERY
         untrusted = await view.admit_document(context, query, operation.operation_name, trusted)
         operation.query = query
         return query, untrusted

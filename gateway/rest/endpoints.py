@@ -9,7 +9,6 @@ import orjson
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from db.database import Database
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
@@ -24,6 +23,7 @@ from gateway.rest.exchange import NO_VERSION, etag, json_object, not_modified, v
 from gateway.rest.failures import Failure, Refused, failure_of
 from gateway.rest.idempotency import KeyRefused, RestIdempotency
 from gateway.rest.observation import Observation
+from gateway.rest.paths import IdRoute
 from gateway.rest.resources import Resource
 from gateway.throttle.throttle import Charge, Throttle
 from resolvers.access import authorize
@@ -55,7 +55,7 @@ class Endpoints:
         self.throttle = throttle
         self.idempotency = RestIdempotency(db=db, ttl_seconds=idempotency_ttl_seconds)
 
-    def route(self, resource: Resource[Any]) -> Route:
+    def route(self, resource: Resource[Any]) -> IdRoute:
         # (operation id, route label) of each method, for the access line and the metrics
         labels = {
             True: (f"update{resource.noun}", f"PATCH {resource.path}"),
@@ -82,7 +82,7 @@ class Endpoints:
                 response.raw_headers += charge.headers()
             return response
 
-        return Route(resource.path, endpoint, methods=["GET", "PATCH"], name=resource.noun)
+        return IdRoute(resource.path, endpoint, methods=["GET", "PATCH"], name=resource.noun)
 
     async def answer(
         self, resource: Resource[Any], request: Request, observed: Observation, *, writing: bool

@@ -39,6 +39,10 @@ STATUSES = {
         "NOT_FOUND",
         "No such id in the caller's organization (another organization's id answers the same).",
     ),
+    405: (
+        "METHOD_NOT_ALLOWED",
+        "The path serves GET and PATCH only (the Allow header lists them): nothing ran.",
+    ),
     409: ("CONFLICT", "The name or slug is taken by another object of the organization."),
     422: (
         "IDEMPOTENCY_KEY_REUSED",

@@ -79,7 +79,8 @@ def _path_item(resource: Resource[Any]) -> PathItem:
                     "name": "id",
                     "in": "path",
                     "required": True,
-                    "description": "Id of the object; an id that matches nothing is 404.",
+                    "description": "Id of the object, percent-encoded (a `/` in a prompt id as "
+                    "`%2F`); an id that matches nothing is 404.",
                     "schema": STRING,
                     "example": resource.example_id,
                 }

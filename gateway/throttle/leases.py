@@ -69,8 +69,8 @@ class LeasedBuckets:
             return Verdict(True, self._view(lease, limit), 0.0)
         if cost > limit.maximum:  # never admitted; the lease does not lower what is asked
             verdict = await self.shared.take(key, cost, limit, drain=drain)
-            if drain:
-                lease.points = 0.0  # the whole bucket empties, this part of it too
+            if drain:  # the whole bucket empties, these parts of it too: what the lease
+                lease.points = lease.owed = 0.0  # holds, and refunds it owes Redis
             return verdict
         # Requests that miss together wait for one round trip that asks for all of them
         waiter = Waiter(cost, asyncio.get_running_loop().create_future())

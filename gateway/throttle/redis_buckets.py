@@ -25,8 +25,11 @@ KEY_SUFFIX = "bucket:"  # after the deployment's PATCHBAY_REDIS_KEY_PREFIX
 # take whose refusal, for a cost beyond the maximum, empties the bucket), extra points a take
 # also asks for when the bucket has them, and points given back first. Returns {admitted
 # (1/0), points after, points taken}, the numbers as strings: Lua numbers reach Redis as
-# integers.
+# integers. Numbers are written with 17 significant digits, which a double round-trips
+# exactly: Lua's tostring keeps 14, and a bucket of 1e12 points then kept nothing below a
+# hundredth of a point, so a client's many small refills vanished.
 SCRIPT = """
+local function exact(n) return string.format('%.17g', n) end
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) + tonumber(now_parts[2]) / 1000000
 local cost, maximum, rate = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -49,12 +52,12 @@ else
 end
 if admitted == 1 or ARGV[4] == 'drain' or back > 0 then
   points = points - taken
-  redis.call('HSET', KEYS[1], 'p', tostring(points), 't', tostring(now))
+  redis.call('HSET', KEYS[1], 'p', exact(points), 't', exact(now))
   local ttl = 86400000
   if rate > 0 then ttl = math.ceil((maximum - points) / rate * 1000) + 1000 end
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
-return {admitted, tostring(points), tostring(taken)}
+return {admitted, exact(points), exact(taken)}
 """
 
 
