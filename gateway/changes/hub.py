@@ -13,6 +13,7 @@ buffering without bound.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
@@ -120,7 +121,9 @@ class Hub:
                     self._unread.append(delivery)
                 subscriber.offer(delivery)
         if delivery is not None and (self._reader is None or self._reader.done()):
-            self._reader = asyncio.create_task(self._read_all())
+            # a context of its own: not the request that wrote (SQLite publishes in it),
+            # whose request id and trace the process's reads are no part of
+            self._reader = asyncio.create_task(self._read_all(), context=contextvars.Context())
 
     async def _read_all(self) -> None:
         """Reads what every delivery waiting delivers, one read per entity among them, in
