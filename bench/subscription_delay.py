@@ -9,7 +9,7 @@ each subscribed to `promptChanged` of the organization, and writes `--changes` p
 updates one after another through the first. The delay of a delivery is the time it
 arrives minus the entry's `recordedAt` (the write's own stamp, taken inside its
 transaction on the same machine's clock): it covers commit, NOTIFY, the LISTEN connection,
-the subscriber's reads and the WebSocket. Prints p50, p99 and max over every delivery.
+the process's one read of the change and the WebSocket. Prints p50, p99 and max over every delivery.
 """
 
 from __future__ import annotations

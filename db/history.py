@@ -216,22 +216,25 @@ _NEXT_PAGE = (
 )
 
 
-_ONE = select(entries).where(
-    *_ENTITY, entries.c.version == bindparam("h_version", type_=entries.c.version.type)
+_SINCE = (
+    select(entries)
+    .where(*_ENTITY, entries.c.version >= bindparam("h_since", type_=entries.c.version.type))
+    .order_by(entries.c.version.desc())
 )
 
 
-async def one_entry(
+async def entries_since(
     conn: AsyncConnection, *, org_id: uuid.UUID, kind: str, entity_id: str, version: int
-) -> EntryRow | None:
-    params = {"h_org": org_id, "h_kind": kind, "h_id": entity_id, "h_version": version}
-    return await statements.first(conn, _ONE, params, row=EntryRow)
+) -> list[EntryRow]:
+    """The entity's entries from `version` on, newest first (the unique index's order)."""
+    params = {"h_org": org_id, "h_kind": kind, "h_id": entity_id, "h_since": version}
+    return await statements.rows(conn, _SINCE, params, row=EntryRow)
 
 
 def entry_values(recording: Recording, before: Any, after: Any) -> dict[str, Any] | None:
     """The entry of a write from the row before and after it; None when nothing changed."""
     changes = {
-        column: [_plain(old), _plain(new)]
+        column: [plain(old), plain(new)]
         for column, old, new in zip(after._fields, before, after, strict=True)
         if column not in AUDIT and old != new
     }
@@ -253,7 +256,7 @@ def entry_values(recording: Recording, before: Any, after: Any) -> dict[str, Any
     }
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A column's value as JSON keeps it."""
     if isinstance(value, Enum):
         return value.value

@@ -181,8 +181,9 @@ class Settings(BaseSettings):
     subscriptions_per_connection: int = Field(default=20, ge=1, le=1000)
     # Open subscriptions per principal (organization and subject) in one process at most.
     subscriptions_per_principal: int = Field(default=100, ge=1, le=100_000)
-    # Open WebSocket connections per principal (organization and subject) in one process at
-    # most: one more is closed with code 4029.
+    # Open WebSocket connections and SSE streams, together, per principal (organization and
+    # subject) in one process at most: one more WebSocket is closed with code 4029, one more
+    # stream is refused with 429 TOO_MANY_CONNECTIONS.
     connections_per_principal: int = Field(default=10, ge=1, le=100_000)
     # How often a quiet subscription re-checks its credential: an expired or revoked one
     # ends the stream within this time (at once when a change arrives).

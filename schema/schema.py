@@ -27,6 +27,7 @@ from schema.limits import limits_rule
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.request_errors import is_caller_error
+from schema.shared_events import SharingExecutor
 from schema.strawberry_internals import SchemaHidingSuggestions, graphql_core_schema
 from schema.subscription import Subscription
 
@@ -132,6 +133,8 @@ def build_schema(
         subscription=Subscription,
         extensions=extensions,
         directives=[idempotent],
+        # a subscription event made once for many subscribers runs once per selection
+        execution_context_class=SharingExecutor,
         config=StrawberryConfig(name_converter=RememberedNames()),
         hide_suggestions=not suggestions,
     )

@@ -2,31 +2,35 @@
 
 A subscription starts with the caller's read scope for the kind, in the caller's
 organization only (the feed filters by organization before anything is queued). Each
-change is read back with the subscriber's own credential, re-checked first: an expired or
-revoked credential ends the stream, and so does a quiet stretch of `recheck_seconds` after
-which the credential no longer holds.
+change reaches the subscriber once its credential is re-checked and still holds, with the
+kind's read scope in the change's organization: an expired or revoked credential ends the
+stream, and so does a quiet stretch of `recheck_seconds` after which the credential no
+longer holds. The change itself is read once per process (the feed's Delivery) and made
+into its GraphQL object once, for every subscriber that receives it: the object's fields
+read nothing of a subscriber's own, but `history`, which reads with the subscriber's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+import dataclasses
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Annotated, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 
-from db.history import Change
 from resolvers import errors as domain
-from resolvers import guardrail_pools, ids, prompts
+from resolvers import ids
 from resolvers.access import authorize
-from resolvers.history import GUARDRAIL_POOL, PROMPT, READ_SCOPES, entry_of
+from resolvers.history import GUARDRAIL_POOL, PROMPT, READ_SCOPES, ChangedState
 from resolvers.principal import Principal
-from schema.changes import ChangeFeed, SubscriberFellBehind, TooManySubscriptions
+from schema.changes import ChangeFeed, Delivery, SubscriberFellBehind, TooManySubscriptions
 from schema.context import Context
 from schema.guardrail_pool import GuardrailPool
 from schema.history import HistoryEntry
 from schema.prompt import Prompt
+from schema.shared_events import SharedResults
 
 Info = strawberry.Info[Context, None]
 FELL_BEHIND = (4008, "subscriber fell behind")  # the close code docs/history.md documents
@@ -38,6 +42,10 @@ T = TypeVar("T")
 class PromptChange:
     entry: HistoryEntry = strawberry.field(description="What changed, who changed it, when.")
     prompt: Prompt = strawberry.field(description="The prompt as it is after the change.")
+    # Its results by selection, for every subscriber of the process (schema/shared_events.py)
+    shared_results: strawberry.Private[SharedResults] = dataclasses.field(
+        default_factory=SharedResults
+    )
 
 
 @strawberry.type(description="A pool changed: the history entry, and the pool after it.")
@@ -46,6 +54,9 @@ class GuardrailPoolChange:
     guardrail_pool: GuardrailPool = strawberry.field(
         description="The pool as it is after the change."
     )
+    shared_results: strawberry.Private[SharedResults] = dataclasses.field(
+        default_factory=SharedResults
+    )
 
 
 class StreamEnded(GraphQLError):
@@ -53,10 +64,8 @@ class StreamEnded(GraphQLError):
         super().__init__(message, extensions={"code": code})
 
 
-async def _changes(
-    ctx: Context, kind: str, entity_id: str | None
-) -> AsyncIterator[tuple[Principal, Change]]:
-    """The kind's changes the caller may see, each with the credential as it holds now."""
+async def _changes(ctx: Context, kind: str, entity_id: str | None) -> AsyncIterator[Delivery]:
+    """The kind's changes the caller may see, each once the credential holds now."""
     caller = _checked(await ctx.principal(), kind, ctx)
     entity_id = _canonical(kind, entity_id)
     feed: ChangeFeed | None = ctx.changes
@@ -72,11 +81,13 @@ async def _changes(
             waiting = aiter(changes)
             while True:
                 try:
-                    change = await asyncio.wait_for(anext(waiting), feed.recheck_seconds)
+                    delivery = await asyncio.wait_for(anext(waiting), feed.recheck_seconds)
                 except TimeoutError:
                     _checked(await ctx.authenticate(), kind, ctx)
                     continue
-                yield _checked(await ctx.authenticate(), kind, ctx), change
+                caller = _checked(await ctx.authenticate(), kind, ctx)
+                if caller.org_id == delivery.change.org_id:  # as queued: the org subscribed
+                    yield delivery
     except TooManySubscriptions as error:
         raise StreamEnded(str(error), "TOO_MANY_SUBSCRIPTIONS") from None
     except SubscriberFellBehind:
@@ -112,27 +123,20 @@ def _checked(principal: Principal | None, kind: str, ctx: Context | None = None)
         raise StreamEnded(error.message, "FORBIDDEN") from None
 
 
-async def _entries(
-    ctx: Context,
-    kind: str,
-    entity_id: str | None,
-    read: Callable[[Principal, str], Awaitable[T]],
-) -> AsyncIterator[tuple[HistoryEntry, T]]:
-    async for principal, change in _changes(ctx, kind, entity_id):
-        entry = await entry_of(
-            db=ctx.db,
-            principal=principal,
-            kind=kind,
-            entity_id=change.entity_id,
-            version=change.version,
-        )
-        if entry is None:  # pruned already, or never visible to this caller
-            continue
-        try:
-            entity = await read(principal, change.entity_id)
-        except domain.NotFound:
-            continue
-        yield HistoryEntry.from_row(entry), entity
+async def _made(
+    ctx: Context, kind: str, entity_id: str | None, make: Callable[[ChangedState], T]
+) -> AsyncIterator[T]:
+    """Each change the caller may see, made once per change in this process (by the first
+    of its subscribers to reach it); none for a change without an entry to deliver."""
+    key = (kind, ctx.prompts_url)
+    async for delivery in _changes(ctx, kind, entity_id):
+        if key not in delivery.made:
+            state = await delivery.state()  # every subscriber of the change awaits the read
+            if key not in delivery.made:  # the first one back makes it
+                delivery.made[key] = None if state is None else make(state)
+        made = delivery.made[key]
+        if made is not None:  # pruned already, or the entity is gone
+            yield made
 
 
 @strawberry.type(
@@ -151,12 +155,14 @@ class Subscription:
     ) -> AsyncGenerator[PromptChange, None]:
         ctx = info.context
 
-        async def read(principal: Principal, prompt_id: str) -> Any:
-            row = await prompts.get_prompt(db=ctx.db, principal=principal, raw_id=prompt_id)
-            return Prompt.from_row(row, ctx.prompts_url)
+        def make(state: ChangedState) -> PromptChange:
+            return PromptChange(
+                entry=HistoryEntry.from_row(state.entry),
+                prompt=Prompt.from_row(state.entity, ctx.prompts_url),
+            )
 
-        async for entry, prompt in _entries(ctx, PROMPT, id, read):
-            yield PromptChange(entry=entry, prompt=prompt)
+        async for change in _made(ctx, PROMPT, id, make):
+            yield change
 
     @strawberry.subscription(
         description="Each change of a guardrail pool of the caller's organization. Needs "
@@ -169,9 +175,11 @@ class Subscription:
     ) -> AsyncGenerator[GuardrailPoolChange, None]:
         ctx = info.context
 
-        async def read(principal: Principal, pool_id: str) -> Any:
-            row = await guardrail_pools.get_pool(db=ctx.db, principal=principal, raw_id=pool_id)
-            return GuardrailPool.from_row(row)
+        def make(state: ChangedState) -> GuardrailPoolChange:
+            return GuardrailPoolChange(
+                entry=HistoryEntry.from_row(state.entry),
+                guardrail_pool=GuardrailPool.from_row(state.entity),
+            )
 
-        async for entry, pool in _entries(ctx, GUARDRAIL_POOL, id, read):
-            yield GuardrailPoolChange(entry=entry, guardrail_pool=pool)
+        async for change in _made(ctx, GUARDRAIL_POOL, id, make):
+            yield change

@@ -1,23 +1,34 @@
 """GraphQL over Server-Sent Events (graphql-sse, distinct connections mode) against a real
 `patchbay serve`, with a real SSE client (httpx-sse): a change streams as `event: next`;
 the trusted-documents policy, the rate limit and the credential hold as over HTTP and
-WebSocket; another organization hears nothing."""
+WebSocket; another organization hears nothing; a stream counts as one of its principal's
+connections."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from httpx_sse import aconnect_sse
+from websockets.asyncio.client import connect
 
 from db.database import Database
 from tests.factories import token
-from tests.test_subscription_gate import WATCH, _manifest, _operator
+from tests.test_subscription_gate import (
+    WATCH,
+    _auth,
+    _close_code,
+    _manifest,
+    _operator,
+    connected,
+)
 from tests.test_subscriptions import PROMPT_CHANGED, UPDATE, WELCOME, serving
 
 
@@ -209,3 +220,58 @@ async def test_an_unknown_operation_name_is_the_validation_error_json_gives(
 def _server_log(home: Path) -> str:
     (log,) = home.glob("serve-*.log")
     return log.read_text()
+
+
+@asynccontextmanager
+async def _open_stream(url: str, credential: str) -> AsyncIterator[httpx.Response]:
+    """An event stream, held open while the block runs; its response (status, headers)."""
+    async with (
+        httpx.AsyncClient(timeout=20) as client,
+        aconnect_sse(
+            client,
+            "POST",
+            f"{url}/graphql",
+            json={"query": WATCH},
+            headers={"Authorization": f"Bearer {credential}"},
+        ) as source,
+    ):
+        if source.response.status_code != 200:
+            await source.response.aread()
+        yield source.response
+
+
+def _streams(response: httpx.Response) -> bool:
+    return response.status_code == 200 and "text/event-stream" in response.headers["content-type"]
+
+
+async def test_streams_and_websockets_count_together_against_the_connections_limit(
+    db: Database, database_url: str, home: Path
+) -> None:
+    # given: two connections per principal, alice holding a stream and a WebSocket
+    with serving(database_url, home, PATCHBAY_CONNECTIONS_PER_PRINCIPAL="2") as url:
+        async with (
+            _open_stream(url, token("alice")) as first,
+            connected(url, token("alice")),
+        ):
+            # when: a third, as a stream and as a WebSocket; and bob's own
+            async with _open_stream(url, token("alice")) as third:
+                refused = third.status_code, None if _streams(third) else third.json()
+            ws_url = url.replace("http", "ws", 1) + "/graphql"
+            async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+                await ws.send(
+                    json.dumps({"type": "connection_init", "payload": _auth(token("alice"))})
+                )
+                closed = await _close_code(ws)
+            async with _open_stream(url, token("bob")) as bobs:
+                bob_streams = _streams(bobs)
+        # and: once they are closed, a stream is let in again
+        await asyncio.sleep(0.5)
+        async with _open_stream(url, token("alice")) as again:
+            alice_streams_again = _streams(again)
+    # then
+    assert _streams(first)
+    status, document = refused
+    assert status == 429 and document is not None
+    assert document["errors"][0]["extensions"]["code"] == "TOO_MANY_CONNECTIONS"
+    assert closed == 4029
+    assert bob_streams and alice_streams_again

@@ -1,7 +1,10 @@
 """One process's subscribers, and the changes published to them.
 
 A change reaches only the subscribers of its own organization and kind (and id, when the
-subscription names one): tenant filtering happens here, before anything is queued. Each
+subscription names one): tenant filtering happens here, before anything is queued. What a
+change delivers (its entry, and the entity as its write left it) is read once per process
+and shared by every subscriber it is queued for: a Delivery, read by the hub's one reader,
+which takes every change waiting at once and reads each entity among them once. Each
 subscriber has a bounded queue: one that falls behind is marked, and its stream ends with
 SubscriberFellBehind (the WebSocket closes with FELL_BEHIND_CLOSE_CODE) instead of
 buffering without bound.
@@ -10,14 +13,53 @@ buffering without bound.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
+from copy import copy
+from typing import Any
 
 from db.history import Change
+from resolvers.history import ChangedState
 from schema.changes import SubscriberFellBehind, TooManySubscriptions
 
+# What the changes of one entity deliver, by version (resolvers/history.py changed_states):
+# (organization, kind, entity id, versions)
+Read = Callable[[uuid.UUID, str, str, Collection[int]], Awaitable[Mapping[int, ChangedState]]]
+log = logging.getLogger("patchbay.changes")
+
 FELL_BEHIND_CLOSE_CODE = 4008  # documented in docs/history.md
+
+
+class Delivery:
+    """One change, as every subscriber of this process that receives it shares it."""
+
+    __slots__ = ("_failed", "_read", "_state", "change", "made")
+
+    def __init__(self, change: Change) -> None:
+        self.change = change
+        self.made: dict[Any, Any] = {}  # what the schema makes of it once (schema/subscription.py)
+        self._read = asyncio.Event()
+        self._state: ChangedState | None = None
+        self._failed: BaseException | None = None
+
+    async def state(self) -> ChangedState | None:
+        """The entry and the entity; None when there is none (pruned, or the entity gone).
+        The read's failure, if it failed (the database down), for each subscriber alike."""
+        await self._read.wait()
+        if self._failed is not None:
+            raise copy(self._failed)  # one of its own per stream: tracebacks stay apart
+        return self._state
+
+    @property
+    def settled(self) -> bool:
+        return self._read.is_set()
+
+    def settle(self, state: ChangedState | None, failed: BaseException | None = None) -> None:
+        self._state, self._failed = state, failed
+        self._read.set()
 
 
 class Subscriber:
@@ -25,24 +67,24 @@ class Subscriber:
         self.org_id = org_id
         self.kind = kind
         self.entity_id = entity_id
-        self.queue: asyncio.Queue[Change] = asyncio.Queue(limit)
+        self.queue: asyncio.Queue[Delivery] = asyncio.Queue(limit)
         self.behind = False
 
     def wants(self, change: Change) -> bool:
         return change.kind == self.kind and self.entity_id in (None, change.entity_id)
 
-    def offer(self, change: Change) -> None:
+    def offer(self, delivery: Delivery) -> None:
         if self.behind:
             return
         try:
-            self.queue.put_nowait(change)
+            self.queue.put_nowait(delivery)
         except asyncio.QueueFull:
             self.behind = True  # its stream ends at its next read
 
     def __aiter__(self) -> Subscriber:
         return self
 
-    async def __anext__(self) -> Change:
+    async def __anext__(self) -> Delivery:
         if self.behind:
             raise SubscriberFellBehind()
         return await self.queue.get()
@@ -55,21 +97,67 @@ class Hub:
         pending_limit: int,
         per_principal: int,
         recheck_seconds: float,
+        read: Read,
         start: Callable[[Hub], Awaitable[None]] | None = None,
     ) -> None:
         self.recheck_seconds = recheck_seconds  # a quiet subscription's credential re-check
         self.pending_limit = pending_limit  # changes queued per subscriber at most
         self.per_principal = per_principal  # open subscriptions per principal at most
+        self._read = read
         self._start = start  # the PostgreSQL listener, started with the first subscriber
         self._started = False
         self._starting = asyncio.Lock()
         self._by_org: dict[uuid.UUID, set[Subscriber]] = {}
         self._per_principal: dict[tuple[uuid.UUID, str], int] = {}
+        self._unread: list[Delivery] = []  # published, waiting for the reader
+        self._reader: asyncio.Task[None] | None = None
 
     def publish(self, change: Change) -> None:
+        delivery = None
         for subscriber in tuple(self._by_org.get(change.org_id, ())):
             if subscriber.wants(change):
-                subscriber.offer(change)
+                if delivery is None:
+                    delivery = Delivery(change)
+                    self._unread.append(delivery)
+                subscriber.offer(delivery)
+        if delivery is not None and (self._reader is None or self._reader.done()):
+            # a context of its own: not the request that wrote (SQLite publishes in it),
+            # whose request id and trace the process's reads are no part of
+            self._reader = asyncio.create_task(self._read_all(), context=contextvars.Context())
+
+    async def _read_all(self) -> None:
+        """Reads what every delivery waiting delivers, one read per entity among them, in
+        the order they were published; until none waits."""
+        waiting: list[Delivery] = []
+        try:
+            while self._unread:
+                waiting, self._unread = self._unread, []
+                by_entity: dict[tuple[uuid.UUID, str, str], list[Delivery]] = {}
+                for delivery in waiting:
+                    change = delivery.change
+                    entity = (change.org_id, change.kind, change.entity_id)
+                    by_entity.setdefault(entity, []).append(delivery)
+                for entity, deliveries in by_entity.items():
+                    await self._read_one(*entity, deliveries)
+        finally:  # cancelled (the process stops): nobody waits for ever
+            for delivery in (*waiting, *self._unread):
+                if not delivery.settled:
+                    delivery.settle(None)
+            self._unread = []
+
+    async def _read_one(
+        self, org_id: uuid.UUID, kind: str, entity_id: str, deliveries: list[Delivery]
+    ) -> None:
+        versions = {delivery.change.version for delivery in deliveries}
+        try:
+            states = await self._read(org_id, kind, entity_id, versions)
+        except Exception as error:  # each subscriber's stream ends with it
+            log.warning("reading a change failed: %r", error)
+            for delivery in deliveries:
+                delivery.settle(None, error)
+            return
+        for delivery in deliveries:
+            delivery.settle(states.get(delivery.change.version))
 
     @property
     def subscribers(self) -> int:

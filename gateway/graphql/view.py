@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
@@ -25,6 +25,7 @@ from db.database import Database
 from db.errors import DatabaseUnavailable
 from gateway.authorization import authorization_header
 from gateway.graphql.admission import Admission, Gate
+from gateway.graphql.connections import TOO_MANY_CONNECTIONS, Connections, CountedStream
 from gateway.graphql.event_stream import SubscriptionsOnly, wants_event_stream
 from gateway.graphql.idempotency import Idempotency
 from gateway.graphql.negotiation import JSON, ResponseMedia, response_media
@@ -44,7 +45,7 @@ from gateway.graphql.transport import (
     media_type,
 )
 from gateway.graphql.trusted_documents import TrustedDocuments
-from gateway.graphql.websocket import Connections, Finished, GatedTransportWS
+from gateway.graphql.websocket import Finished, GatedTransportWS
 from gateway.http.refusal import refusal_document
 from gateway.http.request_body import read_body
 from gateway.http.request_id import current_request_id
@@ -427,8 +428,17 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         sub_response: Response,
         headers: Mapping[str, str],
     ) -> Response:
-        # GraphQL over SSE (event_stream.py); `sub_response` is our ResponseMedia
-        return StreamingResponse(stream(), headers=dict(headers))
+        # GraphQL over SSE (event_stream.py); `sub_response` is our ResponseMedia. A stream
+        # is one of its principal's connections, as a WebSocket is (connections.py).
+        assert isinstance(request, Request)
+        principal = await self._context(request).principal()
+        return CountedStream(
+            stream(),
+            headers,
+            connections=self.connections,
+            key=None if principal is None else (principal.org_id, principal.subject),
+            refusal=self._refused(request, TOO_MANY_CONNECTIONS),
+        )
 
     def create_response(
         self,

@@ -16,7 +16,7 @@ Strawberry's handler, with what Patchbay adds to each `subscribe` message:
 - one access line and one metrics observation per operation, when it ends.
 
 And to the connection: at most `connections_per_principal` open per principal in this
-process (one more is closed with 4029).
+process, event streams included (connections.py; one more is closed with 4029).
 """
 
 from __future__ import annotations
@@ -69,25 +69,6 @@ SUBSCRIPTIONS_ONLY = Refusal(
 UNAVAILABLE_REFUSAL = Refusal(UNAVAILABLE[1], "SERVICE_UNAVAILABLE", 503)
 # (scope, status, seconds): the access line and the metrics (gateway/http/edge.py's Finished)
 Finished = Callable[[Scope, int, float], None]
-
-
-class Connections:
-    """Open connections per principal in this process."""
-
-    def __init__(self, per_principal: int) -> None:
-        self.per_principal = per_principal
-        self._open: dict[tuple[Any, str], int] = {}
-
-    def claim(self, key: tuple[Any, str]) -> bool:
-        if self._open.get(key, 0) >= self.per_principal:
-            return False
-        self._open[key] = self._open.get(key, 0) + 1
-        return True
-
-    def release(self, key: tuple[Any, str]) -> None:
-        self._open[key] -= 1
-        if not self._open[key]:
-            del self._open[key]
 
 
 class _CredentialEnded(Exception):
