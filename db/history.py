@@ -34,6 +34,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    tuple_,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -43,7 +44,6 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from db import statements
 from db.models import history_entries as entries
-from db.rows import IdRow
 
 if TYPE_CHECKING:  # db.database builds on db.single_write, which builds on this module
     from db.database import Database
@@ -121,7 +121,6 @@ def one_statement(
     )
     entry = insert(entries).from_select(
         [
-            "id",
             "org_id",
             "entity_kind",
             "entity_id",
@@ -134,7 +133,6 @@ def one_statement(
             "recorded_at",
         ],
         select(
-            func.gen_random_uuid(),
             new.c.org_id,
             bindparam("h_kind", type_=entries.c.entity_kind.type),
             cast(new.c.id, entries.c.entity_id.type),
@@ -182,7 +180,6 @@ class Change:
 
 
 class EntryRow(NamedTuple):
-    id: uuid.UUID
     org_id: uuid.UUID
     entity_kind: str
     entity_id: str
@@ -195,10 +192,14 @@ class EntryRow(NamedTuple):
     recorded_at: datetime
 
 
+class VersionRow(NamedTuple):
+    version: int
+
+
 _INSERT = (
     insert(entries)
     .values({column.key: bindparam(column.key, type_=column.type) for column in entries.c})
-    .returning(entries.c.id)
+    .returning(entries.c.version)
 )
 _ENTITY = (
     entries.c.org_id == bindparam("h_org", type_=entries.c.org_id.type),
@@ -239,7 +240,6 @@ def entry_values(recording: Recording, before: Any, after: Any) -> dict[str, Any
         return None
     actor = recording.actor
     return {
-        "id": uuid.uuid4(),
         "org_id": after.org_id,
         "entity_kind": recording.kind,
         "entity_id": str(after.id),
@@ -277,7 +277,7 @@ async def recorded_first(
     if before is not None and after is not None:
         entry = entry_values(recording, before, after)
         if entry is not None:
-            await statements.first(conn, _INSERT, entry, row=IdRow)
+            await statements.first(conn, _INSERT, entry, row=VersionRow)
             return after, Change.of(entry)
     return after, None
 
@@ -302,7 +302,7 @@ def recorded_first_now(
         if before and after:
             entry = entry_values(recording, before[0], after[0])
             if entry is not None:
-                add = statements.prepared(dialect, _INSERT, entry, row=IdRow)
+                add = statements.prepared(dialect, _INSERT, entry, row=VersionRow)
                 connection.execute(add.sql, add.values).fetchall()
                 change = Change.of(entry)
         connection.execute("COMMIT")
@@ -352,9 +352,10 @@ async def prune(db: Database, *, before: datetime, batch: int = 1000) -> int:
 
 
 def _prune_batch(limit: int) -> Delete:
-    oldest = select(entries.c.id).where(
+    key = [entries.c.org_id, entries.c.entity_kind, entries.c.entity_id, entries.c.version]
+    oldest = select(*key).where(
         entries.c.recorded_at < bindparam("w_before", type_=entries.c.recorded_at.type)
     )
     return delete(entries).where(
-        entries.c.id.in_(oldest.order_by(entries.c.recorded_at).limit(limit))
+        tuple_(*key).in_(oldest.order_by(entries.c.recorded_at).limit(limit))
     )
