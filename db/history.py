@@ -25,6 +25,7 @@ from sqlalchemy import (
     Delete,
     Select,
     Table,
+    Text,
     Update,
     bindparam,
     case,
@@ -96,10 +97,15 @@ def one_statement(
     without BEGIN and COMMIT round trips (a data-modifying CTE):
 
         WITH old AS (SELECT … FOR UPDATE), new AS (UPDATE … FROM old RETURNING …, changes),
-             entry AS (INSERT INTO history_entries SELECT … FROM new WHERE changes <> '{}')
+             entry AS (INSERT INTO history_entries SELECT … FROM new WHERE changes <> '{}'
+                       RETURNING <NOTIFY while some process listens>)
         SELECT … FROM new
 
     `old` locks the row first, so it is the row the UPDATE changes, as on the other path.
+
+    The entry's RETURNING sends the NOTIFY (NOTIFIED): PostgreSQL runs a data-modifying CTE
+    to completion, RETURNING included, whether or not the query reads it. It is in the
+    write's transaction, as subscriptions need; no trigger per entry (migration 0006).
 
     `update` must be fresh, never compiled: SQLAlchemy copies the RETURNING columns it
     remembered into the statements built from it, and `h_changes` would be missing. Callers
@@ -145,10 +151,40 @@ def one_statement(
             new.c.updated_at,
         ).where(new.c.h_changes != _EMPTY),
     )
-    return select(*(new.c[c.key] for c in table.c)).add_cte(entry.cte("entry"))
+    notified = entry.returning(NOTIFIED)
+    return select(*(new.c[c.key] for c in table.c)).add_cte(notified.cte("entry"))
 
 
 _EMPTY = literal_column("'{}'::jsonb", JSONB)
+# PostgreSQL: a committed entry is announced on this channel (gateway/changes/listener.py)
+CHANNEL = "patchbay_changes"
+# NOTIFY serializes the commits of the transactions that send it: it is sent only while some
+# process listens, which keeps a row here younger than 90 s (refreshed every 30 s).
+_LISTENING: ColumnElement[Any] = literal_column(
+    "EXISTS (SELECT 1 FROM change_listeners WHERE seen_at > now() - interval '90 seconds')"
+)
+# the inserted entry's NOTIFY, in the entry's RETURNING (one_statement)
+NOTIFIED = case(
+    (
+        _LISTENING,
+        func.pg_notify(
+            literal_column(f"'{CHANNEL}'"),
+            cast(
+                func.json_build_object(
+                    literal_column("'org'"),
+                    entries.c.org_id,
+                    literal_column("'kind'"),
+                    entries.c.entity_kind,
+                    literal_column("'id'"),
+                    entries.c.entity_id,
+                    literal_column("'version'"),
+                    entries.c.version,
+                ),
+                Text,
+            ),
+        ),
+    ),
+).label("notified")
 
 
 def _change(before: ColumnElement[Any], after: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -5,7 +5,10 @@ each index and constraint of this table. The uuid `id` was read by nothing but p
 cost an index of random keys; the entity's version is the key (one entry per version, as
 the unique constraint said, and the index Prompt.history reads). The foreign key to
 organizations checked (and share-locked) the organization's row on every write, although
-org_id is copied from the entity's row, whose own foreign key checks it.
+org_id is copied from the entity's row, whose own foreign key checks it. And the NOTIFY of
+0005's trigger (a plpgsql call and its query per entry) is now sent by the write's statement
+itself, in the entry's RETURNING (db/history.py, one_statement): still in the write's
+transaction, only while some process listens.
 
 Revision ID: 0006
 Revises: 0005
@@ -45,7 +48,8 @@ COPY_WITH_ID = (
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # In place: the trigger that NOTIFYs (0005) stays on the table.
+        op.execute("DROP TRIGGER history_entries_notify ON history_entries")
+        op.execute("DROP FUNCTION patchbay_notify_change()")
         op.drop_constraint("history_entries_org_id_fkey", "history_entries", type_="foreignkey")
         op.drop_constraint("uq_history_entries_entity", "history_entries", type_="unique")
         op.drop_constraint("history_entries_pkey", "history_entries", type_="primary")
@@ -69,8 +73,29 @@ def downgrade() -> None:
         op.create_foreign_key(
             "history_entries_org_id_fkey", "history_entries", "organizations", ["org_id"], ["id"]
         )
+        op.execute(NOTIFY_FUNCTION)
+        op.execute(NOTIFY_TRIGGER)
         return
     _copy(_table(with_id=True), COPY_WITH_ID)
+
+
+# 0005's, back on a downgrade
+NOTIFY_FUNCTION = """
+CREATE FUNCTION patchbay_notify_change() RETURNS trigger AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM change_listeners WHERE seen_at > now() - interval '90 seconds') THEN
+    PERFORM pg_notify('patchbay_changes', json_build_object(
+      'org', NEW.org_id, 'kind', NEW.entity_kind, 'id', NEW.entity_id, 'version', NEW.version
+    )::text);
+  END IF;
+  RETURN NULL;
+END
+$$ LANGUAGE plpgsql
+"""
+NOTIFY_TRIGGER = """
+CREATE TRIGGER history_entries_notify AFTER INSERT ON history_entries
+FOR EACH ROW EXECUTE FUNCTION patchbay_notify_change()
+"""
 
 
 def _table(*, with_id: bool) -> list[SchemaItem]:
