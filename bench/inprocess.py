@@ -1,7 +1,7 @@
 """Patchbay's ASGI app driven in-process, without HTTP: CPU per request, and where it goes.
 
     python bench/inprocess.py --url URL --token FILE --ids FILE [--requests N] [--profile]
-        [--reads [--page N] | --rest] [--setting NAME=VALUE ...]
+        [--reads [--page N] | --rest] [--setting NAME=VALUE ...] [--db-cpu]
 
 Runs the harness's mutation (`description` of a random prepared prompt, variables in the
 document), or with --reads the read of bench/compare.sh --reads (`prompts(first: 50)`, 9
@@ -11,12 +11,16 @@ process CPU time per request. `--profile` prints cProfile's top functions as wel
 leaves out uvicorn's HTTP work, which the floor contenders pay too: use it to see what
 a change of ours costs, and bench/compare.sh for figures against peers.
 The access log line is written (to /dev/null) by the handler production writes it with.
+`--db-cpu` (PostgreSQL on this machine) prints the database's CPU per request as well: the
+run's change in the CPU time of the server processes serving the database of --url (from
+/proc/PID/schedstat, nanoseconds; PostgreSQL shares the machine's cores with the gateway).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import logging
 import pstats
@@ -25,9 +29,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import orjson
 
 from gateway.app import create_app
+from gateway.changes.listener import asyncpg_dsn
 from gateway.observe.access_log import AccessLineWriter
 from gateway.settings import Settings
 
@@ -115,6 +121,26 @@ async def drive(
         raise SystemExit(f"{failures} requests failed")
 
 
+_BACKENDS = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+    "AND backend_type = 'client backend' AND pid <> pg_backend_pid()"
+)
+
+
+async def backends_cpu(url: str) -> dict[int, int]:
+    """CPU time (ns) of each server process connected to the database of `url` (but ours)."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        pids = [row["pid"] for row in await conn.fetch(_BACKENDS)]
+    finally:
+        await conn.close()
+    spent = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):  # gone in between
+            spent[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])  # noqa: ASYNC240 (procfs)
+    return spent
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
@@ -133,6 +159,9 @@ async def main() -> None:
         help="a Settings field, e.g. operation_cost=false or rate_limit=true (repeatable)",
     )
     parser.add_argument("--rest", action="store_true", help="PATCH /v1/prompts/{id} instead")
+    parser.add_argument(
+        "--db-cpu", action="store_true", help="PostgreSQL's CPU per request as well (local server)"
+    )
     args = parser.parse_args()
     access = logging.getLogger("patchbay.access")
     # the handler `patchbay serve` gives it (one write per loop pass), to /dev/null
@@ -154,6 +183,7 @@ async def main() -> None:
         options = {"reads": args.reads, "rest": args.rest, "page": args.page}
         await drive(app, token, ids, 2_000, **options)  # warm: plans learnt, pool filled
         profiler = cProfile.Profile() if args.profile else None
+        db_before = await backends_cpu(args.url) if args.db_cpu else {}
         started, cpu = time.perf_counter(), time.process_time()
         if profiler:
             profiler.enable()
@@ -161,9 +191,13 @@ async def main() -> None:
         if profiler:
             profiler.disable()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        db_after = await backends_cpu(args.url) if args.db_cpu else {}
+    # backends that lived through the run (the lane keeps its connections)
+    db_ns = sum(db_after[pid] - spent for pid, spent in db_before.items() if pid in db_after)
     print(
         f"{args.requests} requests: {args.requests / wall:.0f} req/s, "
         f"{cpu / args.requests * 1e6:.0f} us CPU per request"
+        + (f", database {db_ns / args.requests / 1e3:.0f} us" if args.db_cpu else "")
     )
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(35)

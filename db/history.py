@@ -25,6 +25,7 @@ from sqlalchemy import (
     Delete,
     Select,
     Table,
+    Text,
     Update,
     bindparam,
     case,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    tuple_,
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -43,7 +45,6 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from db import statements
 from db.models import history_entries as entries
-from db.rows import IdRow
 
 if TYPE_CHECKING:  # db.database builds on db.single_write, which builds on this module
     from db.database import Database
@@ -96,10 +97,15 @@ def one_statement(
     without BEGIN and COMMIT round trips (a data-modifying CTE):
 
         WITH old AS (SELECT … FOR UPDATE), new AS (UPDATE … FROM old RETURNING …, changes),
-             entry AS (INSERT INTO history_entries SELECT … FROM new WHERE changes <> '{}')
+             entry AS (INSERT INTO history_entries SELECT … FROM new WHERE changes <> '{}'
+                       RETURNING <NOTIFY while some process listens>)
         SELECT … FROM new
 
     `old` locks the row first, so it is the row the UPDATE changes, as on the other path.
+
+    The entry's RETURNING sends the NOTIFY (NOTIFIED): PostgreSQL runs a data-modifying CTE
+    to completion, RETURNING included, whether or not the query reads it. It is in the
+    write's transaction, as subscriptions need; no trigger per entry (migration 0006).
 
     `update` must be fresh, never compiled: SQLAlchemy copies the RETURNING columns it
     remembered into the statements built from it, and `h_changes` would be missing. Callers
@@ -121,7 +127,6 @@ def one_statement(
     )
     entry = insert(entries).from_select(
         [
-            "id",
             "org_id",
             "entity_kind",
             "entity_id",
@@ -134,7 +139,6 @@ def one_statement(
             "recorded_at",
         ],
         select(
-            func.gen_random_uuid(),
             new.c.org_id,
             bindparam("h_kind", type_=entries.c.entity_kind.type),
             cast(new.c.id, entries.c.entity_id.type),
@@ -147,10 +151,40 @@ def one_statement(
             new.c.updated_at,
         ).where(new.c.h_changes != _EMPTY),
     )
-    return select(*(new.c[c.key] for c in table.c)).add_cte(entry.cte("entry"))
+    notified = entry.returning(NOTIFIED)
+    return select(*(new.c[c.key] for c in table.c)).add_cte(notified.cte("entry"))
 
 
 _EMPTY = literal_column("'{}'::jsonb", JSONB)
+# PostgreSQL: a committed entry is announced on this channel (gateway/changes/listener.py)
+CHANNEL = "patchbay_changes"
+# NOTIFY serializes the commits of the transactions that send it: it is sent only while some
+# process listens, which keeps a row here younger than 90 s (refreshed every 30 s).
+_LISTENING: ColumnElement[Any] = literal_column(
+    "EXISTS (SELECT 1 FROM change_listeners WHERE seen_at > now() - interval '90 seconds')"
+)
+# the inserted entry's NOTIFY, in the entry's RETURNING (one_statement)
+NOTIFIED = case(
+    (
+        _LISTENING,
+        func.pg_notify(
+            literal_column(f"'{CHANNEL}'"),
+            cast(
+                func.json_build_object(
+                    literal_column("'org'"),
+                    entries.c.org_id,
+                    literal_column("'kind'"),
+                    entries.c.entity_kind,
+                    literal_column("'id'"),
+                    entries.c.entity_id,
+                    literal_column("'version'"),
+                    entries.c.version,
+                ),
+                Text,
+            ),
+        ),
+    ),
+).label("notified")
 
 
 def _change(before: ColumnElement[Any], after: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -182,7 +216,6 @@ class Change:
 
 
 class EntryRow(NamedTuple):
-    id: uuid.UUID
     org_id: uuid.UUID
     entity_kind: str
     entity_id: str
@@ -195,10 +228,14 @@ class EntryRow(NamedTuple):
     recorded_at: datetime
 
 
+class VersionRow(NamedTuple):
+    version: int
+
+
 _INSERT = (
     insert(entries)
     .values({column.key: bindparam(column.key, type_=column.type) for column in entries.c})
-    .returning(entries.c.id)
+    .returning(entries.c.version)
 )
 _ENTITY = (
     entries.c.org_id == bindparam("h_org", type_=entries.c.org_id.type),
@@ -242,7 +279,6 @@ def entry_values(recording: Recording, before: Any, after: Any) -> dict[str, Any
         return None
     actor = recording.actor
     return {
-        "id": uuid.uuid4(),
         "org_id": after.org_id,
         "entity_kind": recording.kind,
         "entity_id": str(after.id),
@@ -280,7 +316,7 @@ async def recorded_first(
     if before is not None and after is not None:
         entry = entry_values(recording, before, after)
         if entry is not None:
-            await statements.first(conn, _INSERT, entry, row=IdRow)
+            await statements.first(conn, _INSERT, entry, row=VersionRow)
             return after, Change.of(entry)
     return after, None
 
@@ -305,7 +341,7 @@ def recorded_first_now(
         if before and after:
             entry = entry_values(recording, before[0], after[0])
             if entry is not None:
-                add = statements.prepared(dialect, _INSERT, entry, row=IdRow)
+                add = statements.prepared(dialect, _INSERT, entry, row=VersionRow)
                 connection.execute(add.sql, add.values).fetchall()
                 change = Change.of(entry)
         connection.execute("COMMIT")
@@ -355,9 +391,10 @@ async def prune(db: Database, *, before: datetime, batch: int = 1000) -> int:
 
 
 def _prune_batch(limit: int) -> Delete:
-    oldest = select(entries.c.id).where(
+    key = [entries.c.org_id, entries.c.entity_kind, entries.c.entity_id, entries.c.version]
+    oldest = select(*key).where(
         entries.c.recorded_at < bindparam("w_before", type_=entries.c.recorded_at.type)
     )
     return delete(entries).where(
-        entries.c.id.in_(oldest.order_by(entries.c.recorded_at).limit(limit))
+        tuple_(*key).in_(oldest.order_by(entries.c.recorded_at).limit(limit))
     )

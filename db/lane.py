@@ -115,7 +115,9 @@ class ConnectionLane:
                 if handed is None:  # a slot was freed and kept for this request
                     return await self._open_slot(deadline)
                 conn = handed
-            if conn.info.get(BORN, 0.0) < self.stale_before:
+            # (conn.info is several property hops into SQLAlchemy: read only once a
+            # connection was lost, before which no connection can be older than that)
+            if self.stale_before and conn.info.get(BORN, 0.0) < self.stale_before:
                 self._discard(conn, invalidate=False)  # made before a lost connection
             elif self.is_closed(conn):
                 # The server closed it while it idled (a restart, an idle timeout): noticed

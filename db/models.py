@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, PrimaryKeyConstraint, Table, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
@@ -155,24 +155,26 @@ class IdempotencyKey(SQLModel, table=True):
 
 
 class HistoryEntry(SQLModel, table=True):
-    """One write that changed a prompt or a pool: its fields before and after (db/history.py)."""
+    """One write that changed a prompt or a pool: its fields before and after (db/history.py).
+
+    Written by every changing write, in the write's own statement on PostgreSQL: each index
+    and constraint here is paid by every update (0006). The key is the entity's version (one
+    entry per version) and serves Prompt.history / GuardrailPool.history, newest first; no
+    foreign key: org_id is copied from the entity's row, whose own key already checks it."""
 
     __tablename__ = "history_entries"
     __table_args__ = (
-        # Serves Prompt.history / GuardrailPool.history, newest first, and keeps one entry
-        # per version of an entity.
-        UniqueConstraint(
-            "org_id", "entity_kind", "entity_id", "version", name="uq_history_entries_entity"
+        PrimaryKeyConstraint(
+            "org_id", "entity_kind", "entity_id", "version", name="pk_history_entries"
         ),
         # Pruning walks this index from the oldest: never the whole table.
         Index("ix_history_entries_recorded_at", "recorded_at"),
     )
 
-    id: uuid.UUID = Field(primary_key=True)
-    org_id: uuid.UUID = Field(foreign_key="organizations.id")
-    entity_kind: str = Field(max_length=32)  # PROMPT or GUARDRAIL_POOL
-    entity_id: str = Field(max_length=128)
-    version: int  # the entity's version after the write
+    org_id: uuid.UUID = Field(primary_key=True)
+    entity_kind: str = Field(primary_key=True, max_length=32)  # PROMPT or GUARDRAIL_POOL
+    entity_id: str = Field(primary_key=True, max_length=128)
+    version: int = Field(primary_key=True)  # the entity's version after the write
     # {column: [before, after]} of the columns the write changed
     changes: dict[str, Any] = Field(sa_column=Column(JsonObject, nullable=False))
     actor_subject: str = Field(max_length=255)

@@ -89,9 +89,9 @@ async def _fill(url: str) -> None:
                 )
             )
         await filling.execute(
-            "INSERT INTO history_entries (id, org_id, entity_kind, entity_id, version, "
+            "INSERT INTO history_entries (org_id, entity_kind, entity_id, version, "
             "changes, actor_subject, actor_kind, request_id, recorded_at) "
-            "SELECT gen_random_uuid(), org_id, 'PROMPT', "
+            "SELECT org_id, 'PROMPT', "
             "'prm_bulk_' || lpad((n % 1000 + 1)::text, 7, '0') || '_acme', n / 1000 + 1, "
             "'{}'::jsonb, 'alice', 'USER', 'r', now() FROM prompts, "
             f"generate_series(0, {1000 * VERSIONS - 1}) AS n "
@@ -193,7 +193,7 @@ async def test_a_page_of_history_walks_the_entity_index_backwards(
     }
     plan = await plan_of(large_database, statement, params, EntryRow)
     assert plan["Node Type"] == "Limit" and plan["Actual Rows"] == 21
-    assert_bounded(plan, {"uq_history_entries_entity"}, 21)
+    assert_bounded(plan, {"pk_history_entries"}, 21)
     scan = next(n for n in nodes(plan) if n["Node Type"].startswith("Index"))
     assert scan["Scan Direction"] == "Backward"
 

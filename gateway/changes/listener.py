@@ -1,5 +1,6 @@
 """PostgreSQL: one LISTEN connection per process, outside any pooler, that hands every
-NOTIFY of a committed history entry (the trigger of migration 0005) to the process's hub.
+NOTIFY of a committed history entry (sent by the write's statement, db/history.py) to the
+process's hub.
 
 asyncpg's add_listener does the listening; a lost connection is replaced after a pause
 (changes committed while it was down are not replayed: a subscriber that must not miss
@@ -17,13 +18,12 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from db.history import Change
+from db.history import CHANNEL, Change
 from gateway.changes.hub import Hub
 
-CHANNEL = "patchbay_changes"  # the trigger's channel (db/migrations/versions/0005)
 RECONNECT_SECONDS = 1.0
-# The trigger NOTIFYs only while a listener's row is younger than 90 s (0005): refreshed
-# well within that; removed when the process stops.
+# A write NOTIFYs only while a listener's row is younger than 90 s (db/history.py):
+# refreshed well within that; removed when the process stops.
 HEARTBEAT_SECONDS = 30.0
 _REGISTER = (
     "INSERT INTO change_listeners (id, seen_at) VALUES ($1, now()) "
