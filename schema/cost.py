@@ -91,6 +91,10 @@ class FieldCost:
     is_list: bool
     common: tuple[FieldCost, ...]  # selected whatever the concrete type
     by_type: tuple[tuple[str, tuple[FieldCost, ...]], ...]  # (type condition, its fields)
+    # (key, weight) of each of `common` when none has anything costly below it (no list, no
+    # members, no item count) and there are no `by_type`: an item of this field's list then
+    # costs its weight and the weights of those keys it holds (see _actual)
+    flat: tuple[tuple[str, int], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +271,16 @@ class _Builder:
             is_list=isinstance(get_nullable_type(definition.type), GraphQLList),
             common=common,
             by_type=by_type,
+            flat=None if by_type else _flat(common),
         )
+
+
+def _flat(common: tuple[FieldCost, ...]) -> tuple[tuple[str, int], ...] | None:
+    """What FieldCost.flat says, or None."""
+    for child in common:
+        if child.common or child.by_type or child.is_list or isinstance(child.page, ItemCount):
+            return None
+    return tuple((child.key, child.weight) for child in common)
 
 
 def _requested(field: FieldCost, variables: Mapping[str, Any] | None, times: int) -> int:
@@ -305,8 +318,18 @@ def _actual(field: FieldCost, value: Any) -> int:
                 total += _actual(field, item)
             return total
         # A page's items (edges): an object's cost as the dict branch above counts it, one
-        # call less per item
-        weight, common = field.weight, field.common
+        # call less per item; none at all where nothing below an item is costly (flat)
+        weight, common, flat = field.weight, field.common, field.flat
+        if flat is not None:
+            for item in value:
+                if item.__class__ is dict:
+                    total += weight
+                    for key, child_weight in flat:
+                        if key in item:
+                            total += child_weight
+                else:
+                    total += _actual(field, item)
+            return total
         for item in value:
             if item.__class__ is dict:
                 total += weight + _actual_of_selection(common, (), item)

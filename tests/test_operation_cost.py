@@ -18,6 +18,10 @@ from tests.factories import asgi_client, client_for, token
 
 PAGE = """query Page($n: Int) { prompts(first: $n) { ... on PromptConnection {
   edges { cursor node { id title tags links { self { href } } } } pageInfo { hasNextPage } } } }"""
+FLAT = """query Flat($n: Int) { prompts(first: $n) {
+  ... on PromptConnection { edges { cursor node { id name tags } } } } }"""
+FLAT_SKIP = """query Flat($n: Int, $node: Boolean!) { prompts(first: $n) {
+  ... on PromptConnection { edges { cursor node @include(if: $node) { id name tags } } } } }"""
 UPDATE = """mutation Rename($id: ID!, $title: String) {
   updatePrompt(id: $id, input: {title: $title}) {
     ... on UpdatePromptSuccess { prompt { id title } }
@@ -49,6 +53,11 @@ COSTS = [
     pytest.param(PAGE, {"n": 50}, 2 + 50 * 4, 2 + 3 * 4, id="page-of-50"),
     pytest.param(PAGE, {}, 2 + 20 * 4, 2 + 3 * 4, id="page-default-20"),
     pytest.param(PAGE, {"n": 1000}, 2 + 100 * 4, 2 + 3 * 4, id="page-capped-at-100"),
+    # nothing costly below a node (counted without a walk per edge); a node left out by
+    # @include is not counted (a document with directives runs on Strawberry's path only)
+    pytest.param(FLAT, {"n": 50}, 1 + 50 * 2, 1 + 3 * 2, id="flat-page"),
+    pytest.param(FLAT_SKIP, {"n": 50, "node": True}, 1 + 50 * 2, 1 + 3 * 2, id="flat-include"),
+    pytest.param(FLAT_SKIP, {"n": 50, "node": False}, 1 + 50 * 2, 1 + 3, id="flat-skipped"),
     pytest.param(
         "{ a: guardrailPools(first: 10) { ...Ids } b: guardrailPools(first: 5) { ...Ids } }"
         " fragment Ids on GuardrailPoolConnectionResult {"
@@ -95,8 +104,9 @@ async def test_each_response_reports_its_requested_and_actual_cost(
         runs = planned.runs
         second = await post(client, query, variables)
     await app.state.db.dispose()
-    # the second answer came from the plan (a document of two root fields is never planned)
-    one_root_field = "b: guardrailPools" not in query
+    # the second answer came from the plan (a document of two root fields, or with
+    # directives, is never planned)
+    one_root_field = "b: guardrailPools" not in query and "@include" not in query
     assert (planned.plan_for(query, None) is not None) == one_root_field
     assert planned.runs == runs + one_root_field
     # then both report the same cost, and the data is the same
