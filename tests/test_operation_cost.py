@@ -174,6 +174,31 @@ async def test_a_page_size_from_a_variable_is_costed_per_request(
     assert large.json()["errors"][0]["extensions"]["code"] == "OPERATION_TOO_COSTLY"
 
 
+async def test_each_page_size_is_costed_as_given_whatever_came_before(
+    database_url: str, db: Database
+) -> None:
+    # given one document, run again and again with page sizes given in every way (its
+    # requested cost is kept per value, and a value kept must not answer for another)
+    sizes: list[tuple[dict[str, Any], int]] = [
+        ({"n": 50}, 50),
+        ({"n": 5}, 5),
+        ({"n": 50}, 50),
+        ({"n": 5.0}, 5),  # GraphQL's Int accepts 5.0
+        ({}, 20),  # absent: the default
+        ({"n": None}, 20),  # null: the default
+        ({"n": 1000}, 100),  # capped
+        ({"n": 5}, 5),
+    ]
+    async with client_for(settings_for(database_url)) as client:
+        # when each is sent
+        costs = [
+            (await post(client, PAGE, variables)).json()["extensions"]["cost"]
+            for variables, _ in sizes
+        ]
+    # then each is charged for its own page size
+    assert [c["requestedQueryCost"] for c in costs] == [2 + n * 4 for _, n in sizes]
+
+
 async def test_cost_reporting_can_be_switched_off(database_url: str, db: Database) -> None:
     settings = settings_for(database_url, operation_cost=False)
     async with client_for(settings) as client:
