@@ -67,7 +67,7 @@ class ConnectionLane:
         it is lent (what its statements may read, e.g. db/sqlite_inline.py's INLINE)."""
         return _Lent(self, deadline, info)
 
-    def _returned(
+    def returned(
         self,
         conn: AsyncConnection,
         conn_info: dict[Any, Any],
@@ -100,8 +100,9 @@ class ConnectionLane:
         if _CLOSING:
             await asyncio.gather(*_CLOSING, return_exceptions=True)
 
-    async def _take(self, deadline: float) -> AsyncConnection:
-        """`deadline` on the loop's clock: one for all the waiting and connecting."""
+    async def take(self, deadline: float) -> AsyncConnection:
+        """A connection for a lending (_Lent; callers use connection()). `deadline` on the
+        loop's clock: one for all the waiting and connecting."""
         if self._closed:
             raise RuntimeError("the database was disposed")
         while True:
@@ -232,7 +233,7 @@ class _Lent:
         remaining = (
             lane.timeout_seconds if self.deadline is None else self.deadline - time.monotonic()
         )
-        conn = await lane._take(loop.time() + remaining)
+        conn = await lane.take(loop.time() + remaining)
         conn_info = conn.info
         conn_info[DEADLINE] = time.monotonic() + remaining
         if self.info:
@@ -248,7 +249,7 @@ class _Lent:
     ) -> None:
         if kind is not None and error is None:
             error = kind()
-        self.lane._returned(self.conn, self.conn_info, self, error)
+        self.lane.returned(self.conn, self.conn_info, self, error)
 
 
 def _expire(waiter: asyncio.Future[AsyncConnection | None]) -> None:
