@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager, suppress
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -57,24 +58,25 @@ class ConnectionLane:
     def idle(self) -> int:
         return len(self._idle)
 
-    @asynccontextmanager
-    async def connection(
+    def connection(
         self, deadline: float | None = None, info: Mapping[str, Any] | None = None
-    ) -> AsyncIterator[AsyncConnection]:
+    ) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection until the block ends. `deadline` (time.monotonic): the request's
         answer is due then: waiting, connecting and each statement (db/statements.py reads
         it from the connection's info) end by it. `info`: put in the connection's info while
         it is lent (what its statements may read, e.g. db/sqlite_inline.py's INLINE)."""
-        loop = asyncio.get_running_loop()
-        remaining = self.timeout_seconds if deadline is None else deadline - time.monotonic()
-        conn = await self._take(loop.time() + remaining)
-        conn.info[DEADLINE] = time.monotonic() + remaining
-        if info:
-            conn.info.update(info)
+        return _Lent(self, deadline, info)
+
+    def returned(
+        self,
+        conn: AsyncConnection,
+        conn_info: dict[Any, Any],
+        lent: _Lent,
+        error: BaseException | None,
+    ) -> None:
+        """The end of a lending (_Lent): `error` is what left the block, if anything."""
         broken = False
-        try:
-            yield conn
-        except BaseException as error:
+        if error is not None:
             if self.is_lost(error):
                 self.stale_before = max(self.stale_before, time.monotonic())
             # Unusable, or cancelled mid-statement: the driver's state is unknown. It is
@@ -82,16 +84,14 @@ class ConnectionLane:
             # close may wait seconds for a server that does not answer, past the request's
             # bound.
             broken = self.is_unusable(error) or not isinstance(error, Exception)
-            raise
-        finally:
-            if info:
-                for key in info:
-                    conn.info.pop(key, None)
-            # The books are right even if that wait was cancelled: the slot is not leaked.
-            if broken or conn.invalidated or conn.closed or self._closed:
-                self._discard(conn, invalidate=broken and not conn.invalidated)
-            else:
-                self._hand(conn)
+        if lent.info:
+            for key in lent.info:
+                conn_info.pop(key, None)
+        # The books are right even if that wait was cancelled: the slot is not leaked.
+        if broken or conn.invalidated or conn.closed or self._closed:
+            self._discard(conn, invalidate=broken and not conn.invalidated)
+        else:
+            self._hand(conn)
 
     async def close(self) -> None:
         self._closed = True
@@ -100,8 +100,9 @@ class ConnectionLane:
         if _CLOSING:
             await asyncio.gather(*_CLOSING, return_exceptions=True)
 
-    async def _take(self, deadline: float) -> AsyncConnection:
-        """`deadline` on the loop's clock: one for all the waiting and connecting."""
+    async def take(self, deadline: float) -> AsyncConnection:
+        """A connection for a lending (_Lent; callers use connection()). `deadline` on the
+        loop's clock: one for all the waiting and connecting."""
         if self._closed:
             raise RuntimeError("the database was disposed")
         while True:
@@ -213,6 +214,44 @@ class ConnectionLane:
 
 
 _CLOSING: set[asyncio.Task[None]] = set()
+
+
+class _Lent:
+    """ConnectionLane.connection's lending, as a class: a generator-based context manager
+    cost ~1.5 µs more per read, and `conn.info` (three properties deep) is read once."""
+
+    __slots__ = ("conn", "conn_info", "deadline", "info", "lane")
+
+    def __init__(
+        self, lane: ConnectionLane, deadline: float | None, info: Mapping[str, Any] | None
+    ) -> None:
+        self.lane = lane
+        self.deadline = deadline
+        self.info = info
+
+    async def __aenter__(self) -> AsyncConnection:
+        lane = self.lane
+        loop = asyncio.get_running_loop()
+        remaining = (
+            lane.timeout_seconds if self.deadline is None else self.deadline - time.monotonic()
+        )
+        conn = await lane.take(loop.time() + remaining)
+        conn_info = conn.info
+        conn_info[DEADLINE] = time.monotonic() + remaining
+        if self.info:
+            conn_info.update(self.info)
+        self.conn, self.conn_info = conn, conn_info
+        return conn
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is not None and error is None:
+            error = kind()
+        self.lane.returned(self.conn, self.conn_info, self, error)
 
 
 def _expire(waiter: asyncio.Future[AsyncConnection | None]) -> None:

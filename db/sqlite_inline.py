@@ -8,6 +8,12 @@ the loop's thread, only while it can finish at once: it never waits for a lock (
 timeout 0) and SQLite stops it after BUDGET_SECONDS. A read that cannot (locked, stopped,
 any error) returns None and goes through aiosqlite as before, which then answers exactly
 as it always did. The price: a read from a cold disk blocks the loop while SQLite reads.
+
+A statement the budget stopped takes the hop for a while before it is tried here again:
+SLOW_FIRST_SECONDS, twice as long after each stop in a row, up to SLOW_SECONDS; one that
+finishes here is forgiven. The budget is wall time, so a read the scheduler preempted (the
+server's core shared with another process) or that waited for the disk is stopped too: a
+minute's hop for that one stall made every read of that statement cost twice the CPU.
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ INLINE = "inline"  # key of a lent read connection's info: its InlineReads (db/s
 BUDGET_SECONDS = 0.005  # at most this long in the loop's thread; longer reads take the hop
 CHECK_EVERY = 1000  # SQLite virtual machine steps between looks at the clock
 # A statement stopped by the budget takes the hop for a while without trying here first (it
-# would stall the loop for the budget and then run again, every time), up to SLOW_KEPT.
+# would stall the loop for the budget and then run again, every time), up to SLOW_KEPT:
+# SLOW_FIRST_SECONDS after a stop, doubled with each stop in a row, at most SLOW_SECONDS.
+SLOW_FIRST_SECONDS = 0.25
 SLOW_SECONDS = 60.0
 SLOW_KEPT = 256
 
@@ -34,7 +42,8 @@ class InlineReads:
         self.path = path
         self._conn: sqlite3.Connection | None = None
         self._until = 0.0
-        self._slow: dict[str, float] = {}  # SQL text -> until when it takes the hop
+        # SQL text -> (until when it takes the hop, how many stops in a row)
+        self._slow: dict[str, tuple[float, int]] = {}
 
     @classmethod
     def of(cls, url: str) -> InlineReads | None:
@@ -49,25 +58,30 @@ class InlineReads:
     def rows(self, sql: str, values: list[Any]) -> list[Any] | None:
         """The statement's rows, or None: it could not run at once here."""
         now = time.monotonic()
-        if self._slow and self._slow.get(sql, 0.0) > now:
+        slow = self._slow.get(sql) if self._slow else None
+        if slow is not None and slow[0] > now:
             return None
         conn = self._conn or self._open()
         if conn is None:
             return None
         self._until = now + BUDGET_SECONDS
         try:
-            return conn.execute(sql, values).fetchall()
+            found = conn.execute(sql, values).fetchall()
         except sqlite3.OperationalError as error:  # locked, stopped, or a write (query_only)
             if getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT:
-                self._remember_slow(sql, now)
+                self._remember_slow(sql, now, 1 if slow is None else slow[1] + 1)
             return None
         except sqlite3.Error:  # the connection itself may be at fault: a new one next time
             self.close()
             return None
+        if slow is not None:  # it finished here this time
+            del self._slow[sql]
+        return found
 
-    def _remember_slow(self, sql: str, now: float) -> None:
+    def _remember_slow(self, sql: str, now: float, stops: int) -> None:
         self._slow.pop(sql, None)
-        self._slow[sql] = now + SLOW_SECONDS
+        wait = min(SLOW_SECONDS, SLOW_FIRST_SECONDS * 2 ** min(stops - 1, 30))
+        self._slow[sql] = (now + wait, stops)
         if len(self._slow) > SLOW_KEPT:
             self._slow.pop(next(iter(self._slow)))
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from graphql import (
@@ -91,22 +92,43 @@ class FieldCost:
     is_list: bool
     common: tuple[FieldCost, ...]  # selected whatever the concrete type
     by_type: tuple[tuple[str, tuple[FieldCost, ...]], ...]  # (type condition, its fields)
+    # (key, weight) of each of `common` when none has anything costly below it (no list, no
+    # members, no item count) and there are no `by_type`: an item of this field's list then
+    # costs its weight and the weights of those keys it holds (see _actual)
+    flat: tuple[tuple[str, int], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class OperationCost:
     fields: tuple[FieldCost, ...]
     fixed: int | None = None  # the requested cost when no page size comes from a variable
+    variables: tuple[str, ...] = ()  # the variables page sizes and item counts come from
+    # requested cost by those variables' values, when all are scalars (with their types:
+    # 50, 50.0 and True are different page sizes), up to KEPT_BY_VALUES
+    by_values: dict[tuple[Any, ...], int] = dataclass_field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, fields: tuple[FieldCost, ...]) -> OperationCost:
         varies = any(_has_variable_page(f) for f in fields)
-        return cls(fields, None if varies else sum(_requested(f, None, 1) for f in fields))
+        if not varies:
+            return cls(fields, sum(_requested(f, None, 1) for f in fields))
+        names = {name for f in fields for name in _page_variables(f)}
+        return cls(fields, None, tuple(sorted(names)))
 
     def requested(self, variables: Mapping[str, Any] | None) -> int:
         if self.fixed is not None:
             return self.fixed
-        return sum(_requested(f, variables, 1) for f in self.fields)
+        key = _scalar_values(self.variables, variables)
+        if key is not None:
+            known = self.by_values.get(key)
+            if known is not None:
+                return known
+        cost = sum(_requested(f, variables, 1) for f in self.fields)
+        if key is not None and len(self.by_values) < KEPT_BY_VALUES:
+            self.by_values[key] = cost
+        return cost
 
     def actual(self, data: Any) -> int:
         """What ran, read off the response's `data` (None when nothing ran)."""
@@ -267,7 +289,16 @@ class _Builder:
             is_list=isinstance(get_nullable_type(definition.type), GraphQLList),
             common=common,
             by_type=by_type,
+            flat=None if by_type else _flat(common),
         )
+
+
+def _flat(common: tuple[FieldCost, ...]) -> tuple[tuple[str, int], ...] | None:
+    """What FieldCost.flat says, or None."""
+    for child in common:
+        if child.common or child.by_type or child.is_list or isinstance(child.page, ItemCount):
+            return None
+    return tuple((child.key, child.weight) for child in common)
 
 
 def _requested(field: FieldCost, variables: Mapping[str, Any] | None, times: int) -> int:
@@ -282,6 +313,35 @@ def _requested(field: FieldCost, variables: Mapping[str, Any] | None, times: int
             member += _requested(child, variables, inner if child.is_list else 1)
         dearest = max(dearest, member)
     return (cost + dearest) * times
+
+
+KEPT_BY_VALUES = 64
+_ABSENT = object()  # a variable not given: its default (unlike null)
+_SCALARS = frozenset({int, float, bool, str, type(None)})
+
+
+def _scalar_values(
+    names: tuple[str, ...], variables: Mapping[str, Any] | None
+) -> tuple[Any, ...] | None:
+    """The named variables' values with their types, absent ones as _ABSENT; None when one
+    is not a scalar (an item list: its length counts, and it is not hashable)."""
+    given = variables or {}
+    key: list[Any] = []
+    for name in names:
+        value = given.get(name, _ABSENT)
+        if value is not _ABSENT and type(value) not in _SCALARS:
+            return None
+        key.append((type(value), value))
+    return tuple(key)
+
+
+def _page_variables(field: FieldCost) -> set[str]:
+    names = set()
+    if field.page is not None and field.page.variable is not None:
+        names.add(field.page.variable)
+    for child in (*field.common, *(c for _, fields in field.by_type for c in fields)):
+        names |= _page_variables(child)
+    return names
 
 
 def _has_variable_page(field: FieldCost) -> bool:
@@ -305,8 +365,18 @@ def _actual(field: FieldCost, value: Any) -> int:
                 total += _actual(field, item)
             return total
         # A page's items (edges): an object's cost as the dict branch above counts it, one
-        # call less per item
-        weight, common = field.weight, field.common
+        # call less per item; none at all where nothing below an item is costly (flat)
+        weight, common, flat = field.weight, field.common, field.flat
+        if flat is not None:
+            for item in value:
+                if item.__class__ is dict:
+                    total += weight
+                    for key, child_weight in flat:
+                        if key in item:
+                            total += child_weight
+                else:
+                    total += _actual(field, item)
+            return total
         for item in value:
             if item.__class__ is dict:
                 total += weight + _actual_of_selection(common, (), item)

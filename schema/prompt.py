@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, NamedTuple
 
 import strawberry
@@ -150,6 +151,7 @@ class PromptRecord(namedtuple("PromptRecord", (*PromptRow._fields, "links"))):  
 _DERIVED: dict[str, frozenset[str]] = {"links": frozenset({"id", "state"})}
 
 
+@lru_cache(maxsize=256)  # a plan reads the same attributes every time: worked out once
 def prompt_columns(attributes: frozenset[str] | None) -> frozenset[str] | None:
     """The columns a Prompt answer reading these attributes needs (None: every column, for
     an attribute this does not know)."""

@@ -18,6 +18,10 @@ from tests.factories import asgi_client, client_for, token
 
 PAGE = """query Page($n: Int) { prompts(first: $n) { ... on PromptConnection {
   edges { cursor node { id title tags links { self { href } } } } pageInfo { hasNextPage } } } }"""
+FLAT = """query Flat($n: Int) { prompts(first: $n) {
+  ... on PromptConnection { edges { cursor node { id name tags } } } } }"""
+FLAT_SKIP = """query Flat($n: Int, $node: Boolean!) { prompts(first: $n) {
+  ... on PromptConnection { edges { cursor node @include(if: $node) { id name tags } } } } }"""
 UPDATE = """mutation Rename($id: ID!, $title: String) {
   updatePrompt(id: $id, input: {title: $title}) {
     ... on UpdatePromptSuccess { prompt { id title } }
@@ -49,6 +53,11 @@ COSTS = [
     pytest.param(PAGE, {"n": 50}, 2 + 50 * 4, 2 + 3 * 4, id="page-of-50"),
     pytest.param(PAGE, {}, 2 + 20 * 4, 2 + 3 * 4, id="page-default-20"),
     pytest.param(PAGE, {"n": 1000}, 2 + 100 * 4, 2 + 3 * 4, id="page-capped-at-100"),
+    # nothing costly below a node (counted without a walk per edge); a node left out by
+    # @include is not counted (a document with directives runs on Strawberry's path only)
+    pytest.param(FLAT, {"n": 50}, 1 + 50 * 2, 1 + 3 * 2, id="flat-page"),
+    pytest.param(FLAT_SKIP, {"n": 50, "node": True}, 1 + 50 * 2, 1 + 3 * 2, id="flat-include"),
+    pytest.param(FLAT_SKIP, {"n": 50, "node": False}, 1 + 50 * 2, 1 + 3, id="flat-skipped"),
     pytest.param(
         "{ a: guardrailPools(first: 10) { ...Ids } b: guardrailPools(first: 5) { ...Ids } }"
         " fragment Ids on GuardrailPoolConnectionResult {"
@@ -95,8 +104,9 @@ async def test_each_response_reports_its_requested_and_actual_cost(
         runs = planned.runs
         second = await post(client, query, variables)
     await app.state.db.dispose()
-    # the second answer came from the plan (a document of two root fields is never planned)
-    one_root_field = "b: guardrailPools" not in query
+    # the second answer came from the plan (a document of two root fields, or with
+    # directives, is never planned)
+    one_root_field = "b: guardrailPools" not in query and "@include" not in query
     assert (planned.plan_for(query, None) is not None) == one_root_field
     assert planned.runs == runs + one_root_field
     # then both report the same cost, and the data is the same
@@ -162,6 +172,31 @@ async def test_a_page_size_from_a_variable_is_costed_per_request(
     assert small.status_code == 200
     assert large.status_code == 400
     assert large.json()["errors"][0]["extensions"]["code"] == "OPERATION_TOO_COSTLY"
+
+
+async def test_each_page_size_is_costed_as_given_whatever_came_before(
+    database_url: str, db: Database
+) -> None:
+    # given one document, run again and again with page sizes given in every way (its
+    # requested cost is kept per value, and a value kept must not answer for another)
+    sizes: list[tuple[dict[str, Any], int]] = [
+        ({"n": 50}, 50),
+        ({"n": 5}, 5),
+        ({"n": 50}, 50),
+        ({"n": 5.0}, 5),  # GraphQL's Int accepts 5.0
+        ({}, 20),  # absent: the default
+        ({"n": None}, 20),  # null: the default
+        ({"n": 1000}, 100),  # capped
+        ({"n": 5}, 5),
+    ]
+    async with client_for(settings_for(database_url)) as client:
+        # when each is sent
+        costs = [
+            (await post(client, PAGE, variables)).json()["extensions"]["cost"]
+            for variables, _ in sizes
+        ]
+    # then each is charged for its own page size
+    assert [c["requestedQueryCost"] for c in costs] == [2 + n * 4 for _, n in sizes]
 
 
 async def test_cost_reporting_can_be_switched_off(database_url: str, db: Database) -> None:

@@ -21,7 +21,7 @@ from db.reads import reads_of
 from db.rows import PromptRow
 from db.seed import ACME
 from db.sqlite import SqliteBackend
-from db.sqlite_inline import InlineReads
+from db.sqlite_inline import BUDGET_SECONDS, SLOW_FIRST_SECONDS, InlineReads
 from tests.factories import alices_prompt
 
 WELCOME = "prm_acme_welcome"  # a demo prompt of acme
@@ -152,7 +152,9 @@ def test_a_read_that_cannot_finish_at_once_is_left_to_the_driver(tmp_path: Path)
         reads.close()
 
 
-def test_a_statement_stopped_once_is_not_tried_in_the_loop_again(tmp_path: Path) -> None:
+def test_a_statement_stopped_once_is_not_tried_in_the_loop_again_for_a_while(
+    tmp_path: Path,
+) -> None:
     # given: a statement the budget stops
     path = file_with_prompts(tmp_path, 3)
     reads = InlineReads.of(f"sqlite+aiosqlite:///{path}")
@@ -171,6 +173,66 @@ def test_a_statement_stopped_once_is_not_tried_in_the_loop_again(tmp_path: Path)
         # other statements still run here
         assert again is None and second_try < 0.001
         assert reads.rows("SELECT count(*) FROM t", []) == [(3,)]
+    finally:
+        reads.close()
+
+
+def test_a_read_stopped_by_a_stall_not_its_own_runs_in_the_loop_again_soon(
+    tmp_path: Path,
+) -> None:
+    # given: a quick statement, stopped once because its thread stalled (a sleep here; in
+    # production the scheduler giving the server's core to another process)
+    path = file_with_prompts(tmp_path, 3)
+    reads = InlineReads.of(f"sqlite+aiosqlite:///{path}")
+    assert reads is not None
+    assert reads.rows("SELECT 1", []) == [(1,)]
+    assert reads._conn is not None
+    reads._conn.create_function("stall", 1, lambda seconds: time.sleep(seconds) or 0)
+    quick = (
+        "WITH RECURSIVE c(n) AS (SELECT stall(?) UNION ALL SELECT n + 1 FROM c LIMIT 3000) "
+        "SELECT count(*) FROM c"
+    )
+    try:
+        assert reads.rows(quick, [0.02]) is None  # stopped by the budget
+        assert reads.rows(quick, [0]) is None  # and left to the driver at first
+        # when: it comes again once SLOW_FIRST_SECONDS have passed
+        time.sleep(SLOW_FIRST_SECONDS * 1.2)
+        again = reads.rows(quick, [0])
+        # then: it runs here again (it was left to the driver for a minute, every read of
+        # that statement paying the thread hop's CPU for one stall); and, forgiven, a
+        # second stall later costs no longer a wait than the first
+        assert again == [(3000,)]
+        assert reads.rows(quick, [0.02]) is None
+        time.sleep(SLOW_FIRST_SECONDS * 1.2)
+        assert reads.rows(quick, [0]) == [(3000,)]
+    finally:
+        reads.close()
+
+
+def test_a_statement_stopped_again_and_again_waits_longer_each_time(tmp_path: Path) -> None:
+    # given: a statement the budget stops whenever it runs here
+    path = file_with_prompts(tmp_path, 3)
+    reads = InlineReads.of(f"sqlite+aiosqlite:///{path}")
+    assert reads is not None
+    slow = (
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + ? FROM c LIMIT 50000000) "
+        "SELECT count(*) FROM c"
+    )
+    try:
+        assert reads.rows(slow, [1]) is None
+        time.sleep(SLOW_FIRST_SECONDS * 1.2)
+        started = time.monotonic()
+        assert reads.rows(slow, [1]) is None  # tried here again: stopped again
+        tried = time.monotonic() - started
+        # when: as long again has passed
+        time.sleep(SLOW_FIRST_SECONDS * 1.2)
+        started = time.process_time()
+        third = reads.rows(slow, [1])
+        third_try = time.process_time() - started
+        # then: the second try ran into the budget, the third goes to the driver at once
+        # (after a second stop in a row it waits twice as long)
+        assert tried >= BUDGET_SECONDS
+        assert third is None and third_try < 0.001
     finally:
         reads.close()
 

@@ -260,8 +260,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             and isinstance(query, str)
             and isinstance(variables, _DICT_OR_NONE)
             and isinstance(extensions, _DICT_OR_NONE)
-            and "multipart" not in request.headers.get("accept", "")
-            and "event-stream" not in request.headers.get("accept", "")
+            and "multipart" not in (accept := request.headers.get("accept", ""))
+            and "event-stream" not in accept
         ):
             return None
         plan = self.planned.plan_for(query, operation)
