@@ -212,6 +212,7 @@ def _graphql_front(
         changes=changes,
         subscriptions_per_connection=settings.subscriptions_per_connection,
         connections_per_principal=settings.connections_per_principal,
+        connection_init_seconds=settings.connection_init_seconds,
     )
 
 

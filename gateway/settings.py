@@ -185,6 +185,10 @@ class Settings(BaseSettings):
     # subject) in one process at most: one more WebSocket is closed with code 4029, one more
     # stream is refused with 429 TOO_MANY_CONNECTIONS.
     connections_per_principal: int = Field(default=10, ge=1, le=100_000)
+    # Seconds a new WebSocket may stay open without its connection_init (then closed with
+    # 4408): such a connection belongs to no principal yet, so only this bounds how long
+    # unauthenticated sockets are held (Strawberry's default is a minute).
+    connection_init_seconds: float = Field(default=10.0, gt=0, le=600)
     # How often a quiet subscription re-checks its credential: an expired or revoked one
     # ends the stream within this time (at once when a change arrives).
     subscription_recheck_seconds: float = Field(default=30.0, gt=0, le=3600)

@@ -189,3 +189,19 @@ async def test_a_client_gone_while_it_is_authenticated_gives_its_slot_back(
             # then: the principal's one slot is free again
             async with connected(url, rs256("k1")) as again:
                 await _still_open(again)
+
+
+async def test_a_socket_that_never_sends_connection_init_is_closed_after_the_setting(
+    db: Database, database_url: str, home: Path
+) -> None:
+    # given: a server that waits 1 s for connection_init (the default is 10 s)
+    with serving(database_url, home, PATCHBAY_CONNECTION_INIT_SECONDS="1") as url:
+        ws_url = url.replace("http", "ws", 1) + "/graphql"
+        async with connect(ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+            # when: the client opens the socket and says nothing
+            opened = asyncio.get_running_loop().time()
+            code = await _close_code(ws, wait=8)
+            held = asyncio.get_running_loop().time() - opened
+    # then: it is closed with 4408 about a second later, not held for Strawberry's minute
+    assert code == 4408
+    assert held < 5

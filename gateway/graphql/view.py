@@ -6,6 +6,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -101,6 +102,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         changes: Any = None,  # the process's change feed (gateway/changes/): subscriptions
         subscriptions_per_connection: int = 20,
         connections_per_principal: int = 10,
+        connection_init_seconds: float = 10.0,
     ) -> None:
         super().__init__(
             schema,
@@ -109,6 +111,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             # and GraphQL over SSE (event_stream.py)
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL),
             max_subscriptions_per_connection=subscriptions_per_connection,
+            connection_init_wait_timeout=timedelta(seconds=connection_init_seconds),
         )
         self.changes = changes
         self.connections = Connections(connections_per_principal)
