@@ -121,3 +121,36 @@ async def test_entries_written_before_0006_are_kept_and_new_ones_follow(empty_ur
         (2, [{"field": "name", "before": "older", "after": "old"}]),
     ]
     assert nodes[1]["requestId"] == "req-0005"
+
+
+OLD_CODE_WRITE = (
+    "INSERT INTO history_entries (id, org_id, entity_kind, entity_id, version, changes, "
+    "actor_subject, actor_kind, actor_name, request_id, recorded_at) VALUES "
+    f"(gen_random_uuid(), '{ACME}', 'PROMPT', 'prm_acme_welcome', "
+    "999, '{}'::jsonb, 'alice', 'USER', NULL, 'req-old-replica', now()) RETURNING id"
+)
+OLD_CODE_READ = (
+    "SELECT id, org_id, entity_kind, entity_id, version FROM history_entries "
+    "WHERE request_id = 'req-old-replica'"
+)
+
+
+async def test_a_replica_on_the_code_before_0006_keeps_writing_after_it(
+    database_url: str, db: Database
+) -> None:
+    """A rolling upgrade (docs/deploy.md) migrates first and restarts replicas one at a time:
+    until then, replicas on 0005's code insert and read the uuid `id` (db/history.py as it
+    was). Without the column their every recorded write failed with UndefinedColumn."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one process: no rolling upgrade")
+    async with db.read() as conn:
+        driver: Any = (await conn.get_raw_connection()).driver_connection
+        transaction = driver.transaction()
+        await transaction.start()
+        try:  # what the old code sends, rolled back
+            written = await driver.fetchval(OLD_CODE_WRITE)
+            read = await driver.fetchrow(OLD_CODE_READ)
+        finally:
+            await transaction.rollback()
+    assert read["id"] == written
+    assert read["version"] == 999

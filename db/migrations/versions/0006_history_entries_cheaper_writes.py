@@ -10,6 +10,11 @@ org_id is copied from the entity's row, whose own foreign key checks it. And the
 itself, in the entry's RETURNING (db/history.py, one_statement): still in the write's
 transaction, only while some process listens.
 
+On PostgreSQL the `id` column stays, nullable and unindexed, so that replicas still running
+the code before this migration keep writing and reading entries during a rolling upgrade
+(their writes send no NOTIFY once the trigger is gone: subscribers miss those changes until
+every replica runs the new code). SQLite, one process, copies the table without it.
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-29
@@ -53,7 +58,9 @@ def upgrade() -> None:
         op.drop_constraint("history_entries_org_id_fkey", "history_entries", type_="foreignkey")
         op.drop_constraint("uq_history_entries_entity", "history_entries", type_="unique")
         op.drop_constraint("history_entries_pkey", "history_entries", type_="primary")
-        op.drop_column("history_entries", "id")
+        # Kept, without a value from the new code: replicas still running 0005's code during
+        # a rolling upgrade (docs/deploy.md) write and read it. A later migration drops it.
+        op.alter_column("history_entries", "id", existing_type=sa.Uuid(), nullable=True)
         op.create_primary_key("pk_history_entries", "history_entries", KEY)
         return
     # SQLite alters a key only by copying the table (its foreign key has no name to drop).
@@ -63,11 +70,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.drop_constraint("pk_history_entries", "history_entries", type_="primary")
-        op.add_column(
-            "history_entries",
-            sa.Column("id", sa.Uuid(), nullable=False, server_default=sa.text("gen_random_uuid()")),
-        )
-        op.alter_column("history_entries", "id", server_default=None)
+        op.execute("UPDATE history_entries SET id = gen_random_uuid() WHERE id IS NULL")
+        op.alter_column("history_entries", "id", existing_type=sa.Uuid(), nullable=False)
         op.create_primary_key("history_entries_pkey", "history_entries", ["id"])
         op.create_unique_constraint("uq_history_entries_entity", "history_entries", KEY)
         op.create_foreign_key(
