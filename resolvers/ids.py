@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from urllib.parse import quote
 
 from db.storable import is_storable
 from resolvers.checks import has_control_characters
@@ -16,6 +18,15 @@ def prompt_id(raw: str) -> str | None:
     if not is_storable(raw) or has_control_characters(raw):
         return None
     return raw
+
+
+_NEEDS_QUOTING = re.compile(r"[^A-Za-z0-9_.~-]").search
+
+
+def path_segment(prompt_id: str) -> str:
+    """A prompt id as one segment of a link's path: any string is an id, and one holding `/`,
+    `?`, `#` or `%` is reached percent-encoded (the quick check spares the common id)."""
+    return quote(prompt_id, safe="") if _NEEDS_QUOTING(prompt_id) else prompt_id
 
 
 def pool_id(raw: str) -> uuid.UUID | None:

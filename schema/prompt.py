@@ -13,6 +13,7 @@ from db.models import PromptState as PromptStateValue
 from db.models import PromptType as PromptTypeValue
 from db.rows import PromptRow
 from resolvers.history import PROMPT
+from resolvers.ids import path_segment
 from schema.history import (
     AFTER,
     FIRST,
@@ -91,7 +92,7 @@ class Prompt:
 
     @classmethod
     def from_row(cls, row: PromptRow, prompts_url: str) -> Prompt:
-        href = f"{prompts_url}/{row.id}"
+        href = f"{prompts_url}/{path_segment(row.id)}"
         download = Link(href=f"{href}/download-link") if row.state in DOWNLOADABLE else None
         return cls(
             id=strawberry.ID(row.id),
@@ -142,7 +143,7 @@ class PromptRecord(namedtuple("PromptRecord", (*PromptRow._fields, "links"))):  
 
     @classmethod
     def from_row(cls, row: PromptRow, prompts_url: str) -> PromptRecord:
-        href = f"{prompts_url}/{row.id}"
+        href = f"{prompts_url}/{path_segment(row.id)}"
         download = LinkRecord(f"{href}/download-link") if row.state in DOWNLOADABLE else None
         return cls._make((*row, PromptLinksRecord(LinkRecord(href), download)))
 

@@ -91,6 +91,13 @@ async def test_a_prompt_id_with_a_slash_is_reached_percent_encoded(
     # then
     assert read.status_code == 200 and read.json()["_id"] == prompt_id
     assert audio.status_code == 200
+    # and: the links name the prompt by the path that reaches it
+    self_link = audio.json()["_links"]["self"]["href"]
+    assert self_link.endswith(f"/{encoded}")
+    followed = await client.get(
+        self_link.replace(str(client.base_url), ""), headers=bearer(token())
+    )
+    assert followed.status_code == 200 and followed.json()["id"] == prompt_id
     assert updated.status_code == 200, updated.text
     assert (await stored_prompt(db, prompt_id))["title"] == "Slashed"
     assert two_segments.status_code == 404

@@ -15,6 +15,7 @@ from pydantic.alias_generators import to_camel
 
 from db.models import PromptState
 from db.rows import PoolRow, PromptRow
+from resolvers.ids import path_segment
 
 DOWNLOADABLE = frozenset({PromptState.PUBLISHED, PromptState.ARCHIVED})
 AudioType = Literal["asset", "tts", "url"]
@@ -31,7 +32,7 @@ class Link(BaseModel):
 
 
 def _links(row: PromptRow, prompts_url: str) -> tuple[dict[str, str], dict[str, str] | None]:
-    href = f"{prompts_url}/{row.id}"
+    href = f"{prompts_url}/{path_segment(row.id)}"
     download = {"href": f"{href}/download-link"} if row.state in DOWNLOADABLE else None
     return {"href": href}, download
 
