@@ -18,7 +18,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
-from copy import copy
 from typing import Any
 
 from db.history import Change
@@ -50,7 +49,7 @@ class Delivery:
         The read's failure, if it failed (the database down), for each subscriber alike."""
         await self._read.wait()
         if self._failed is not None:
-            raise copy(self._failed)  # one of its own per stream: tracebacks stay apart
+            raise _own_copy(self._failed)
         return self._state
 
     @property
@@ -60,6 +59,19 @@ class Delivery:
     def settle(self, state: ChangedState | None, failed: BaseException | None = None) -> None:
         self._state, self._failed = state, failed
         self._read.set()
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """The read's failure for one stream: its type, message, attributes, cause and traceback,
+    in an exception of its own (one raised in every stream would chain their tracebacks).
+    Not copy.copy: it calls the class with the exception's args, which are not its
+    constructor's for many (DatabaseUnavailable's message became "str")."""
+    kind = type(error)
+    own = kind.__new__(kind, *error.args)  # args as they are, without __init__
+    own.__dict__.update(error.__dict__)
+    own.__cause__, own.__context__ = error.__cause__, error.__context__
+    own.__suppress_context__ = error.__suppress_context__
+    return own.with_traceback(error.__traceback__)
 
 
 class Subscriber:
@@ -73,13 +85,16 @@ class Subscriber:
     def wants(self, change: Change) -> bool:
         return change.kind == self.kind and self.entity_id in (None, change.entity_id)
 
-    def offer(self, delivery: Delivery) -> None:
+    def offer(self, delivery: Delivery) -> bool:
+        """Whether the delivery was queued."""
         if self.behind:
-            return
+            return False
         try:
             self.queue.put_nowait(delivery)
         except asyncio.QueueFull:
             self.behind = True  # its stream ends at its next read
+            return False
+        return True
 
     def __aiter__(self) -> Subscriber:
         return self
@@ -114,13 +129,17 @@ class Hub:
 
     def publish(self, change: Change) -> None:
         delivery = None
+        queued = False
         for subscriber in tuple(self._by_org.get(change.org_id, ())):
             if subscriber.wants(change):
-                if delivery is None:
-                    delivery = Delivery(change)
-                    self._unread.append(delivery)
-                subscriber.offer(delivery)
-        if delivery is not None and (self._reader is None or self._reader.done()):
+                delivery = delivery or Delivery(change)
+                queued = subscriber.offer(delivery) or queued
+        if delivery is None or not queued:  # nobody can take it: nothing to read, or keep
+            return
+        # Only what some queue holds waits here: a subscriber that fell behind (or a slow
+        # read) cannot make it grow past the queues' bound.
+        self._unread.append(delivery)
+        if self._reader is None or self._reader.done():
             # a context of its own: not the request that wrote (SQLite publishes in it),
             # whose request id and trace the process's reads are no part of
             self._reader = asyncio.create_task(self._read_all(), context=contextvars.Context())

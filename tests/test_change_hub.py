@@ -1,0 +1,77 @@
+"""The process's change hub on its own (gateway/changes/hub.py): what it keeps for a
+subscriber that cannot take more, and what each subscriber learns when the one shared read
+of a change fails. No database: the read is a function of the test's."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Collection, Mapping
+
+import pytest
+
+from db.errors import DatabaseUnavailable
+from db.history import Change
+from gateway.changes.hub import Hub
+from resolvers.history import ChangedState
+
+ACME = uuid.uuid4()
+
+
+def _change(version: int) -> Change:
+    return Change(ACME, "PROMPT", "prm_acme_welcome", version)
+
+
+async def test_changes_a_full_subscriber_cannot_take_are_not_kept() -> None:
+    # given: a subscriber whose queue holds two changes, and a read that never answers
+    never = asyncio.Event()
+
+    async def stuck(*_: object) -> Mapping[int, ChangedState]:
+        await never.wait()
+        return {}
+
+    hub = Hub(pending_limit=2, per_principal=5, recheck_seconds=60, read=stuck)
+    async with hub.subscribe(org_id=ACME, subject="alice", kind="PROMPT", entity_id=None):
+        hub.publish(_change(1))
+        await asyncio.sleep(0)  # the reader takes it, and waits for the database
+        # when: a thousand more are published while the read waits
+        for version in range(2, 1002):
+            hub.publish(_change(version))
+        # then: only what the subscriber's queue took waits for the reader, not every change
+        assert len(hub._unread) <= 1
+    never.set()
+
+
+async def test_every_subscriber_gets_the_failed_read_s_own_error_and_message() -> None:
+    # given: two subscribers of a change whose read fails with the database unreachable
+    refused = ConnectionRefusedError("connection refused")
+
+    async def failing(
+        org_id: uuid.UUID, kind: str, entity_id: str, versions: Collection[int]
+    ) -> Mapping[int, ChangedState]:
+        try:
+            raise refused
+        except ConnectionRefusedError as error:
+            raise DatabaseUnavailable(error) from error
+
+    hub = Hub(pending_limit=2, per_principal=5, recheck_seconds=60, read=failing)
+    subscribe = hub.subscribe
+    async with (
+        subscribe(org_id=ACME, subject="alice", kind="PROMPT", entity_id=None) as first,
+        subscribe(org_id=ACME, subject="bob", kind="PROMPT", entity_id=None) as second,
+    ):
+        # when
+        hub.publish(_change(2))
+        failures = []
+        for subscriber in (first, second):
+            delivery = await anext(aiter(subscriber))
+            with pytest.raises(DatabaseUnavailable) as raised:
+                await delivery.state()
+            failures.append(raised.value)
+    # then: each has an error of its own, with the original's type, message and cause
+    assert failures[0] is not failures[1]
+    for failure in failures:
+        assert type(failure) is DatabaseUnavailable
+        assert str(failure) == "ConnectionRefusedError"
+        assert failure.cause_name == "ConnectionRefusedError"
+        assert failure.__cause__ is refused
