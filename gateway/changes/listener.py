@@ -65,9 +65,13 @@ class Listener:
 
         self._lost.clear()
         connection = await asyncpg.connect(self.dsn, timeout=5)
-        connection.add_termination_listener(lambda _conn: self._lost.set())
-        await connection.add_listener(CHANNEL, heard)
-        await connection.execute(_REGISTER, self.id)  # after LISTEN: nothing sent is lost
+        try:
+            connection.add_termination_listener(lambda _conn: self._lost.set())
+            await connection.add_listener(CHANNEL, heard)
+            await connection.execute(_REGISTER, self.id)  # after LISTEN: nothing sent is lost
+        except BaseException:  # failed, or closed (cancelled) half-way: not left open
+            connection.terminate()
+            raise
         self.connection = connection
 
     async def _beat(self) -> None:
@@ -90,9 +94,12 @@ class Listener:
                     log.warning("change listener cannot reconnect: %s", error)
 
     async def close(self) -> None:
-        for task in (self._task, self._heartbeat):
-            if task is not None:
-                task.cancel()
+        tasks = [task for task in (self._task, self._heartbeat) if task is not None]
+        for task in tasks:
+            task.cancel()
+        # Over before the DELETE: a reconnect closes its half-made connection, and a heartbeat
+        # cancelled mid-statement would otherwise make the connection refuse the DELETE.
+        await asyncio.gather(*tasks, return_exceptions=True)
         if self.connection is not None:
             with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 await self.connection.execute("DELETE FROM change_listeners WHERE id = $1", self.id)
