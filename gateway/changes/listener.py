@@ -25,6 +25,9 @@ RECONNECT_SECONDS = 1.0
 # A write NOTIFYs only while a listener's row is younger than 90 s (db/history.py):
 # refreshed well within that; removed when the process stops.
 HEARTBEAT_SECONDS = 30.0
+# At shutdown, the longest a database that stopped answering may hold the process for the
+# row's DELETE, and again for the connection's close (then it is dropped: the row expires).
+CLOSE_SECONDS = 2.0
 _REGISTER = (
     "INSERT INTO change_listeners (id, seen_at) VALUES ($1, now()) "
     "ON CONFLICT (id) DO UPDATE SET seen_at = now()"
@@ -101,6 +104,9 @@ class Listener:
         # cancelled mid-statement would otherwise make the connection refuse the DELETE.
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.connection is not None:
-            with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                await self.connection.execute("DELETE FROM change_listeners WHERE id = $1", self.id)
-            await self.connection.close()
+            with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                await self.connection.execute(
+                    "DELETE FROM change_listeners WHERE id = $1", self.id, timeout=CLOSE_SECONDS
+                )
+            with suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                await self.connection.close(timeout=CLOSE_SECONDS)  # on failure: aborted
