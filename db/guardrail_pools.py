@@ -17,7 +17,7 @@ from db.models import guardrail_pools as pools
 from db.reads import reads_of
 from db.rows import PoolRow
 from db.single_write import SingleWrite
-from db.stamps import next_updated_at
+from db.stamps import audited
 
 # The whole row by id, for a history entry's before values (db/history.py).
 _BY_ID = reads_of(pools, None).by_id
@@ -106,10 +106,9 @@ def _built_update(
     columns: tuple[str, ...], expected: bool, versioned: bool
 ) -> tuple[Update, frozenset[str]]:
     """The UPDATE, and the columns it sets."""
-    values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=pools.c[c].type) for c in columns}
-    if "updated_at" in values:
-        values["updated_at"] = next_updated_at(pools.c.updated_at, values["updated_at"])
-        values["version"] = pools.c.version + 1  # every write that changes the pool
+    values = audited(  # a new version only when something changes
+        pools, {c: bindparam(f"v_{c}", type_=pools.c[c].type) for c in columns}
+    )
     conditions = [pools.c.id == _ID, pools.c.org_id == _ORG]
     if expected:
         conditions.append(pools.c.updated_at == bindparam("w_expected"))

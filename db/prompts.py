@@ -24,7 +24,7 @@ from db.models import PromptType, prompts, uploads
 from db.reads import reads_of
 from db.rows import IdRow, PromptRow
 from db.single_write import SingleWrite
-from db.stamps import next_updated_at
+from db.stamps import audited
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -196,9 +196,6 @@ def _built_update(
 ) -> tuple[Update, frozenset[str]]:
     """The UPDATE, and the columns it sets."""
     values: dict[str, Any] = {c: bindparam(f"v_{c}", type_=prompts.c[c].type) for c in columns}
-    if "updated_at" in values:
-        values["updated_at"] = next_updated_at(prompts.c.updated_at, values["updated_at"])
-        values["version"] = prompts.c.version + 1  # every write that changes the prompt
     conditions = [prompts.c.id == bindparam("w_id"), prompts.c.org_id == bindparam("w_org")]
     conditions += [RULES[guard].condition() for guard in guards]
     if Guard.UPLOAD_EXISTS in guards:
@@ -208,5 +205,6 @@ def _built_update(
             "file_name", upload.with_only_columns(uploads.c.file_name).scalar_subquery()
         )
         values["type"] = PromptType.ASSET
+    values = audited(prompts, values)  # a new version only when something changes
     statement = update(prompts).where(*conditions).values(values).returning(*prompts.c)
     return statement, frozenset(values)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column
+from sqlalchemy import Column, ColumnElement, Table, case, false, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import BindParameter
 from sqlalchemy.sql.functions import FunctionElement
@@ -46,3 +46,24 @@ def _database_stamp(element: next_updated_at, compiler: Any, **kw: Any) -> str:
     assert isinstance(column, Column)
     current = compiler.process(column, **kw)
     return f"GREATEST(clock_timestamp(), {current} + interval '1 microsecond')"
+
+
+# Set by a write only when it changes something: who, when, and the version it makes.
+AUDIT_COLUMNS = ("updated_at", "updated_by", "updated_user_name", "version")
+
+
+def audited(table: Table, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` (column -> new value, `updated_at` the caller's stamp) with the audit columns
+    moved only where a column the write sets differs from the row's: a write of the values
+    the row has changes nothing (no new version, updatedAt or ETag, no history entry, so
+    versions have no gaps). In the UPDATE itself: no round trip, no read first."""
+    if "updated_at" not in values:
+        return values
+    changed: ColumnElement[bool] = or_(
+        false(),
+        *(table.c[c].is_distinct_from(new) for c, new in values.items() if c not in AUDIT_COLUMNS),
+    )
+    moved = {c: new for c, new in values.items() if c in AUDIT_COLUMNS}
+    moved["updated_at"] = next_updated_at(table.c.updated_at, values["updated_at"])
+    moved["version"] = table.c.version + 1
+    return values | {c: case((changed, new), else_=table.c[c]) for c, new in moved.items()}

@@ -81,6 +81,10 @@ async def _version(db: Database) -> int:
         )
 
 
+# Another title, by hand (its version stays): a request that runs again writes its own back
+_TITLE_CHANGED_SINCE = update(prompts).where(prompts.c.id == WELCOME).values(title="by hand")
+
+
 async def _records(db: Database) -> int:
     async with db.write() as conn:
         return int(
@@ -239,11 +243,13 @@ async def test_a_replay_survives_a_crash_and_restart_of_the_gateway(
 async def test_an_expired_key_runs_again_and_prune_removes_old_records(
     client: httpx.AsyncClient, db: Database
 ) -> None:
-    # given: a record from two days ago
+    # given: a record from two days ago, and a title changed since (a write that sets the
+    # title it has changes nothing: only a change shows that it ran again)
     await _post(client, _body())
     async with db.write() as conn:
         two_days_ago = datetime.now(UTC) - timedelta(days=2)
         await conn.execute(update(idempotency_keys).values(created_at=two_days_ago))
+        await conn.execute(_TITLE_CHANGED_SINCE)
     # when: the same request with the same key (past the 24 h default)
     again = await _post(client, _body())
     # then: it ran again, and its new record is kept
@@ -388,13 +394,15 @@ async def test_patchbay_db_prune_removes_expired_records(
 
 
 async def test_the_retention_is_the_setting(database_url: str, db: Database) -> None:
-    # given: a gateway that keeps answers a minute, and an answer two minutes old
+    # given: a gateway that keeps answers a minute, an answer two minutes old, and a title
+    # changed since
     settings = settings_for(database_url, idempotency_ttl_seconds=60)
     async with client_for(settings) as client:
         await _post(client, _body())
         async with db.write() as conn:
             two_minutes_ago = datetime.now(UTC) - timedelta(minutes=2)
             await conn.execute(update(idempotency_keys).values(created_at=two_minutes_ago))
+            await conn.execute(_TITLE_CHANGED_SINCE)
         # when
         again = await _post(client, _body())
     # then: expired for this gateway (the default, a day, would have replayed it)
