@@ -230,11 +230,14 @@ class LeasedBuckets:
             del self._leases[key, limit]
             if lease.points + lease.owed > 0:
                 going.append((key, limit, lease.points + lease.owed))
-        for key, limit, points in going:
+        for sent, (key, limit, points) in enumerate(going, start=1):
             try:
                 await self.shared.give_back(key, points, limit)
             except LimiterUnavailable:  # the rest are lost too (errs towards the other
                 return  # clients): a stopping process must not wait a timeout for each
+            except asyncio.CancelledError:  # the process stops: its last sweep gives back
+                self._evicted += going[sent:]  # the rest (not the one sent: it may be there)
+                raise
 
 
 def _settle(waiter: Waiter, verdict: Verdict) -> None:
