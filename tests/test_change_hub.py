@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Collection, Mapping
 
 import pytest
+from sqlalchemy import exc as sa_exc
 
 from db.errors import DatabaseUnavailable
 from db.history import Change
@@ -75,3 +76,39 @@ async def test_every_subscriber_gets_the_failed_read_s_own_error_and_message() -
         assert str(failure) == "ConnectionRefusedError"
         assert failure.cause_name == "ConnectionRefusedError"
         assert failure.__cause__ is refused
+
+
+class KeywordsOnly(Exception):
+    def __init__(self, *, table: str) -> None:
+        super().__init__(f"no table {table}")
+        self.table = table
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        KeywordsOnly(table="prompts"),  # copy.copy cannot rebuild it: TypeError instead
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+        sa_exc.OperationalError("SELECT 1", {}, ConnectionResetError("reset")),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+async def test_any_failed_read_reaches_the_subscriber_as_it_was(error: Exception) -> None:
+    # given: a read that fails with this error
+    async def failing(*_: object) -> Mapping[int, ChangedState]:
+        raise error
+
+    hub = Hub(pending_limit=2, per_principal=5, recheck_seconds=60, read=failing)
+    async with hub.subscribe(
+        org_id=ACME, subject="alice", kind="PROMPT", entity_id=None
+    ) as subscriber:
+        # when
+        hub.publish(_change(2))
+        delivery = await anext(aiter(subscriber))
+        with pytest.raises(Exception) as raised:
+            await delivery.state()
+    # then: the same type, message and attributes, in an exception of its own
+    assert raised.value is not error
+    assert type(raised.value) is type(error)
+    assert str(raised.value) == str(error)
+    assert vars(raised.value) == vars(error)

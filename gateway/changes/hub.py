@@ -18,6 +18,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from contextlib import asynccontextmanager
+from types import WrapperDescriptorType
 from typing import Any
 
 from db.history import Change
@@ -67,7 +68,9 @@ def _own_copy(error: BaseException) -> BaseException:
     Not copy.copy: it calls the class with the exception's args, which are not its
     constructor's for many (DatabaseUnavailable's message became "str")."""
     kind = type(error)
-    own = kind.__new__(kind, *error.args)  # args as they are, without __init__
+    own = kind.__new__(kind, *error.args)  # args as they are, without a class's own __init__
+    if isinstance(kind.__init__, WrapperDescriptorType):  # a built-in's: fields from its args
+        kind.__init__(own, *error.args)
     own.__dict__.update(error.__dict__)
     own.__cause__, own.__context__ = error.__cause__, error.__context__
     own.__suppress_context__ = error.__suppress_context__
