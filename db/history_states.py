@@ -6,7 +6,7 @@ subscriber would see `version` 7 beside the entry of version 5). Every changing 
 records each column it changed with its value before and after (db/history.py), so
 undoing the newer entries' changes, newest first, gives the columns as the older write
 left them; its audit columns (`version`, `updated_at`, who) are the entry's own. A write
-that changed nothing moves only those audit columns and records no entry: nothing to undo.
+that changed nothing moves nothing, not even those audit columns, and records no entry.
 
 The walk checks each entry's `after` against the columns it is about to undo: a row that
 does not lead back this way (a write that recorded nothing, an entry pruned in between)

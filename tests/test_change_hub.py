@@ -13,7 +13,7 @@ from sqlalchemy import exc as sa_exc
 
 from db.errors import DatabaseUnavailable
 from db.history import Change
-from gateway.changes.hub import Hub
+from gateway.changes.hub import ChangeReadFailed, Hub
 from resolvers.history import ChangedState
 
 ACME = uuid.uuid4()
@@ -90,6 +90,7 @@ class KeywordsOnly(Exception):
         KeywordsOnly(table="prompts"),  # copy.copy cannot rebuild it: TypeError instead
         UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
         sa_exc.OperationalError("SELECT 1", {}, ConnectionResetError("reset")),
+        BrokenPipeError(32, "pipe", "f"),  # its filename is not among its args
     ],
     ids=lambda error: type(error).__name__,
 )
@@ -112,3 +113,32 @@ async def test_any_failed_read_reaches_the_subscriber_as_it_was(error: Exception
     assert type(raised.value) is type(error)
     assert str(raised.value) == str(error)
     assert vars(raised.value) == vars(error)
+
+
+class KeywordsOnlyNew(Exception):
+    def __new__(cls, *, table: str) -> KeywordsOnlyNew:
+        return super().__new__(cls, f"no table {table}")
+
+    def __init__(self, *, table: str) -> None:
+        super().__init__(f"no table {table}")
+
+
+async def test_a_failed_read_that_cannot_be_copied_reaches_the_subscriber_wrapped() -> None:
+    # given: a read that fails with an error neither pickle's way nor __new__ can rebuild
+    error = KeywordsOnlyNew(table="prompts")
+
+    async def failing(*_: object) -> Mapping[int, ChangedState]:
+        raise error
+
+    hub = Hub(pending_limit=2, per_principal=5, recheck_seconds=60, read=failing)
+    async with hub.subscribe(
+        org_id=ACME, subject="alice", kind="PROMPT", entity_id=None
+    ) as subscriber:
+        # when
+        hub.publish(_change(2))
+        delivery = await anext(aiter(subscriber))
+        with pytest.raises(ChangeReadFailed) as raised:
+            await delivery.state()
+    # then: its kind and message, caused by the read's own error (not a TypeError)
+    assert str(raised.value) == "KeywordsOnlyNew: no table prompts"
+    assert raised.value.__cause__ is error

@@ -17,7 +17,7 @@ import contextvars
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from types import WrapperDescriptorType
 from typing import Any
 
@@ -67,14 +67,35 @@ def _own_copy(error: BaseException) -> BaseException:
     in an exception of its own (one raised in every stream would chain their tracebacks).
     Not copy.copy: it calls the class with the exception's args, which are not its
     constructor's for many (DatabaseUnavailable's message became "str")."""
-    kind = type(error)
-    own = kind.__new__(kind, *error.args)  # args as they are, without a class's own __init__
-    if isinstance(kind.__init__, WrapperDescriptorType):  # a built-in's: fields from its args
-        kind.__init__(own, *error.args)
+    try:
+        own = _rebuilt(error)
+    except Exception:  # a class that cannot be rebuilt from its parts: its message, wrapped
+        own = ChangeReadFailed(f"{type(error).__name__}: {error}")
+        own.__cause__ = error
+        return own
     own.__dict__.update(error.__dict__)
     own.__cause__, own.__context__ = error.__cause__, error.__context__
     own.__suppress_context__ = error.__suppress_context__
     return own.with_traceback(error.__traceback__)
+
+
+def _rebuilt(error: BaseException) -> BaseException:
+    """A new exception of the error's type: as pickle would make it (OSError keeps its
+    filename), else from its args without the class's own __init__."""
+    kind = type(error)
+    with suppress(Exception):
+        reduced: Any = error.__reduce_ex__(4)  # (callable, args, state) for exceptions
+        own = reduced[0](*reduced[1])
+        if type(own) is kind and own.args == error.args:
+            return own
+    own = kind.__new__(kind, *error.args)  # args as they are, without a class's own __init__
+    if isinstance(kind.__init__, WrapperDescriptorType):  # a built-in's: fields from its args
+        kind.__init__(own, *error.args)
+    return own
+
+
+class ChangeReadFailed(Exception):
+    """A change's shared read failed with an exception that could not be copied per stream."""
 
 
 class Subscriber:
