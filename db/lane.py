@@ -7,7 +7,9 @@ them to one request at a time, for statements that need no transaction of their 
 
 Waiters are served first come, first served: a returned connection goes straight to the
 longest waiter, so a request that has just arrived cannot take it first (with a queue it
-could, again and again, until the waiter timed out).
+could, again and again, until the waiter timed out). One timer, for the earliest deadline,
+fails the waiters whose deadline passed: under load most requests wait, and a timer each
+(made, pushed on the loop's heap, cancelled) cost several µs per request.
 
 A connection that a failure left invalidated is closed and replaced. After a lost
 connection every connection opened before it is presumed dead (the server restarted) and
@@ -17,6 +19,7 @@ replaced when next lent, before any statement fails on it.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -50,7 +53,11 @@ class ConnectionLane:
         self.stale_before = 0.0  # connections made before this are presumed dead
         self._idle: list[AsyncConnection] = []  # the last returned is lent first: warm
         # A waiter gets a connection, or None: a slot counted in _open for it to open one.
-        self._waiters: deque[asyncio.Future[AsyncConnection | None]] = deque()
+        # Each with its deadline (the loop's clock).
+        self._waiters: deque[tuple[asyncio.Future[AsyncConnection | None], float]] = deque()
+        self._timer: asyncio.TimerHandle | None = None  # for the earliest waiter's deadline
+        self._timer_at = math.inf
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._open = 0  # connections lent, idle, or being opened (slots)
         self._closed = False
 
@@ -130,10 +137,11 @@ class ConnectionLane:
     async def _wait(self, deadline: float) -> AsyncConnection | None:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[AsyncConnection | None] = loop.create_future()
-        self._waiters.append(waiter)
-        # A timer that fails the waiter, not an asyncio.timeout: most requests wait under
-        # load, and its context manager and task bookkeeping cost several µs each time.
-        timer = loop.call_at(deadline, _expire, waiter)
+        self._waiters.append((waiter, deadline))
+        # The lane's one timer, not an asyncio.timeout or a timer per waiter: most requests
+        # wait under load, and most deadlines come after the one the timer is set for.
+        if self._timer is None or deadline < self._timer_at or self._timer_loop is not loop:
+            self._arm(loop, deadline)
         try:
             handed = await waiter
             if loop.time() >= deadline:  # handed over just as the deadline passed
@@ -143,8 +151,31 @@ class ConnectionLane:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self._pass_on(waiter.result())  # handed over as this request gave up
             raise
-        finally:
-            timer.cancel()
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, at: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer, self._timer_at = loop.call_at(at, self._expire, loop), at
+        self._timer_loop = loop
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Fails the waiters whose deadline passed; the timer is set again for the
+        earliest of the others (it may have been set for one served since: a pass for
+        nothing, at most once per timeout)."""
+        self._timer, self._timer_at = None, math.inf
+        now, earliest = loop.time(), math.inf
+        waiting = deque[tuple[asyncio.Future[AsyncConnection | None], float]]()
+        for waiter, deadline in self._waiters:
+            if waiter.done() or waiter.get_loop() is not loop:  # (a test's loop, gone)
+                continue
+            if deadline <= now:
+                waiter.set_exception(TimeoutError())
+            else:
+                waiting.append((waiter, deadline))
+                earliest = min(earliest, deadline)
+        self._waiters = waiting
+        if waiting:
+            self._arm(loop, earliest)
 
     def _hand(self, conn: AsyncConnection) -> None:
         """A returned connection goes to the longest waiter, else to the idle."""
@@ -170,7 +201,7 @@ class ConnectionLane:
 
     def _next_waiter(self) -> asyncio.Future[AsyncConnection | None] | None:
         while self._waiters:
-            waiter = self._waiters.popleft()
+            waiter, _ = self._waiters.popleft()
             if not waiter.done():  # skips waiters that timed out
                 return waiter
         return None
@@ -252,11 +283,6 @@ class _Lent:
         if kind is not None and error is None:
             error = kind()
         self.lane.returned(self.conn, self.conn_info, self, error)
-
-
-def _expire(waiter: asyncio.Future[AsyncConnection | None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
 
 
 async def _close(conn: AsyncConnection, *, invalidate: bool) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import event
@@ -76,15 +77,11 @@ class PostgresBackend:
     def idle_outside_pool(self) -> int:
         return self.lane.idle
 
-    @asynccontextmanager
-    async def read(self, deadline: float) -> AsyncIterator[AsyncConnection]:
-        async with self.lane.connection(deadline) as conn:
-            yield conn
+    def read(self, deadline: float) -> AbstractAsyncContextManager[AsyncConnection]:
+        return self.lane.connection(deadline)
 
-    @asynccontextmanager
-    async def single_write(self, deadline: float) -> AsyncIterator[SingleWrite]:
-        async with self.lane.connection(deadline) as conn:
-            yield SingleWrite(conn)
+    def single_write(self, deadline: float) -> AbstractAsyncContextManager[SingleWrite]:
+        return _LentSingleWrite(self.lane.connection(deadline))
 
     @asynccontextmanager
     async def unit_connection(self, deadline: float) -> AsyncIterator[AsyncConnection]:
@@ -100,6 +97,27 @@ class PostgresBackend:
     async def dispose(self) -> None:
         await self.lane.close()
         await self.engine.dispose()
+
+
+class _LentSingleWrite:
+    """A lent connection as a SingleWrite: a class, not a generator-based context manager,
+    which cost ~1.5 µs more per write."""
+
+    __slots__ = ("lent",)
+
+    def __init__(self, lent: AbstractAsyncContextManager[AsyncConnection]) -> None:
+        self.lent = lent
+
+    async def __aenter__(self) -> SingleWrite:
+        return SingleWrite(await self.lent.__aenter__())
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> bool | None:
+        return await self.lent.__aexit__(kind, error, traceback)
 
 
 def _driver_closed(conn: AsyncConnection) -> bool:

@@ -122,11 +122,11 @@ def prepared(
     partial: bool = False,
 ) -> Prepared:
     compiled = _compiled(statement, dialect, row, partial)
+    get = params.get
+    # one list display, no generator inside it: a write has a dozen parameters
     values = [
-        value if process is None else process(value)
-        for value, process in (
-            (params.get(name, literal), process) for name, process, literal in compiled.parameters
-        )
+        get(name, literal) if process is None else process(get(name, literal))
+        for name, process, literal in compiled.parameters
     ]
     return Prepared(compiled, values)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,7 +104,7 @@ async def _apply(db: Database, caller: Principal, prompt_id: str, write: PromptW
     if not write.values and write.attach_upload is None:
         async with db.read() as conn:  # an empty input writes nothing
             return await _explained(conn, caller, prompt_id, write, upload_usable=True)
-    audited = replace(write, values={**write.values, **_audit(caller)})
+    audited = write.setting_too(_audit(caller))
     # A request id that cannot name an upload matches none: no UPDATE, but the row's own
     # checks (not found, not the owner) still come first in the contract's order.
     upload_usable = write.attach_upload is None or ids.request_id(write.attach_upload) is not None

@@ -13,14 +13,19 @@ from strawberry.types.base import get_object_definition
 from resolvers.patches import Patch
 
 P = TypeVar("P", bound=Patch)
+# Python names of each input class's fields: read from its definition once, not per request
+_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def patch_from_input(value: object, patch: type[P]) -> P:
     """Each field the caller sent (a `strawberry.Maybe` that is set), by Python name."""
-    definition = get_object_definition(value, strict=True)
+    names = _NAMES.get(type(value))
+    if names is None:
+        definition = get_object_definition(value, strict=True)
+        names = _NAMES[type(value)] = tuple(field.python_name for field in definition.fields)
     sent: dict[str, Any] = {}
-    for field in definition.fields:
-        maybe = getattr(value, field.python_name)
+    for name in names:
+        maybe = getattr(value, name)
         if maybe is not None:
-            sent[field.python_name] = maybe.value
+            sent[name] = maybe.value
     return patch(**sent)

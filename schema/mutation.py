@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import strawberry
 
 from schema.planned.plan import RootBody
@@ -36,7 +38,7 @@ class Mutation:
 
 # Mutation root fields the planned executor may run, by GraphQL name (see schema/roots.py).
 MUTATION_BODIES: dict[str, RootBody] = {
-    "updatePrompt": update_prompt_body,
+    "updatePrompt": partial(update_prompt_body, records=True),  # a PromptRecord: see the body
     "updateGuardrailPool": update_guardrail_pool_body,
     "updatePrompts": update_prompts_body,
     "updateGuardrailPools": update_guardrail_pools_body,

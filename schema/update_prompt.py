@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 
+from db.rows import PromptRow
 from resolvers.patches import PromptPatch
 from resolvers.update_prompt import update_prompt as run_update
 from schema.context import Context
@@ -20,7 +22,7 @@ from schema.errors import (
     answer,
 )
 from schema.inputs import patch_from_input
-from schema.prompt import Prompt
+from schema.prompt import Prompt, PromptRecord
 
 
 @strawberry.input(
@@ -93,19 +95,28 @@ UpdatePromptResult = Annotated[
 
 
 async def update_prompt_body(
-    ctx: Context, *, id: strawberry.ID, input: UpdatePromptInput, dry_run: bool | None = False
+    ctx: Context,
+    *,
+    id: strawberry.ID,
+    input: UpdatePromptInput,
+    dry_run: bool | None = False,
+    records: bool = False,
 ) -> UpdatePromptResult:
-    """The field's body, for Strawberry's resolver and for the planned executor alike."""
+    """The field's body, for Strawberry's resolver and for the planned executor alike.
+    `records` (planned): the prompt as a PromptRecord, which the planned writers read as
+    they read a Prompt, without Prompt's __init__ of 21 keywords (~5 µs an update)."""
     patch = patch_from_input(input, PromptPatch)
     principal = await ctx.principal()
     work = run_update(db=ctx.db, principal=principal, raw_id=id, patch=patch, dry_run=bool(dry_run))
+    present = cast(PromptPresenter, PromptRecord.from_row) if records else Prompt.from_row
     return await answer(
         ctx,
         work,
-        lambda row: UpdatePromptSuccess(
-            prompt=Prompt.from_row(row, ctx.prompts_url), written=not dry_run
-        ),
+        lambda row: UpdatePromptSuccess(prompt=present(row, ctx.prompts_url), written=not dry_run),
     )
+
+
+PromptPresenter = Callable[[PromptRow, str], Prompt]
 
 
 async def update_prompt(

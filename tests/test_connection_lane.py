@@ -92,6 +92,32 @@ async def test_a_waiter_gives_up_after_the_timeout_and_the_lane_still_serves(
         await db.dispose()
 
 
+async def test_a_waiter_with_an_earlier_deadline_gives_up_first(database_url: str) -> None:
+    _lane_or_skip(database_url)
+    db = Database(database_url, pool_size=1, timeout_seconds=5.0)
+    lane = db.lane
+    assert lane is not None
+
+    async def waiting(within: float) -> None:
+        async with lane.connection(time.monotonic() + within):
+            pass
+
+    try:
+        # given: the only connection is lent, and a request waits for it for 5 s
+        async with lane.connection():
+            patient = asyncio.create_task(waiting(5.0))
+            await eventually(lambda: len(lane._waiters) == 1, within=2, what="no waiter")
+            # when: a later request waits with an earlier deadline (the lane's one timer
+            # was set for the first)
+            with pytest.raises(TimeoutError):
+                await waiting(0.2)
+            # then: it gave up on its own deadline, while the first still waits
+            assert not patient.done()
+        await patient  # served once the connection came back
+    finally:
+        await db.dispose()
+
+
 async def test_a_waiter_opens_a_connection_in_place_of_one_that_broke(
     one_connection: Database,
 ) -> None:

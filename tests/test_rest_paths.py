@@ -10,9 +10,11 @@ import uuid
 import httpx
 import pytest
 from sqlalchemy import insert
+from starlette.routing import Route
 
 from db.database import Database
 from db.models import prompts
+from gateway.rest.paths import IdRoute
 from tests.factories import alices_prompt, token
 from tests.rest_requests import (
     ALICES,
@@ -111,3 +113,35 @@ async def test_an_unknown_id_with_a_slash_is_the_routes_own_404(client: httpx.As
     assert response.json()["message"] == "prompt not found"  # the resolver's, not a route miss
     assert pool.status_code == 404
     assert pool.json()["error"]["code"] == "NOT_FOUND"
+
+
+MATCHED_OR_NOT = [
+    ("PATCH", "/v1/prompts/prm_1", ""),
+    ("GET", "/v1/prompts/prm_1", ""),
+    ("HEAD", "/v1/prompts/prm_1", ""),
+    ("POST", "/v1/prompts/prm_1", ""),
+    ("PATCH", "/v1/prompts/", ""),
+    ("PATCH", "/v1/prompts", ""),
+    ("PATCH", "/v1/prompts/a/b", ""),
+    ("PATCH", "/v1/prompts/prm_1/", ""),
+    ("PATCH", "/v1/prompts/line\n", ""),
+    ("PATCH", "/v1/prompts/ä ö", ""),
+    ("PATCH", "/v1/promptsX/prm_1", ""),
+    ("PATCH", "/api/v1/prompts/prm_1", "/api"),
+    ("PATCH", "/v1/prompts/prm_1", "/v1"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "root_path"), MATCHED_OR_NOT)
+def test_an_id_route_matches_as_starlettes_route_does(
+    method: str, path: str, root_path: str
+) -> None:
+    # given: a resource's route, and Starlette's own route of the same path
+    async def endpoint(_: object) -> None: ...
+
+    ours = IdRoute("/v1/prompts/{id}", endpoint, methods=["GET", "PATCH"])
+    starlettes = Route("/v1/prompts/{id}", endpoint, methods=["GET", "PATCH"])
+    scope = {"type": "http", "method": method, "path": path, "root_path": root_path}
+    scope["raw_path"] = path.encode()
+    # when / then: ours (which skips Starlette's regular expression) matches alike
+    assert ours.matches(dict(scope)) == starlettes.matches(dict(scope))

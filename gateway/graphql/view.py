@@ -48,7 +48,7 @@ from gateway.graphql.transport import (
 from gateway.graphql.trusted_documents import TrustedDocuments
 from gateway.graphql.websocket import Finished, GatedTransportWS
 from gateway.http.refusal import refusal_document
-from gateway.http.request_body import read_body
+from gateway.http.request_body import header, read_body
 from gateway.http.request_id import current_request_id
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.observed import STATE_KEY
@@ -153,7 +153,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                 await self._not_admitted(request, refused)(scope, receive, send)
                 return
         # A POST with an Idempotency-Key (or @idempotent) is answered once per key: idempotency.py
-        if scope["method"] == "POST" and not wants_event_stream(request.headers.get("accept", "")):
+        if scope["method"] == "POST" and not wants_event_stream(header(request, b"accept") or ""):
             await self.idempotency(scope, receive, send, self._handle)
             return
         await self._handle(scope, receive, send)
@@ -203,7 +203,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
 
     def _negotiated(self, request: Request) -> ResponseMedia:
         """The response's media type, kept in the scope for Strawberry's half of the work."""
-        accept = request.headers.get("accept", "")
+        accept = header(request, b"accept") or ""
         media = JSON if wants_event_stream(accept) else response_media(accept)  # refusals: JSON
         if media is JSON and (gate := self._context(request).gate) is not None:
             gate.keep = wants_event_stream(accept)  # a subscription keeps its charge
@@ -225,7 +225,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         """Refuses malformed requests and answers planned documents itself. Otherwise leaves
         the request to Strawberry: as it came (None), or with the document a persisted-query
         hash stands for written into the body (bytes)."""
-        if media_type(request.headers.get("content-type", "")) != "application/json":
+        if media_type(header(request, b"content-type") or "") != "application/json":
             raise UNSUPPORTED_MEDIA_TYPE
         try:
             data = checked_parameters(self.decode_json(body))
@@ -263,7 +263,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             and isinstance(query, str)
             and isinstance(variables, _DICT_OR_NONE)
             and isinstance(extensions, _DICT_OR_NONE)
-            and "multipart" not in (accept := request.headers.get("accept", ""))
+            and "multipart" not in (accept := header(request, b"accept") or "")
             and "event-stream" not in accept
         ):
             return None

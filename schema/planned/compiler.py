@@ -30,6 +30,7 @@ from graphql.execution.collect_fields import (
 from graphql.language import FragmentDefinitionNode, Visitor
 from strawberry.types.field import StrawberryField
 
+from schema.planned.argument_values import argument_values
 from schema.planned.arguments import arguments_converter
 from schema.planned.plan import Plan, RootBody, Unplannable
 from schema.planned.variables import variables_coercer
@@ -93,6 +94,9 @@ class Compiler:
             resolve=_with_selection(self.roots[name], writers.read),
             serialize=serialize,
             variables=variables_coercer(self.core, operation.variable_definitions or ()),
+            argument_values=argument_values(
+                self.core, field, details[0].node, operation.variable_definitions or ()
+            ),
         )
 
     def _root_field(

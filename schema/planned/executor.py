@@ -127,7 +127,9 @@ class PlannedExecutor:
                 if not isinstance(general, VariableValues):
                     return None
                 coerced = general
-            raw = get_argument_values(plan.field, plan.node, coerced)
+            raw = plan.argument_values(coerced) if plan.argument_values is not None else None
+            if raw is None:
+                raw = get_argument_values(plan.field, plan.node, coerced)
             if plan.convert is not None:
                 return plan.convert(raw)
             return convert_arguments(raw, plan.arguments, self._scalars, self.schema.config)

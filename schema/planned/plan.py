@@ -43,6 +43,9 @@ class Plan:
     # the operation's variables coerced as graphql-core would (schema/planned/variables.py);
     # None, or None from it: graphql-core's get_variable_values
     variables: Callable[[dict[str, Any]], VariableValues | None] | None = None
+    # the root field's arguments from the coerced variables (schema/planned/argument_values.py);
+    # None, or None from it: graphql-core's get_argument_values
+    argument_values: Callable[[VariableValues], dict[str, Any] | None] | None = None
     # converted arguments by the scalar variables they came from (schema/planned/executor.py)
     arguments_cache: dict[tuple[Any, ...], dict[str, Any]] = dataclass_field(
         default_factory=dict, compare=False, repr=False
