@@ -95,9 +95,20 @@ class Database:
         """One SELECT's rows (db/statements.py), read as read() reads them. On SQLite it
         runs inline first with no connection lent: a lending and its return cost ~15 µs of
         CPU, and with more reads in flight than the lane has connections, reads that would
-        have finished at once queued for a connection they never used."""
+        have finished at once queued for a connection they never used.
+
+        Only while a connection of the lane is idle: until the lane has opened one, and
+        while reads that could not run inline hold them all, reads queue for the lane as
+        before. Connections open through hops to aiosqlite's threads, and while the other
+        reads kept the loop busy inline, opening them took seconds (past the requests'
+        bound) whenever a stall sent every read to the lane at once."""
         inline = self._inline
-        if inline is not None and STATEMENT_SPAN.get() is None and ambient(self) is None:
+        if (
+            inline is not None
+            and self.backend.lane.idle
+            and STATEMENT_SPAN.get() is None
+            and ambient(self) is None
+        ):
             with translated():
                 found = inline_rows(
                     inline, self.engine.dialect, statement, params, row=row, partial=partial

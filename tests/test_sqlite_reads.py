@@ -117,6 +117,8 @@ async def test_a_read_that_runs_inline_lends_no_connection(
         pytest.skip("SQLite's inline reads")
     backend = db.backend
     assert isinstance(backend, SqliteBackend)
+    async with db.read():  # the lane has a connection idle
+        pass
     lent = no_lending(backend, monkeypatch)
     # when: a page and a prompt are read from the database, outside any unit
     page = await store.page_of_prompts(db, org_id=ACME, after=None, limit=5)
@@ -125,6 +127,23 @@ async def test_a_read_that_runs_inline_lends_no_connection(
     assert page and all(r.org_id == ACME for r in page)
     assert one is not None and one.id == WELCOME and one.description is None
     assert lent == []
+
+
+async def test_reads_queue_for_the_lane_while_none_of_its_connections_is_idle(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's inline reads")
+    backend = db.backend
+    assert isinstance(backend, SqliteBackend)
+    # given: a lane with no idle connection (none opened yet, or all lent)
+    monkeypatch.setattr(type(backend.lane), "idle", property(lambda _: 0))
+    lent = no_lending(backend, monkeypatch)
+    # when: a page is read from the database
+    page = await store.page_of_prompts(db, org_id=ACME, after=None, limit=5)
+    # then: it waited for a connection of the lane, as every read did before
+    assert page and all(r.org_id == ACME for r in page)
+    assert len(lent) == 1
 
 
 async def test_a_read_that_cannot_run_inline_is_read_on_a_lent_connection(
