@@ -97,15 +97,14 @@ class Database:
         CPU, and with more reads in flight than the lane has connections, reads that would
         have finished at once queued for a connection they never used.
 
-        Only while a connection of the lane is idle: until the lane has opened one, and
-        while reads that could not run inline hold them all, reads queue for the lane as
-        before. Connections open through hops to aiosqlite's threads, and while the other
-        reads kept the loop busy inline, opening them took seconds (past the requests'
-        bound) whenever a stall sent every read to the lane at once."""
+        Not while the lane opens connections: reads queue for it then, as before. A
+        connection opens through hops to aiosqlite's threads, and while the other reads kept
+        the loop busy inline, opening them took seconds (past the requests' bound) when a
+        stall sent every read to the empty lane at once."""
         inline = self._inline
         if (
             inline is not None
-            and self.backend.lane.idle
+            and not self.backend.lane.opening
             and STATEMENT_SPAN.get() is None
             and ambient(self) is None
         ):

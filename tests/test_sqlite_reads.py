@@ -4,6 +4,7 @@ execution makes, whatever text the file holds."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -117,8 +118,6 @@ async def test_a_read_that_runs_inline_lends_no_connection(
         pytest.skip("SQLite's inline reads")
     backend = db.backend
     assert isinstance(backend, SqliteBackend)
-    async with db.read():  # the lane has a connection idle
-        pass
     lent = no_lending(backend, monkeypatch)
     # when: a page and a prompt are read from the database, outside any unit
     page = await store.page_of_prompts(db, org_id=ACME, after=None, limit=5)
@@ -129,19 +128,20 @@ async def test_a_read_that_runs_inline_lends_no_connection(
     assert lent == []
 
 
-async def test_reads_queue_for_the_lane_while_none_of_its_connections_is_idle(
+async def test_reads_queue_for_the_lane_while_it_opens_connections(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not db.is_sqlite:
         pytest.skip("SQLite's inline reads")
     backend = db.backend
     assert isinstance(backend, SqliteBackend)
-    # given: a lane with no idle connection (none opened yet, or all lent)
-    monkeypatch.setattr(type(backend.lane), "idle", property(lambda _: 0))
+    # given: a lane opening a connection (for a read that could not run inline)
+    monkeypatch.setattr(backend.lane, "opening", 1)
     lent = no_lending(backend, monkeypatch)
     # when: a page is read from the database
     page = await store.page_of_prompts(db, org_id=ACME, after=None, limit=5)
-    # then: it waited for a connection of the lane, as every read did before
+    # then: it waited for a connection of the lane, as every read did before, leaving
+    # the loop to the connects
     assert page and all(r.org_id == ACME for r in page)
     assert len(lent) == 1
 
@@ -339,3 +339,32 @@ def test_no_inline_reader_where_another_connection_would_see_another_database(
     assert missing is not None
     assert missing.rows("SELECT 1", []) is None
     assert not (tmp_path / "missing.db").exists()
+
+
+async def test_the_lane_counts_its_connects_under_way(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's inline reads")
+    backend = db.backend
+    assert isinstance(backend, SqliteBackend)
+    app_lane = backend.lane  # a lane of its own, empty, beside the app's
+    lane = type(app_lane)(
+        app_lane.engine,
+        size=1,
+        timeout_seconds=2.0,
+        is_lost=app_lane.is_lost,
+        is_unusable=app_lane.is_unusable,
+    )
+    # when: a read needs a connection of the empty lane
+    during: list[int] = []
+
+    async def read() -> None:
+        async with lane.connection():
+            during.append(lane.opening)
+
+    reading = asyncio.create_task(read())
+    await asyncio.sleep(0)
+    # then: the connect is counted while it is under way, and no longer once it is done
+    assert lane.opening == 1
+    await reading
+    assert during == [0] and lane.opening == 0
+    await lane.close()
