@@ -48,6 +48,7 @@ class Database:
         )
         # SQLite reads that may run in the loop's thread (db/sqlite_inline.py); None: none
         self._inline = self.backend.inline if isinstance(self.backend, SqliteBackend) else None
+        self._dialect = self.backend.engine.dialect  # (AsyncEngine's is a proxy: read once)
 
     # In-process fan-out of committed history entries (subscriptions), set by the gateway.
     # SQLite only: on PostgreSQL a trigger NOTIFYs inside the write's transaction (0005).
@@ -110,7 +111,7 @@ class Database:
         ):
             with translated():
                 found = inline_rows(
-                    inline, self.engine.dialect, statement, params, row=row, partial=partial
+                    inline, self._dialect, statement, params, row=row, partial=partial
                 )
             if found is not None:
                 return found
