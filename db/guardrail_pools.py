@@ -9,9 +9,9 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, Update, bindparam, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from db import history, statements
+from db import history
+from db.database import Source, first_row, read_rows
 from db.history import Actor, Recording
 from db.models import guardrail_pools as pools
 from db.reads import reads_of
@@ -26,7 +26,7 @@ _ORG = bindparam("w_org", type_=pools.c.org_id.type)
 
 
 async def fetch_pool(
-    conn: AsyncConnection,
+    source: Source,
     *,
     org_id: uuid.UUID,
     pool_id: uuid.UUID,
@@ -35,11 +35,11 @@ async def fetch_pool(
     """The pool; with `columns`, only those columns (and the id) are read, others None."""
     params = {"w_id": pool_id, "w_org": org_id}
     statement = reads_of(pools, columns).by_id
-    return await statements.first(conn, statement, params, row=PoolRow, partial=True)
+    return await first_row(source, statement, params, row=PoolRow, partial=True)
 
 
 async def page_of_pools(
-    conn: AsyncConnection,
+    source: Source,
     *,
     org_id: uuid.UUID,
     after: uuid.UUID | None,
@@ -50,7 +50,7 @@ async def page_of_pools(
     reads = reads_of(pools, columns)
     statement = reads.first_page if after is None else reads.next_page
     params = {"w_org": org_id, "w_after": after, "w_limit": limit}
-    return await statements.rows(conn, statement, params, row=PoolRow, partial=True)
+    return await read_rows(source, statement, params, row=PoolRow, partial=True)
 
 
 async def update_pool(

@@ -59,6 +59,7 @@ class ConnectionLane:
         self._timer_at = math.inf
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._open = 0  # connections lent, idle, or being opened (slots)
+        self.opening = 0  # connects under way
         self._closed = False
 
     @property
@@ -214,6 +215,8 @@ class ConnectionLane:
         within the driver's own timeout, off the request's path, and its connection goes
         to the next request."""
         connecting = asyncio.ensure_future(self.engine.connect().start())
+        self.opening += 1
+        connecting.add_done_callback(self._opened)
         try:
             async with asyncio.timeout_at(deadline):
                 return await asyncio.shield(connecting)
@@ -223,6 +226,9 @@ class ConnectionLane:
         except BaseException:
             self._free_slot()  # a waiter may try in turn (and fail fast if the server is down)
             raise
+
+    def _opened(self, _: asyncio.Future[AsyncConnection]) -> None:
+        self.opening -= 1
 
     def _adopt(self, connecting: asyncio.Future[AsyncConnection]) -> None:
         """A connect its request gave up on: its connection serves the next request."""

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, Update, bindparam, exists, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import history, statements
+from db.database import Source, first_row, read_rows
 from db.history import Actor, Recording
 from db.models import PromptType, prompts, uploads
 from db.reads import reads_of
@@ -119,7 +120,7 @@ _UPLOAD = _upload().limit(1)
 
 
 async def fetch_prompt(
-    conn: AsyncConnection,
+    source: Source,
     *,
     org_id: uuid.UUID,
     prompt_id: str,
@@ -130,11 +131,11 @@ async def fetch_prompt(
     `row_class`: PromptRow, or a NamedTuple with its fields and more (None), built directly."""
     params = {"w_id": prompt_id, "w_org": org_id}
     statement = reads_of(prompts, columns).by_id
-    return await statements.first(conn, statement, params, row=row_class, partial=True)
+    return await first_row(source, statement, params, row=row_class, partial=True)
 
 
 async def page_of_prompts(
-    conn: AsyncConnection,
+    source: Source,
     *,
     org_id: uuid.UUID,
     after: str | None,
@@ -147,7 +148,7 @@ async def page_of_prompts(
     reads = reads_of(prompts, columns)
     statement = reads.first_page if after is None else reads.next_page
     params = {"w_org": org_id, "w_after": after, "w_limit": limit}
-    return await statements.rows(conn, statement, params, row=row_class, partial=True)
+    return await read_rows(source, statement, params, row=row_class, partial=True)
 
 
 async def upload_exists(conn: AsyncConnection, *, org_id: uuid.UUID, request_id: str) -> bool:

@@ -93,6 +93,24 @@ async def rows(
     return made
 
 
+def inline_rows(
+    inline: InlineReads,
+    dialect: Dialect,
+    statement: Executable,
+    params: Mapping[str, Any],
+    *,
+    row: type[Row],
+    partial: bool = False,
+) -> list[Row] | None:
+    """A SELECT's rows as rows() makes them, read inline on SQLite (db/sqlite_inline.py)
+    with no connection at all; None: it could not run at once there (nothing ran)."""
+    ready = prepared(dialect, statement, params, row=row, partial=partial)
+    if not ready.compiled.selects:
+        return None
+    found = inline.rows(ready.compiled.sql, ready.values)
+    return None if found is None else ready.made(found)
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A statement with its driver values, and how its raw rows become `row`s: what a

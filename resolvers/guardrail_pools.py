@@ -20,10 +20,7 @@ async def get_pool(
     caller = authorize(principal, ADMIN_READ, ADMIN_WRITE)
     pool_id = ids.pool_id(raw_id)
     if pool_id is not None:
-        async with db.read() as conn:
-            row = await store.fetch_pool(
-                conn, org_id=caller.org_id, pool_id=pool_id, columns=columns
-            )
+        row = await store.fetch_pool(db, org_id=caller.org_id, pool_id=pool_id, columns=columns)
         if row is not None:
             return row
     raise NotFound("guardrailPool", raw_id)
@@ -44,8 +41,7 @@ async def list_pools(
         start_id = uuid.UUID(start) if start is not None else None
     except ValueError:
         raise InvalidArgument("`after` is not a cursor from this API") from None
-    async with db.read() as conn:
-        rows = await store.page_of_pools(
-            conn, org_id=caller.org_id, after=start_id, limit=size + 1, columns=columns
-        )
+    rows = await store.page_of_pools(
+        db, org_id=caller.org_id, after=start_id, limit=size + 1, columns=columns
+    )
     return make_page(rows, size, key=lambda row: str(row.id))

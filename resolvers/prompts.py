@@ -25,14 +25,9 @@ async def get_prompt(
     caller = authorize(principal, PROMPTS_READ, PROMPTS_WRITE)
     prompt_id = ids.prompt_id(raw_id)
     if prompt_id is not None:
-        async with db.read() as conn:
-            row = await store.fetch_prompt(
-                conn,
-                org_id=caller.org_id,
-                prompt_id=prompt_id,
-                columns=columns,
-                row_class=row_class,
-            )
+        row = await store.fetch_prompt(
+            db, org_id=caller.org_id, prompt_id=prompt_id, columns=columns, row_class=row_class
+        )
         if row is not None:
             return row
     raise NotFound("prompt", raw_id)
@@ -51,15 +46,9 @@ async def list_prompts(
     caller = authorize(principal, PROMPTS_READ, PROMPTS_WRITE)
     size = page_size(first)
     start = decode_cursor(after)
-    async with db.read() as conn:
-        rows = await store.page_of_prompts(
-            conn,
-            org_id=caller.org_id,
-            after=start,
-            limit=size + 1,
-            columns=columns,
-            row_class=row_class,
-        )
+    rows = await store.page_of_prompts(
+        db, org_id=caller.org_id, after=start, limit=size + 1, columns=columns, row_class=row_class
+    )
     return make_page(rows, size, key=_ID)  # a prompt id is a str: its own key
 
 

@@ -39,17 +39,23 @@ class Connection(Generic[Node]):
         )
 
     @classmethod
-    def of_records(cls, page: Page[Any], node: Callable[[Any], Any] | None) -> Connection[Any]:
+    def of_records(
+        cls, page: Page[Any], node: Callable[[Any], Any] | None, *, own_edges: bool = False
+    ) -> Connection[Any]:
         """For the planned executor: edges as records, nodes as `node` makes them (None:
-        the rows are the nodes, and an edge costs no Python call)."""
+        the rows are the nodes, and an edge costs no Python call; `own_edges`: the rows
+        are their edges too, with `node` and `cursor` of their own, e.g. PromptRecord)."""
         new, pairs = tuple.__new__, zip(page.keys, page.rows, strict=True)
         # as EdgeRecord._make makes them, without its Python frame per edge
-        if node is None:
+        edges: list[Any]
+        if node is None and own_edges:
+            edges = list(page.rows)
+        elif node is None:
             edges = [new(EdgeRecord, pair) for pair in pairs]
         else:
             edges = [new(EdgeRecord, (key, node(row))) for key, row in pairs]
         return cls(
-            edges=edges,  # type: ignore[arg-type]
+            edges=edges,
             page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
         )
 

@@ -14,6 +14,7 @@ from db.models import PromptType as PromptTypeValue
 from db.rows import PromptRow
 from resolvers.history import PROMPT
 from resolvers.ids import path_segment
+from resolvers.pagination import encode_cursor
 from schema.history import (
     AFTER,
     FIRST,
@@ -140,6 +141,16 @@ class PromptRecord(namedtuple("PromptRecord", (*PromptRow._fields, "links"))):  
     and `links`."""
 
     __slots__ = ()
+
+    # A record is its own edge (Connection.of_records): an edge tuple per row cost more
+    # than these two reads of it.
+    @property
+    def node(self) -> PromptRecord:
+        return self
+
+    @property
+    def cursor(self) -> str:
+        return encode_cursor(self.id)  # type: ignore[attr-defined]  # (a field, see above)
 
     @classmethod
     def from_row(cls, row: PromptRow, prompts_url: str) -> PromptRecord:

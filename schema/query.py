@@ -105,7 +105,11 @@ async def prompts_body(
         ctx,
         work,
         (
-            (lambda page: Connection.of_records(page, None if present is _same else present))
+            (
+                (lambda page: Connection.of_records(page, None, own_edges=True))
+                if present is _same  # PromptRecords (links not read)
+                else (lambda page: Connection.of_records(page, present))
+            )
             if records
             else (lambda page: Connection[Prompt].from_page(page, present))
         ),

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from starlette.applications import Starlette
 
 from db.database import Database
@@ -137,6 +138,16 @@ query Spread($first: Int, $after: String) {
   }
 }
 fragment Names on Prompt { id again: name ownerId orgId state assetId fileName }
+"""
+PROMPTS_CURSORS = """
+query Cursors($first: Int, $after: String) {
+  prompts(first: $first, after: $after) {
+    ... on PromptConnection {
+      edges { cursor node { id tags } again: cursor }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
 """
 PROMPT_LINKS_ONLY = """
 query Links($id: ID!) {
@@ -351,6 +362,8 @@ CASES: list[tuple[str, str, dict[str, Any] | None, str | None, str | None]] = [
     ("pools unauthorized", POOLS, {}, None, None),
     ("prompts few columns", PROMPTS_FEW, {"first": 5}, "alice", None),
     ("prompts aliases and fragments", PROMPTS_SPREAD, {"first": 50}, "alice", None),
+    ("prompts cursors without links", PROMPTS_CURSORS, {"first": 50}, "alice", None),
+    ("prompts cursors after", PROMPTS_CURSORS, {"after": AFTER_HOURS_CURSOR}, "reader", None),
     ("prompts spread after", PROMPTS_SPREAD, {"after": AFTER_HOURS_CURSOR}, "reader", None),
     ("prompt links only", PROMPT_LINKS_ONLY, {"id": WELCOME}, "alice", None),
     ("prompt links draft", PROMPT_LINKS_ONLY, {"id": "prm_acme_after_hours"}, "alice", None),
@@ -382,6 +395,7 @@ PRIMERS: dict[str, dict[str, Any] | None] = {  # variables that run each documen
     VIEWER: None,
     PROMPTS_FEW: {"first": 1},
     PROMPTS_SPREAD: {"first": 1},
+    PROMPTS_CURSORS: {"first": 1},
     PROMPT_LINKS_ONLY: {"id": WELCOME},
     PROMPT_NO_FIELDS: {"id": WELCOME},
     POOL_FEW: {"id": MARKETING},
@@ -581,3 +595,27 @@ async def test_a_planned_read_selects_only_the_columns_it_writes(
         "after-hours",
         "hold-music",
     ]
+
+
+async def test_a_planned_page_writes_tags_of_other_kinds_as_strawberry_does(
+    apps: tuple[Starlette, Starlette], db: Database
+) -> None:
+    # given: tags that are not all strings (JSON text written by something else), and a
+    # page that reads them, planned
+    fast, slow = apps
+    async with db.write() as conn:
+        await conn.execute(
+            update(prompts).where(prompts.c.id == WELCOME).values(tags=["a", 5, True, 2.5])
+        )
+    body = {"query": PROMPTS_CURSORS, "variables": {"first": 50}}
+    await _post(fast, body, _credential("alice"))
+    assert _view(fast).planned.plan_for(PROMPTS_CURSORS, None) is not None  # type: ignore[union-attr]
+    # when: the planned app and Strawberry read the page
+    planned = await _post(fast, body, _credential("alice"))
+    reference = await _post(slow, body, _credential("alice"))
+    # then: the same answer, each tag written by the String serializer
+    assert planned.json() == reference.json()
+    edges = planned.json()["data"]["prompts"]["edges"]
+    assert {"a", "5", "true", "2.5"} == set(
+        *(e["node"]["tags"] for e in edges if e["node"]["id"] == WELCOME)
+    )

@@ -4,10 +4,12 @@ execution makes, whatever text the file holds."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, update
@@ -96,6 +98,71 @@ async def test_reads_of_a_file_run_in_the_loops_thread(db: Database) -> None:
     assert page and all(r.org_id == ACME for r in page)
 
 
+def no_lending(backend: SqliteBackend, monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Records each connection the backend's lane lends (still lent, as before)."""
+    lent: list[object] = []
+    lend = backend.lane.connection
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        lent.append(args)
+        return lend(*args, **kwargs)
+
+    monkeypatch.setattr(backend.lane, "connection", recorded)
+    return lent
+
+
+async def test_a_read_that_runs_inline_lends_no_connection(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's inline reads")
+    backend = db.backend
+    assert isinstance(backend, SqliteBackend)
+    lent = no_lending(backend, monkeypatch)
+    # when: a page and a prompt are read from the database, outside any unit
+    page = await store.page_of_prompts(db, org_id=ACME, after=None, limit=5)
+    one = await store.fetch_prompt(db, org_id=ACME, prompt_id=WELCOME, columns=frozenset({"name"}))
+    # then: both were read inline, without a connection of the lane lent for them
+    assert page and all(r.org_id == ACME for r in page)
+    assert one is not None and one.id == WELCOME and one.description is None
+    assert lent == []
+
+
+async def test_reads_queue_for_the_lane_while_it_opens_connections(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's inline reads")
+    backend = db.backend
+    assert isinstance(backend, SqliteBackend)
+    # given: a lane opening a connection (for a read that could not run inline)
+    monkeypatch.setattr(backend.lane, "opening", 1)
+    lent = no_lending(backend, monkeypatch)
+    # when: a page is read from the database
+    page = await store.page_of_prompts(db, org_id=ACME, after=None, limit=5)
+    # then: it waited for a connection of the lane, as every read did before, leaving
+    # the loop to the connects
+    assert page and all(r.org_id == ACME for r in page)
+    assert len(lent) == 1
+
+
+async def test_a_read_that_cannot_run_inline_is_read_on_a_lent_connection(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's inline reads")
+    backend = db.backend
+    assert isinstance(backend, SqliteBackend) and backend.inline is not None
+    lent = no_lending(backend, monkeypatch)
+    # given: inline reads that cannot run at once (locked, stopped by the budget)
+    monkeypatch.setattr(backend.inline, "rows", lambda *_: None)
+    # when: a page is read from the database
+    page = await store.page_of_prompts(db, org_id=ACME, after=None, limit=5)
+    # then: the driver read it, on a connection lent as any read's
+    assert page and all(r.org_id == ACME for r in page)
+    assert len(lent) == 1
+
+
 async def test_a_read_inside_a_unit_sees_the_units_own_writes(db: Database) -> None:
     # given: a unit of work that has changed a prompt, not yet committed
     async with db.unit() as outcome:
@@ -104,15 +171,17 @@ async def test_a_read_inside_a_unit_sees_the_units_own_writes(db: Database) -> N
         await unit.conn.execute(
             update(prompts).where(prompts.c.id == WELCOME).values(description="in the unit")
         )
-        # when: the prompt is read inside the unit
+        # when: the prompt is read inside the unit, on a connection and from the database
         async with db.read() as conn:
             inside = await store.fetch_prompt(conn, org_id=ACME, prompt_id=WELCOME)
+        from_db = await store.fetch_prompt(db, org_id=ACME, prompt_id=WELCOME)
         outcome.discard()
     async with db.read() as conn:
         after = await store.fetch_prompt(conn, org_id=ACME, prompt_id=WELCOME)
     # then: the read ran in the unit's transaction (not inline, on another connection), and
     # nothing of it is left once the unit is discarded
     assert inside is not None and inside.description == "in the unit"
+    assert from_db is not None and from_db.description == "in the unit"
     assert after is not None and after.description != "in the unit"
 
 
@@ -270,3 +339,32 @@ def test_no_inline_reader_where_another_connection_would_see_another_database(
     assert missing is not None
     assert missing.rows("SELECT 1", []) is None
     assert not (tmp_path / "missing.db").exists()
+
+
+async def test_the_lane_counts_its_connects_under_way(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("SQLite's inline reads")
+    backend = db.backend
+    assert isinstance(backend, SqliteBackend)
+    app_lane = backend.lane  # a lane of its own, empty, beside the app's
+    lane = type(app_lane)(
+        app_lane.engine,
+        size=1,
+        timeout_seconds=2.0,
+        is_lost=app_lane.is_lost,
+        is_unusable=app_lane.is_unusable,
+    )
+    # when: a read needs a connection of the empty lane
+    during: list[int] = []
+
+    async def read() -> None:
+        async with lane.connection():
+            during.append(lane.opening)
+
+    reading = asyncio.create_task(read())
+    await asyncio.sleep(0)
+    # then: the connect is counted while it is under way, and no longer once it is done
+    assert lane.opening == 1
+    await reading
+    assert during == [0] and lane.opening == 0
+    await lane.close()
