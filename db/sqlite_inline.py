@@ -41,6 +41,7 @@ class InlineReads:
     def __init__(self, path: str) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
+        self._closed = False  # for good: the database was disposed
         self._until = 0.0
         # SQL text -> (until when it takes the hop, how many stops in a row)
         self._slow: dict[str, tuple[float, int]] = {}
@@ -72,7 +73,7 @@ class InlineReads:
                 self._remember_slow(sql, now, 1 if slow is None else slow[1] + 1)
             return None
         except sqlite3.Error:  # the connection itself may be at fault: a new one next time
-            self.close()
+            self.drop()
             return None
         if slow is not None:  # it finished here this time
             del self._slow[sql]
@@ -86,12 +87,20 @@ class InlineReads:
             self._slow.pop(next(iter(self._slow)))
 
     def close(self) -> None:
+        """For good: later reads take the lane, which refuses them once disposed."""
+        self._closed = True
+        self.drop()
+
+    def drop(self) -> None:
+        """The connection, closed: the next read opens a new one."""
         conn, self._conn = self._conn, None
         if conn is not None:
             with suppress(sqlite3.Error):  # e.g. made in another thread: dropped anyway
                 conn.close()
 
     def _open(self) -> sqlite3.Connection | None:
+        if self._closed:
+            return None
         try:
             # No busy timeout: a read that would wait for a lock takes the hop instead; and
             # mode=rw: a file that is not there is not made (the hop's connection decides).

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from db import prompts as store
 from db import statements
 from db.database import Database
+from db.migrate import upgrade_async
 from db.models import prompts
 from db.reads import reads_of
 from db.rows import PromptRow
@@ -86,7 +87,7 @@ async def test_reads_of_a_file_run_in_the_loops_thread(db: Database) -> None:
     # given: the app's SQLite database, a file
     backend = db.backend
     assert isinstance(backend, SqliteBackend) and backend.inline is not None
-    backend.inline.close()
+    backend.inline.drop()
     # when: a page is read
     async with db.read() as conn:
         page = await statements.rows(
@@ -368,3 +369,21 @@ async def test_the_lane_counts_its_connects_under_way(db: Database) -> None:
     await reading
     assert during == [0] and lane.opening == 0
     await lane.close()
+
+
+async def test_a_read_after_the_database_is_disposed_is_refused_and_opens_nothing(
+    tmp_path: Path,
+) -> None:
+    # given: a file database, read once inline, then disposed
+    url = f"sqlite+aiosqlite:///{tmp_path / 'disposed.db'}"
+    await upgrade_async(url)
+    db = Database(url)
+    await store.page_of_prompts(db, org_id=ACME, after=None, limit=5)
+    await db.dispose()
+    # when: a request still running reads it
+    with pytest.raises(RuntimeError, match="disposed"):
+        await store.page_of_prompts(db, org_id=ACME, after=None, limit=5)
+    # then: refused as a lent read is, and no file connection was opened again
+    backend = db.backend
+    assert isinstance(backend, SqliteBackend) and backend.inline is not None
+    assert backend.inline._conn is None
