@@ -42,7 +42,7 @@ class Admission:
         return Gate(self, principal, address)
 
 
-@dataclass
+@dataclass(slots=True)
 class Gate:
     admission: Admission
     principal: Callable[[], Awaitable[Principal | None]]
@@ -155,19 +155,30 @@ class Gate:
 
     async def settle(self) -> None:
         """Gives back what the operation did not use, once."""
-        if self.settled:
-            return
-        self.settled = True
-        throttle, charge = self.admission.throttle, self.charge
-        if throttle is not None and charge is not None and self.requested is not None:
-            if self.keep:
-                return
-            unused = max(1, self.requested) - max(1, self.actual or 0)
-            await throttle.give_back(charge, unused)
+        unused = self._settling()
+        if unused > 0:
+            await self._give_back(unused)
 
     async def close_out(self) -> None:
         """Settled, and a throttled client held (its next refusals cost nothing)."""
         await self.settle()
+        await self._hold()
+
+    def _settling(self) -> int:
+        """Marks the gate settled: the points to give back (0: none, or settled before)."""
+        if self.settled:
+            return 0
+        self.settled = True
+        if self.charge is None or self.requested is None or self.keep:
+            return 0
+        return max(1, self.requested) - max(1, self.actual or 0)
+
+    async def _give_back(self, unused: int) -> None:
+        throttle, charge = self.admission.throttle, self.charge
+        if throttle is not None and charge is not None:
+            await throttle.give_back(charge, unused)
+
+    async def _hold(self) -> None:
         throttle = self.admission.throttle
         if self.status == 429 and throttle is not None and self.charge is not None:
             await throttle.hold(self.charge)
@@ -177,13 +188,18 @@ class Gate:
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await self.close_out()
-                headers = list(message.get("headers", ()))
-                if self.charge is not None:
-                    headers += self.charge.headers()
-                message = {**message, "headers": headers}
-                if self.status is not None:
-                    message["status"] = self.status
+                # close_out, without its awaits for a response with nothing to give back
+                unused = self._settling()
+                if unused > 0:
+                    await self._give_back(unused)
+                if self.status == 429:
+                    await self._hold()
+                charge, status = self.charge, self.status
+                if charge is not None:
+                    headers = [*message.get("headers", ()), *charge.headers()]
+                    message = {**message, "headers": headers}
+                if status is not None:
+                    message = {**message, "status": status}
             await send(message)
 
         return sending

@@ -45,18 +45,21 @@ class Charge:
     def headers(self) -> list[tuple[bytes, bytes]]:
         """IETF RateLimit-Policy / RateLimit (draft-ietf-httpapi-ratelimit-headers):
         the quota, the window it refills in, what is left and when the bucket is full."""
-        limit = self.limit
-        left = max(0, math.floor(self.available))
+        limit, available = self.limit, self.available
+        left = math.floor(available) if available > 0 else 0
         full_in = (
-            math.ceil((limit.maximum - self.available) / limit.restore_rate)
-            if limit.restore_rate > 0
+            math.ceil((limit.maximum - available) / limit.restore_rate)
+            if limit.restore_rate > 0 and available < limit.maximum
             else 0
         )
-        state = b'"%s";r=%d;t=%d' % (POLICY_NAME.encode(), left, max(0, full_in))
+        state = _STATE_HEADER % (left, full_in)
         found = [(b"ratelimit-policy", _policy_header(limit)), (b"ratelimit", state)]
         if not self.admitted and math.isfinite(self.retry_after):  # inf: it can never run
             found.append((b"retry-after", str(max(1, math.ceil(self.retry_after))).encode()))
         return found
+
+
+_STATE_HEADER = b'"' + POLICY_NAME.encode() + b'";r=%d;t=%d'
 
 
 @lru_cache(maxsize=1024)  # one per distinct limit: the default, the anonymous, overrides
@@ -100,6 +103,8 @@ class Throttle:
     def refusing(self, principal: Principal | None, address: str | None) -> Charge | None:
         """The refusal a client had moments ago, while it cannot have enough points again:
         answered without parsing its document or asking Redis."""
+        if not self._refused:  # the common case: no client is out of points
+            return None
         key = client_key(principal, address)
         refused = self._refused.get(key)
         if refused is None:
