@@ -30,6 +30,9 @@ class LocalBuckets:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # (points, at)
 
     async def take(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
+        return self.take_at_once(key, cost, limit, drain=drain)
+
+    def take_at_once(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
         now = time.monotonic()
         points = self._points_at(now, key, limit)
         if points < cost:
