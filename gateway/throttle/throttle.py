@@ -137,7 +137,7 @@ class Throttle:
         """Takes `cost` points, or refuses. `drain`: a cost beyond the whole bucket (a
         document too long to parse for this client) empties the bucket as it is refused."""
         key = client_key(principal, address)
-        limit = self._known_limit(principal) or await self.limit_of(principal)
+        limit = await self.limit_of(principal)
         try:
             verdict = await self.buckets.take(key, cost, limit, drain=drain)
         except LimiterUnavailable:
