@@ -134,7 +134,7 @@ class OperationCost:
         """What ran, read off the response's `data` (None when nothing ran)."""
         if not isinstance(data, dict):
             return 0
-        return _actual_of_selection(self.fields, (), data)
+        return _actual_of_fields(self.fields, data)
 
 
 class Costs:
@@ -391,8 +391,19 @@ def _actual_of_selection(
     by_type: tuple[tuple[str, tuple[FieldCost, ...]], ...],
     data: dict[str, Any],
 ) -> int:
+    cost = _actual_of_fields(common, data) if common else 0
+    # The member that answered is the one whose fields are in the data: the dearest of them.
+    dearest = 0
+    for _, fields in by_type:
+        member = _actual_of_fields(fields, data)
+        if member > dearest:
+            dearest = member
+    return cost + dearest
+
+
+def _actual_of_fields(fields: tuple[FieldCost, ...], data: dict[str, Any]) -> int:
     cost = 0
-    for child in common:
+    for child in fields:
         if child.key in data:
             value = data[child.key]
             # Nothing below it costs anything, and no count of items: an object, a leaf or
@@ -403,15 +414,7 @@ def _actual_of_selection(
                 cost += child.weight
             else:
                 cost += _actual(child, value)
-    # The member that answered is the one whose fields are in the data: the dearest of them.
-    dearest = 0
-    for _, fields in by_type:
-        member = 0
-        for child in fields:
-            if child.key in data:
-                member += _actual(child, data[child.key])
-        dearest = max(dearest, member)
-    return cost + dearest
+    return cost
 
 
 def _items_answered(field: FieldCost, value: dict[str, Any]) -> int:

@@ -4,6 +4,7 @@ user of an organization, and per address for callers without a valid credential.
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import socket
 import time
@@ -18,6 +19,8 @@ from db.models import prompts
 from db.rate_limits import set_rate_limit
 from db.seed import GLOBEX
 from gateway.cli import main
+from gateway.graphql.admission import Gate
+from schema.context import Context
 from tests.conftest import settings_for
 from tests.factories import api_key, client_for, token
 
@@ -90,6 +93,28 @@ async def test_every_response_carries_the_ratelimit_headers(
     assert int(found[1]) in (14, 15) and int(found[2]) in (10, 11, 12)
     assert "retry-after" not in response.headers
     assert response.json()["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] in (14, 15)
+
+
+async def test_a_request_leaves_nothing_for_the_cycle_collector(
+    database_url: str, db: Database
+) -> None:
+    """Reference counting frees a request's gate and context: when they held each other,
+    every request waited for the cycle collector, whose runs walked all requests in flight."""
+    async with client_for(limited(database_url, rate_limit_maximum=1000)) as client:
+        await rename(client, "warm", token("alice"))
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage
+        try:
+            response = await rename(client, "one", token("alice"))
+            gc.collect()
+            left = [kept for kept in gc.garbage if isinstance(kept, Gate | Context)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert response.headers["ratelimit"]
+    assert left == []
 
 
 async def test_a_refused_client_is_answered_before_its_document_is_parsed(

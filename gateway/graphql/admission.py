@@ -42,7 +42,7 @@ class Admission:
         return Gate(self, principal, address)
 
 
-@dataclass
+@dataclass(slots=True)
 class Gate:
     admission: Admission
     principal: Callable[[], Awaitable[Principal | None]]
@@ -55,11 +55,15 @@ class Gate:
     keep: bool = False  # nothing given back (a subscription over SSE: what it delivers is open)
     settled: bool = field(default=False)
 
+    @property
+    def limits_rate(self) -> bool:
+        return self.admission.throttle is not None
+
     async def refusing(self) -> NotAdmitted | None:
         """A client refused a moment ago, with nothing in its bucket yet: answered before
         its body is even decoded."""
         throttle = self.admission.throttle
-        if throttle is None:
+        if throttle is None or not throttle.refuses_some:
             return None
         refused = throttle.refusing(await self.principal(), self.address)
         return self._refusal(refused) if refused is not None else None
@@ -72,9 +76,10 @@ class Gate:
         throttle = self.admission.throttle
         if throttle is None:
             return None
-        refused = throttle.refusing(await self.principal(), self.address)
-        if refused is not None:
-            return self._refusal(refused)
+        if throttle.refuses_some:
+            refused = throttle.refusing(await self.principal(), self.address)
+            if refused is not None:
+                return self._refusal(refused)
         if known:
             return None
         points = math.ceil(len(query) / PARSE_CHARS_PER_POINT)
@@ -104,7 +109,10 @@ class Gate:
         if throttle is None:
             self.admitted = True
             return
-        charge = await throttle.charge(await self.principal(), self.address, max(1, requested))
+        principal, cost = await self.principal(), max(1, requested)
+        charge = throttle.charge_at_once(principal, self.address, cost) or await throttle.charge(
+            principal, self.address, cost
+        )
         if not charge.admitted:
             raise self._refusal(charge)
         self.charge, self.admitted = charge, True
@@ -134,40 +142,52 @@ class Gate:
 
     def cost(self, actual: int | None) -> dict[str, Any]:
         """Shopify's shape: requested and actual cost, and the bucket when limits are on."""
-        if actual is not None and self.requested is not None:
-            actual = min(actual, self.requested)  # a list without `first` is costed once
+        requested = self.requested
+        if actual is not None and requested is not None and actual > requested:
+            actual = requested  # a list without `first` is costed once
         self.actual = actual
         found: dict[str, Any] = {
-            "requestedQueryCost": self.requested or 0,
+            "requestedQueryCost": requested or 0,
             "actualQueryCost": actual or 0,
         }
         charge = self.charge
         if charge is not None:
-            refund = max(0, (self.requested or 0) - (actual or 0)) if charge.admitted else 0
+            limit, available = charge.limit, charge.available
+            if charge.admitted and requested and (actual or 0) < requested:
+                available += requested - (actual or 0)  # the refund, given back as it leaves
             found["throttleStatus"] = {
-                "maximumAvailable": charge.limit.maximum,
-                "currentlyAvailable": math.floor(
-                    min(charge.limit.maximum, charge.available + refund)
-                ),
-                "restoreRate": charge.limit.restore_rate,
+                "maximumAvailable": limit.maximum,
+                "currentlyAvailable": math.floor(min(limit.maximum, available)),
+                "restoreRate": limit.restore_rate,
             }
         return found
 
     async def settle(self) -> None:
         """Gives back what the operation did not use, once."""
-        if self.settled:
-            return
-        self.settled = True
-        throttle, charge = self.admission.throttle, self.charge
-        if throttle is not None and charge is not None and self.requested is not None:
-            if self.keep:
-                return
-            unused = max(1, self.requested) - max(1, self.actual or 0)
-            await throttle.give_back(charge, unused)
+        unused = self._settling()
+        if unused > 0:
+            await self._give_back(unused)
 
     async def close_out(self) -> None:
         """Settled, and a throttled client held (its next refusals cost nothing)."""
         await self.settle()
+        await self._hold()
+
+    def _settling(self) -> int:
+        """Marks the gate settled: the points to give back (0: none, or settled before)."""
+        if self.settled:
+            return 0
+        self.settled = True
+        if self.charge is None or self.requested is None or self.keep:
+            return 0
+        return max(1, self.requested) - max(1, self.actual or 0)
+
+    async def _give_back(self, unused: int) -> None:
+        throttle, charge = self.admission.throttle, self.charge
+        if throttle is not None and charge is not None:
+            await throttle.give_back(charge, unused)
+
+    async def _hold(self) -> None:
         throttle = self.admission.throttle
         if self.status == 429 and throttle is not None and self.charge is not None:
             await throttle.hold(self.charge)
@@ -177,13 +197,27 @@ class Gate:
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                await self.close_out()
-                headers = list(message.get("headers", ()))
-                if self.charge is not None:
-                    headers += self.charge.headers()
-                message = {**message, "headers": headers}
-                if self.status is not None:
-                    message["status"] = self.status
+                # close_out, without its awaits for a response with nothing to give back
+                unused = self._settling()
+                if unused > 0:
+                    await self._give_back(unused)
+                if self.status == 429:
+                    await self._hold()
+                charge, status = self.charge, self.status
+                if charge is not None:
+                    headers = [*message.get("headers", ()), *charge.headers()]
+                    message = {**message, "headers": headers}
+                if status is not None:
+                    message = {**message, "status": status}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # The context holds this gate and `principal` is the context's: a cycle,
+                # which only the cycle collector would free (its collections then walked
+                # every request in flight, ~10 us a request). Nothing asks once it has ended.
+                self.principal = _request_ended
             await send(message)
 
         return sending
+
+
+async def _request_ended() -> Principal | None:
+    raise RuntimeError("the request has ended: its gate asks no one who the client is")

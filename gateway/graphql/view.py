@@ -204,9 +204,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
     def _negotiated(self, request: Request) -> ResponseMedia:
         """The response's media type, kept in the scope for Strawberry's half of the work."""
         accept = header(request, b"accept") or ""
-        media = JSON if wants_event_stream(accept) else response_media(accept)  # refusals: JSON
-        if media is JSON and (gate := self._context(request).gate) is not None:
-            gate.keep = wants_event_stream(accept)  # a subscription keeps its charge
+        streams = wants_event_stream(accept)
+        media = JSON if streams else response_media(accept)  # refusals: JSON
+        if streams and (gate := self._context(request).gate) is not None:
+            gate.keep = True  # a subscription keeps its charge
         if media is None:
             if not self.should_render_graphql_ide(request):
                 raise NOT_ACCEPTABLE
@@ -366,7 +367,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                         403,
                     )
         gate = context.gate
-        if gate is None:
+        if gate is None or not gate.limits_rate:  # only the rate limit looks before parsing
             return untrusted
         known = (
             self.planned is not None and self.planned.plan_for(query, operation) is not None

@@ -62,11 +62,19 @@ class LeasedBuckets:
         self._evicted: list[tuple[str, Limit, float]] = []  # to go back with the next sweep
         self._asking: set[asyncio.Task[None]] = set()  # the loop keeps weak references only
 
-    async def take(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
+    def take_at_once(self, key: str, cost: float, limit: Limit) -> Verdict | None:
+        """Admitted from the lease, when it covers the cost and no request waits before."""
         lease = self._lease(key, limit)
         if cost <= lease.points and not lease.waiting:
             lease.points -= cost
             return Verdict(True, self._view(lease, limit), 0.0)
+        return None
+
+    async def take(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
+        at_once = self.take_at_once(key, cost, limit)
+        if at_once is not None:
+            return at_once
+        lease = self._lease(key, limit)
         if cost > limit.maximum:  # never admitted; the lease does not lower what is asked
             verdict = await self.shared.take(key, cost, limit, drain=drain)
             if drain:  # the whole bucket empties, these parts of it too: what the lease

@@ -27,6 +27,9 @@ class Buckets(Protocol):
         self, key: str, cost: float, limit: Limit, *, drain: bool = False
     ) -> Verdict: ...
 
+    # The verdict when it needs no round trip (None: ask `take`)
+    def take_at_once(self, key: str, cost: float, limit: Limit) -> Verdict | None: ...
+
     async def give_back(self, key: str, points: float, limit: Limit) -> float: ...
 
 
@@ -42,27 +45,32 @@ class Charge:
     retry_after: float = 0.0
     unavailable: bool = False  # Redis could not be asked (fail-open admitted it anyway)
 
-    def headers(self) -> list[tuple[bytes, bytes]]:
+    def headers(self) -> tuple[tuple[bytes, bytes], ...]:
         """IETF RateLimit-Policy / RateLimit (draft-ietf-httpapi-ratelimit-headers):
         the quota, the window it refills in, what is left and when the bucket is full."""
-        limit = self.limit
-        left = max(0, math.floor(self.available))
-        full_in = (
-            math.ceil((limit.maximum - self.available) / limit.restore_rate)
-            if limit.restore_rate > 0
-            else 0
-        )
-        state = b'"%s";r=%d;t=%d' % (POLICY_NAME.encode(), left, max(0, full_in))
-        found = [(b"ratelimit-policy", _policy_header(limit)), (b"ratelimit", state)]
+        found = _bucket_headers(self.limit, self.available)
         if not self.admitted and math.isfinite(self.retry_after):  # inf: it can never run
-            found.append((b"retry-after", str(max(1, math.ceil(self.retry_after))).encode()))
+            return (*found, (b"retry-after", b"%d" % max(1, math.ceil(self.retry_after))))
         return found
 
 
-@lru_cache(maxsize=1024)  # one per distinct limit: the default, the anonymous, overrides
-def _policy_header(limit: Limit) -> bytes:
+Header = tuple[bytes, bytes]
+_STATE_HEADER = b'"' + POLICY_NAME.encode() + b'";r=%d;t=%d'
+
+
+# Kept by bucket state: a client under its limit finds its bucket full before each request,
+# so in the same state after it, request after request.
+@lru_cache(maxsize=4096)
+def _bucket_headers(limit: Limit, available: float) -> tuple[Header, Header]:
+    left = math.floor(available) if available > 0 else 0
+    full_in = (
+        math.ceil((limit.maximum - available) / limit.restore_rate)
+        if limit.restore_rate > 0 and available < limit.maximum
+        else 0
+    )
     window = math.ceil(limit.seconds_to_fill)
-    return b'"%s";q=%d;w=%d' % (POLICY_NAME.encode(), math.floor(limit.maximum), window)
+    policy = b'"%s";q=%d;w=%d' % (POLICY_NAME.encode(), math.floor(limit.maximum), window)
+    return (b"ratelimit-policy", policy), (b"ratelimit", _STATE_HEADER % (left, full_in))
 
 
 class Throttle:
@@ -97,9 +105,16 @@ class Throttle:
             spread = charge.retry_after * (1 + random.random() / 2)  # noqa: S311 (no secret)
             await asyncio.sleep(min(spread, self.hold_seconds))
 
+    @property
+    def refuses_some(self) -> bool:
+        """Some client was refused moments ago (`refusing` may answer for it)."""
+        return bool(self._refused)
+
     def refusing(self, principal: Principal | None, address: str | None) -> Charge | None:
         """The refusal a client had moments ago, while it cannot have enough points again:
         answered without parsing its document or asking Redis."""
+        if not self._refused:  # the common case: no client is out of points
+            return None
         key = client_key(principal, address)
         refused = self._refused.get(key)
         if refused is None:
@@ -129,6 +144,21 @@ class Throttle:
             return Charge(
                 key, limit, 0.0, limit.maximum, self.fail_open, retry_after=1.0, unavailable=True
             )
+        return self._charged(key, limit, cost, verdict)
+
+    def charge_at_once(
+        self, principal: Principal | None, address: str | None, cost: float
+    ) -> Charge | None:
+        """`charge`, when it needs no read of the client's limit nor a round trip (most
+        requests): None when it does."""
+        limit = self._known_limit(principal)
+        if limit is None:
+            return None
+        key = client_key(principal, address)
+        verdict = self.buckets.take_at_once(key, cost, limit)
+        return self._charged(key, limit, cost, verdict) if verdict is not None else None
+
+    def _charged(self, key: str, limit: Limit, cost: float, verdict: Verdict) -> Charge:
         if not verdict.admitted:
             refused = Charge(key, limit, 0.0, verdict.available, False, verdict.retry_after)
             if verdict.available < 1 and limit.restore_rate > 0:  # empty: no request can pass
@@ -150,13 +180,20 @@ class Throttle:
         if len(self._refused) > MAX_REMEMBERED_REFUSALS:
             self._refused.pop(next(iter(self._refused)))
 
-    async def limit_of(self, principal: Principal | None) -> Limit:
+    def _known_limit(self, principal: Principal | None) -> Limit | None:
+        """The client's limit without a read (None: it must be read)."""
         if principal is None:
             return self.anonymous
         kept = self._by_org.get(principal.org_id)
+        return kept[0] if kept is not None and kept[1] > time.monotonic() else None
+
+    async def limit_of(self, principal: Principal | None) -> Limit:
+        known = self._known_limit(principal)
+        if known is not None:
+            return known
+        assert principal is not None  # the anonymous limit is always known
+        kept = self._by_org.get(principal.org_id)
         now = time.monotonic()
-        if kept is not None and kept[1] > now:
-            return kept[0]
         try:
             limit = await self.overrides(principal.org_id) or self.default
         except DatabaseUnavailable:  # the last limit known, or the default, until it is back
