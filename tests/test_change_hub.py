@@ -78,6 +78,23 @@ async def test_every_subscriber_gets_the_failed_read_s_own_error_and_message() -
         assert failure.__cause__ is refused
 
 
+async def _what_a_subscriber_gets(error: Exception) -> BaseException:
+    """What alice's stream raises for a change whose shared read fails with `error`."""
+
+    async def failing(*_: object) -> Mapping[int, ChangedState]:
+        raise error
+
+    hub = Hub(pending_limit=2, per_principal=5, recheck_seconds=60, read=failing)
+    async with hub.subscribe(
+        org_id=ACME, subject="alice", kind="PROMPT", entity_id=None
+    ) as subscriber:
+        hub.publish(_change(2))
+        delivery = await anext(aiter(subscriber))
+        with pytest.raises(Exception) as raised:
+            await delivery.state()
+    return raised.value
+
+
 class KeywordsOnly(Exception):
     def __init__(self, *, table: str) -> None:
         super().__init__(f"no table {table}")
@@ -95,24 +112,13 @@ class KeywordsOnly(Exception):
     ids=lambda error: type(error).__name__,
 )
 async def test_any_failed_read_reaches_the_subscriber_as_it_was(error: Exception) -> None:
-    # given: a read that fails with this error
-    async def failing(*_: object) -> Mapping[int, ChangedState]:
-        raise error
-
-    hub = Hub(pending_limit=2, per_principal=5, recheck_seconds=60, read=failing)
-    async with hub.subscribe(
-        org_id=ACME, subject="alice", kind="PROMPT", entity_id=None
-    ) as subscriber:
-        # when
-        hub.publish(_change(2))
-        delivery = await anext(aiter(subscriber))
-        with pytest.raises(Exception) as raised:
-            await delivery.state()
+    # given: a read that fails with this error; when: a change is published
+    got = await _what_a_subscriber_gets(error)
     # then: the same type, message and attributes, in an exception of its own
-    assert raised.value is not error
-    assert type(raised.value) is type(error)
-    assert str(raised.value) == str(error)
-    assert vars(raised.value) == vars(error)
+    assert got is not error
+    assert type(got) is type(error)
+    assert str(got) == str(error)
+    assert vars(got) == vars(error)
 
 
 class KeywordsOnlyNew(Exception):
@@ -126,19 +132,9 @@ class KeywordsOnlyNew(Exception):
 async def test_a_failed_read_that_cannot_be_copied_reaches_the_subscriber_wrapped() -> None:
     # given: a read that fails with an error neither pickle's way nor __new__ can rebuild
     error = KeywordsOnlyNew(table="prompts")
-
-    async def failing(*_: object) -> Mapping[int, ChangedState]:
-        raise error
-
-    hub = Hub(pending_limit=2, per_principal=5, recheck_seconds=60, read=failing)
-    async with hub.subscribe(
-        org_id=ACME, subject="alice", kind="PROMPT", entity_id=None
-    ) as subscriber:
-        # when
-        hub.publish(_change(2))
-        delivery = await anext(aiter(subscriber))
-        with pytest.raises(ChangeReadFailed) as raised:
-            await delivery.state()
+    # when: a change is published
+    got = await _what_a_subscriber_gets(error)
     # then: its kind and message, caused by the read's own error (not a TypeError)
-    assert str(raised.value) == "KeywordsOnlyNew: no table prompts"
-    assert raised.value.__cause__ is error
+    assert type(got) is ChangeReadFailed
+    assert str(got) == "KeywordsOnlyNew: no table prompts"
+    assert got.__cause__ is error
