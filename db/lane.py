@@ -31,6 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 BORN = "born"  # key of a connection record's info: when its DBAPI connection was made
 DEADLINE = "deadline"  # key of a lent connection's info: when its request's answer is due
+# Key of a lent connection's info: a statement on it timed out (db/statements.py). asyncpg is
+# sending the server a cancel request on a connection of its own; nothing more is sent on
+# this one, which the lane closes once that cancel is out (_close).
+TIMED_OUT = "timed_out"
 
 
 class ConnectionLane:
@@ -92,6 +96,8 @@ class ConnectionLane:
             # close may wait seconds for a server that does not answer, past the request's
             # bound.
             broken = self.is_unusable(error) or not isinstance(error, Exception)
+        if conn_info.pop(TIMED_OUT, False):  # even if its error was answered as a result
+            broken = True
         if lent.info:
             for key in lent.info:
                 conn_info.pop(key, None)
@@ -293,7 +299,10 @@ class _Lent:
 
 async def _close(conn: AsyncConnection, *, invalidate: bool) -> None:
     """Closing a connection to a lost server may fail or wait for its timeout: it happens
-    off the request's path, and whatever it raises changes nothing."""
+    off the request's path, and whatever it raises changes nothing. SQLAlchemy closes an
+    invalidated asyncpg connection politely: after the cancel request of a statement that
+    timed out is out (else the server would run that statement on: a write waiting for a
+    lock would commit once it is free)."""
     with suppress(Exception):
         if invalidate:
             await conn.invalidate()

@@ -31,7 +31,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from db.errors import UniqueViolation, is_unique_violation
-from db.lane import DEADLINE
+from db.lane import DEADLINE, TIMED_OUT
 from db.sqlite_driver import Turn, json_reader, rows_in_turn, work_in_turn
 from db.sqlite_inline import INLINE, InlineReads
 from db.types import UTCDateTime, read_json
@@ -154,7 +154,13 @@ async def command(conn: AsyncConnection, sql: str) -> None:
     itself: SQLAlchemy sees an autocommit connection and keeps no transaction state."""
     driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
     if conn.dialect.driver == "asyncpg":
-        await driver.execute(sql, timeout=_timeout(conn))
+        if timed_out(conn):
+            raise TimeoutError(f"not sent: a statement before {sql} timed out on its connection")
+        try:
+            await driver.execute(sql, timeout=_timeout(conn))
+        except TimeoutError:
+            conn.info[TIMED_OUT] = True
+            raise
     else:
         await rows_in_turn(driver, sql, [], None)
 
@@ -166,6 +172,14 @@ def _driver(conn: AsyncConnection) -> Any:
     if sync is None or sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         raise RuntimeError("statements run directly only on autocommit connections")
     return None if sync.invalidated else sync.connection.driver_connection
+
+
+def timed_out(conn: AsyncConnection) -> bool:
+    """A statement on this lent connection timed out: asyncpg is sending the server its
+    cancel request, and a statement sent now would wait for that cancel only until its own
+    timeout (a millisecond, past the request's deadline), then terminate the connection with
+    the cancel unsent. Nothing more is sent on it; the lane closes it (db/lane.py)."""
+    return bool(conn.info.get(TIMED_OUT))
 
 
 def _timeout(conn: AsyncConnection) -> float | None:
@@ -206,7 +220,11 @@ async def _run(
     driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
     try:
         if compiled.for_asyncpg:
-            found: list[Any] = await driver.fetch(compiled.sql, *values, timeout=_timeout(conn))
+            try:
+                found: list[Any] = await driver.fetch(compiled.sql, *values, timeout=_timeout(conn))
+            except TimeoutError:
+                conn.info[TIMED_OUT] = True
+                raise
             return found
         return await rows_in_turn(driver, compiled.sql, values, turn)
     except Exception as error:

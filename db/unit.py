@@ -69,6 +69,8 @@ class Unit:
         if outcome.discarded:
             await self._abandon("ROLLBACK")
             return
+        if statements.timed_out(self.conn):  # answered as a result; no COMMIT can follow it
+            raise TimeoutError("a statement of the transaction timed out: nothing committed")
         try:
             await statements.command(self.conn, "COMMIT")
         except Exception as error:
@@ -101,7 +103,10 @@ class Unit:
 
     async def _abandon(self, sql: str) -> None:
         """Roll back; if even that fails, the connection must never be lent again with a
-        transaction half open: invalidated, the lane closes it."""
+        transaction half open: invalidated, the lane closes it. After a statement timed out
+        nothing is sent: the lane closes the connection, and the server rolls back."""
+        if self.is_postgres and statements.timed_out(self.conn):
+            return
         try:
             await statements.command(self.conn, sql)
         except BaseException:

@@ -61,3 +61,43 @@ async def write_blocked(
         yield conn
     finally:
         await conn.close()
+
+
+@asynccontextmanager
+async def far_database(database_url: str, *, delay: float) -> AsyncIterator[str]:
+    """`database_url` reached through a TCP relay that holds every chunk `delay` seconds
+    each way: a database across a network, as in production, where even asyncpg's cancel
+    request (a connection of its own) takes a round trip or two."""
+    links: set[asyncio.Task[None]] = set()
+
+    async def relay(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await source.read(65536):
+                await asyncio.sleep(delay)
+                sink.write(chunk)
+                await sink.drain()
+        except ConnectionError:
+            pass
+        finally:
+            sink.close()
+
+    async def link(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        url = make_url(database_url)
+        upstream_reader, upstream_writer = await asyncio.open_connection(url.host, url.port)
+        await asyncio.gather(relay(reader, upstream_writer), relay(upstream_reader, writer))
+
+    def linked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.create_task(link(reader, writer))
+        links.add(task)
+        task.add_done_callback(links.discard)
+
+    server = await asyncio.start_server(linked, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield make_url(database_url).set(host="127.0.0.1", port=port).render_as_string(False)
+    finally:
+        server.close()
+        for task in list(links):
+            task.cancel()
+        await asyncio.gather(*links, return_exceptions=True)
+        await server.wait_closed()

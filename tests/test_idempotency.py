@@ -7,6 +7,7 @@ import asyncio
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from gateway.cli import main
 from gateway.settings import Settings
 from tests.conftest import settings_for
 from tests.factories import TEST_SECRET, client_for, token
-from tests.row_locks import until_waiting, write_blocked
+from tests.row_locks import far_database, lock_waiters, until_waiting, write_blocked
 from tests.waiting import wait_until
 
 WELCOME = "prm_acme_welcome"  # alice's
@@ -464,3 +465,32 @@ async def test_a_persisted_query_retried_by_its_hash_alone_is_replayed(
     assert retry.content == first.content
     assert retry.headers["idempotent-replayed"] == "true"
     assert await _version(db) == 2
+
+
+@pytest.mark.parametrize("key", [None, "key-timed-out"], ids=["single write", "keyed unit"])
+async def test_a_write_that_timed_out_on_a_lock_is_stopped_on_the_server(
+    database_url: str, db: Database, is_postgres: bool, key: str | None
+) -> None:
+    if not is_postgres:
+        pytest.skip("SQLite's writers queue inside the gateway: no statement is left behind")
+    async with (
+        far_database(database_url, delay=0.01) as far_url,
+        client_for(settings_for(far_url, database_timeout_seconds=1.0)) as client,
+    ):
+        # given: a database 20 ms away, and a write that timed out behind a row lock (with
+        # a key, in a transaction)
+        async with write_blocked(database_url, WELCOME) as blocker:
+            failed = await _post(client, _body("abandoned"), key=key)
+            # then: its statement was cancelled on the server too, not left waiting for the
+            # lock (where a write without a key would commit once the lock is gone)
+            assert blocker is not None
+            stopped_by = time.monotonic() + 2
+            while await lock_waiters(blocker):
+                assert time.monotonic() < stopped_by, "the timed-out statement still waits"
+                await asyncio.sleep(0.02)
+        assert failed.json()["errors"][0]["extensions"]["code"] in {
+            "SERVICE_UNAVAILABLE",
+            "OUTCOME_UNKNOWN",
+        }
+        await asyncio.sleep(0.3)
+        assert await _version(db) == 1
