@@ -134,7 +134,7 @@ class Database:
         unit = ambient(self)
         if unit is not None:
             return _unit_write(unit)
-        return _SingleWriteScope(self)
+        return _SingleWriteScope(self.backend, self.timeout_seconds, self._published)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Outcome]:
@@ -185,16 +185,23 @@ class _SingleWriteScope:
     manager it was cost ~2 µs more per write (every update takes this path). The block's
     own error passes through the translation and the outcome's judgement, as it did."""
 
-    __slots__ = ("db", "lent", "single")
+    __slots__ = ("backend", "lent", "published", "single", "timeout_seconds")
 
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(
+        self,
+        backend: PostgresBackend | SqliteBackend,
+        timeout_seconds: float,
+        published: Callable[[list[Change]], None],
+    ) -> None:
+        self.backend = backend
+        self.timeout_seconds = timeout_seconds
+        self.published = published
 
     async def __aenter__(self) -> SingleWrite:
-        deadline = time.monotonic() + self.db.timeout_seconds
+        deadline = time.monotonic() + self.timeout_seconds
         try:
             with translated():
-                self.lent = self.db.backend.single_write(deadline)
+                self.lent = self.backend.single_write(deadline)
                 self.single = await self.lent.__aenter__()
         except (TimeoutError, DatabaseUnavailable) as error:
             failure = _failed_write(error, None)
@@ -212,9 +219,9 @@ class _SingleWriteScope:
         try:
             with translated():
                 try:
-                    self.db._published(self.single.changes)  # committed with their write
-                except BaseException as published:  # in place of the block's error, as before
-                    kind, error, traceback = type(published), published, published.__traceback__
+                    self.published(self.single.changes)  # committed with their write
+                except BaseException as failed:  # in place of the block's error, as before
+                    kind, error, traceback = type(failed), failed, failed.__traceback__
                 suppressed = await self.lent.__aexit__(kind, error, traceback)
                 if error is not None and not suppressed:
                     raise error
