@@ -96,6 +96,13 @@ class FieldCost:
     # members, no item count) and there are no `by_type`: an item of this field's list then
     # costs its weight and the weights of those keys it holds (see _actual)
     flat: tuple[tuple[str, int], ...] | None = None
+    # An object whose members (`by_type`) are all that flat too, and `common` with them:
+    # (the (key, weight) of `common`, those of each member); None otherwise. What ran costs
+    # its weight, the weights of `common`'s keys it holds and of the dearest member's
+    # (a mutation's union of result types, read without a call per level)
+    flat_members: (
+        tuple[tuple[tuple[str, int], ...], tuple[tuple[tuple[str, int], ...], ...]] | None
+    ) = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +297,7 @@ class _Builder:
             common=common,
             by_type=by_type,
             flat=None if by_type else _flat(common),
+            flat_members=_flat_members(common, by_type, page),
         )
 
 
@@ -299,6 +307,21 @@ def _flat(common: tuple[FieldCost, ...]) -> tuple[tuple[str, int], ...] | None:
         if child.common or child.by_type or child.is_list or isinstance(child.page, ItemCount):
             return None
     return tuple((child.key, child.weight) for child in common)
+
+
+def _flat_members(
+    common: tuple[FieldCost, ...],
+    by_type: tuple[tuple[str, tuple[FieldCost, ...]], ...],
+    page: PageSize | ItemCount | None,
+) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[tuple[str, int], ...], ...]] | None:
+    """What FieldCost.flat_members says, or None."""
+    if not by_type or isinstance(page, ItemCount):
+        return None
+    flat_common = _flat(common)
+    members = tuple(_flat(fields) for _, fields in by_type)
+    if flat_common is None or any(member is None for member in members):
+        return None
+    return flat_common, tuple(member for member in members if member is not None)
 
 
 def _requested(field: FieldCost, variables: Mapping[str, Any] | None, times: int) -> int:
@@ -412,9 +435,33 @@ def _actual_of_fields(fields: tuple[FieldCost, ...], data: dict[str, Any]) -> in
                 child.page.__class__ is not ItemCount
             ):
                 cost += child.weight
+            elif child.flat_members is not None and value.__class__ is dict:
+                cost += child.weight + _flat_object(child.flat_members, value)
             else:
                 cost += _actual(child, value)
     return cost
+
+
+def _flat_object(
+    flat_members: tuple[tuple[tuple[str, int], ...], tuple[tuple[tuple[str, int], ...], ...]],
+    value: dict[str, Any],
+) -> int:
+    """_actual_of_selection of a field with FieldCost.flat_members, a call instead of one
+    per level and member."""
+    common, members = flat_members
+    cost = 0
+    for key, weight in common:
+        if key in value:
+            cost += weight
+    dearest = 0
+    for member in members:
+        found = 0
+        for key, weight in member:
+            if key in value:
+                found += weight
+        if found > dearest:
+            dearest = found
+    return cost + dearest
 
 
 def _items_answered(field: FieldCost, value: dict[str, Any]) -> int:

@@ -36,10 +36,18 @@ class Admission:
     def active(self) -> bool:
         return self.report_cost or self.max_cost is not None or self.throttle is not None
 
+    @property
+    def shapes_response(self) -> bool:
+        """A refusal may set the response's status, or RateLimit headers join it."""
+        return self.throttle is not None or self.max_cost is not None
+
     def gate(
         self, principal: Callable[[], Awaitable[Principal | None]], address: str | None
     ) -> Gate:
-        return Gate(self, principal, address)
+        # Only the rate limit asks who the client is: without it the gate keeps no
+        # reference to the context (which holds the gate), so no cycle is left to the
+        # collector even when the response is not wrapped.
+        return Gate(self, principal if self.throttle is not None else _no_client, address)
 
 
 @dataclass(slots=True)
@@ -58,6 +66,13 @@ class Gate:
     @property
     def limits_rate(self) -> bool:
         return self.admission.throttle is not None
+
+    @property
+    def refuses_some(self) -> bool:
+        """Some client was refused moments ago: `refusing` and `before_parsing` may refuse
+        a known document (without this, a coroutine each for nothing)."""
+        throttle = self.admission.throttle
+        return throttle is not None and bool(throttle.refused)
 
     async def refusing(self) -> NotAdmitted | None:
         """A client refused a moment ago, with nothing in its bucket yet: answered before
@@ -217,6 +232,10 @@ class Gate:
             await send(message)
 
         return sending
+
+
+async def _no_client() -> Principal | None:
+    raise RuntimeError("without a rate limit the gate asks no one who the client is")
 
 
 async def _request_ended() -> Principal | None:

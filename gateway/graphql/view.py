@@ -118,6 +118,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.documents = schema  # the document store and costings (BaseSchema for Strawberry)
         self.planned = planned
         self.admission = admission if admission is not None and admission.active else None
+        # a gate that can neither refuse with a status nor add headers leaves `send` as it is
+        self.wraps_responses = self.admission is not None and self.admission.shapes_response
         self.trusted = trusted or TrustedDocuments()
         self.on_untrusted = on_untrusted
         self.persisted = persisted if persisted is not None else PersistedQueries()
@@ -143,15 +145,17 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             assert gate is not None
             # Outermost: a refusal's status and hold, the RateLimit headers and give-backs
             # apply to the answer as it leaves, after any transaction of an idempotent request.
-            send = gate.wrap(send)
-            try:
-                refused = await gate.refusing()  # before the body is read, before any claim
-            except DatabaseUnavailable:
-                await self._refused(request, UNAVAILABLE)(scope, receive, send)
-                return
-            if refused is not None:
-                await self._not_admitted(request, refused)(scope, receive, send)
-                return
+            if self.wraps_responses:
+                send = gate.wrap(send)
+            if gate.refuses_some:
+                try:
+                    refused = await gate.refusing()  # before the body is read or any claim
+                except DatabaseUnavailable:
+                    await self._refused(request, UNAVAILABLE)(scope, receive, send)
+                    return
+                if refused is not None:
+                    await self._not_admitted(request, refused)(scope, receive, send)
+                    return
         # A POST with an Idempotency-Key (or @idempotent) is answered once per key: idempotency.py
         if scope["method"] == "POST" and not wants_event_stream(header(request, b"accept") or ""):
             await self.idempotency(scope, receive, send, self._handle)
@@ -372,6 +376,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         known = (
             self.planned is not None and self.planned.plan_for(query, operation) is not None
         ) or self.documents.documents.knows_valid(query)
+        if known and not gate.refuses_some:
+            return untrusted  # what before_parsing would find, without its coroutine
         refusal = await gate.before_parsing(query, known)
         if refusal is not None:
             raise refusal

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import NamedTuple
 
 from resolvers.principal import Principal, PrincipalKind
@@ -22,10 +21,22 @@ def client_key(principal: Principal | None, address: str | None) -> str:
     request carries no valid credential."""
     if principal is None:
         return f"anonymous:{address or '-'}"
-    return _principal_key(principal)
+    # By identity: the authenticator hands out one Principal per credential, and hashing
+    # one (a dataclass holding a UUID) cost three Python calls a request
+    kept = _KEYS.get(id(principal))
+    if kept is not None and kept[0] is principal:
+        return kept[1]
+    key = _principal_key(principal)
+    if len(_KEYS) >= MAX_KEPT_KEYS:
+        _KEYS.clear()
+    _KEYS[id(principal)] = (principal, key)  # held: its id cannot be reused while kept
+    return key
 
 
-@lru_cache(maxsize=4096)  # a key per request cost more than its bucket's take (a UUID's str)
+MAX_KEPT_KEYS = 4096
+_KEYS: dict[int, tuple[Principal, str]] = {}
+
+
 def _principal_key(principal: Principal) -> str:
     if principal.kind is PrincipalKind.API_KEY:
         return f"key:{principal.subject}"

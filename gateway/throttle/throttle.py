@@ -90,8 +90,10 @@ class Throttle:
         self.overrides = overrides
         self.fail_open = fail_open
         self.hold_seconds = hold_seconds
-        self._by_org: dict[uuid.UUID, tuple[Limit, float]] = {}
-        self._refused: dict[str, tuple[float, Charge]] = {}  # key → (until, the refusal)
+        # by the organization's UUID as an int: a UUID hashes in a Python call
+        self._by_org: dict[int, tuple[Limit, float]] = {}
+        # key → (until, the refusal); empty while no client is out of points
+        self.refused: dict[str, tuple[float, Charge]] = {}
 
     async def hold(self, charge: Charge) -> None:
         """A throttled request's answer waits until its points are back, at most
@@ -108,21 +110,21 @@ class Throttle:
     @property
     def refuses_some(self) -> bool:
         """Some client was refused moments ago (`refusing` may answer for it)."""
-        return bool(self._refused)
+        return bool(self.refused)
 
     def refusing(self, principal: Principal | None, address: str | None) -> Charge | None:
         """The refusal a client had moments ago, while it cannot have enough points again:
         answered without parsing its document or asking Redis."""
-        if not self._refused:  # the common case: no client is out of points
+        if not self.refused:  # the common case: no client is out of points
             return None
         key = client_key(principal, address)
-        refused = self._refused.get(key)
+        refused = self.refused.get(key)
         if refused is None:
             return None
         until, charge = refused
         wait = until - time.monotonic()
         if wait <= 0:
-            del self._refused[key]
+            del self.refused[key]
             return None
         return Charge(key, charge.limit, 0.0, charge.available, False, wait)
 
@@ -176,15 +178,15 @@ class Throttle:
             return  # the points stay spent: errs towards the other clients
 
     def _remember_refusal(self, key: str, charge: Charge, seconds: float) -> None:
-        self._refused[key] = (time.monotonic() + seconds, charge)
-        if len(self._refused) > MAX_REMEMBERED_REFUSALS:
-            self._refused.pop(next(iter(self._refused)))
+        self.refused[key] = (time.monotonic() + seconds, charge)
+        if len(self.refused) > MAX_REMEMBERED_REFUSALS:
+            self.refused.pop(next(iter(self.refused)))
 
     def _known_limit(self, principal: Principal | None) -> Limit | None:
         """The client's limit without a read (None: it must be read)."""
         if principal is None:
             return self.anonymous
-        kept = self._by_org.get(principal.org_id)
+        kept = self._by_org.get(principal.org_id.int)
         return kept[0] if kept is not None and kept[1] > time.monotonic() else None
 
     async def limit_of(self, principal: Principal | None) -> Limit:
@@ -192,11 +194,11 @@ class Throttle:
         if known is not None:
             return known
         assert principal is not None  # the anonymous limit is always known
-        kept = self._by_org.get(principal.org_id)
+        kept = self._by_org.get(principal.org_id.int)
         now = time.monotonic()
         try:
             limit = await self.overrides(principal.org_id) or self.default
         except DatabaseUnavailable:  # the last limit known, or the default, until it is back
             return kept[0] if kept is not None else self.default
-        self._by_org[principal.org_id] = (limit, now + OVERRIDE_SECONDS)
+        self._by_org[principal.org_id.int] = (limit, now + OVERRIDE_SECONDS)
         return limit
