@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
 from sqlalchemy import text
@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
 from db import statements
-from db.errors import DatabaseUnavailable, WriteOutcomeUnknown, translated
+from db.errors import DatabaseUnavailable, translated
 from db.history import Change
 from db.lane import ConnectionLane
 from db.postgres import PostgresBackend
-from db.single_write import SingleWrite
+from db.single_write import SingleWrite, SingleWriting
 from db.sqlite import SqliteBackend
 from db.statements import STATEMENT_SPAN, Row, inline_rows
 from db.unit import Outcome, Unit, UnitWrite, ambient, ambient_unit
@@ -120,8 +120,7 @@ class Database:
         async with self.read() as conn:
             return await statements.rows(conn, statement, params, row=row, partial=partial)
 
-    @asynccontextmanager
-    async def single_write(self) -> AsyncIterator[SingleWrite]:
+    def single_write(self) -> AbstractAsyncContextManager[SingleWrite]:
         """One write statement (plus reads that only explain its outcome), in autocommit:
         the statement is its own transaction, without BEGIN and COMMIT round trips.
 
@@ -133,24 +132,9 @@ class Database:
         Inside a unit (db/unit.py): the statement runs in the unit's transaction."""
         unit = ambient(self)
         if unit is not None:
-            with _in_unit():
-                yield UnitWrite(unit)
-            return
+            return _unit_write(unit)
         deadline = time.monotonic() + self.timeout_seconds
-        single: SingleWrite | None = None
-        try:
-            with translated():
-                async with self.backend.single_write(deadline) as single:
-                    try:
-                        yield single
-                    finally:
-                        self._published(single.changes)  # committed with their write
-        except (TimeoutError, DatabaseUnavailable) as error:
-            if single is not None and single.may_have_written:
-                raise WriteOutcomeUnknown(error) from error
-            if isinstance(error, DatabaseUnavailable):
-                raise
-            raise DatabaseUnavailable(error) from error
+        return SingleWriting(self.backend.single_write(deadline), self._published)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Outcome]:
@@ -194,6 +178,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.backend.dispose()
+
+
+@asynccontextmanager
+async def _unit_write(unit: Unit) -> AsyncIterator[SingleWrite]:
+    with _in_unit():
+        yield UnitWrite(unit)
 
 
 @contextmanager
