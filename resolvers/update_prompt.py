@@ -104,7 +104,6 @@ async def _apply(db: Database, caller: Principal, prompt_id: str, write: PromptW
     if not write.values and write.attach_upload is None:
         async with db.read() as conn:  # an empty input writes nothing
             return await _explained(conn, caller, prompt_id, write, upload_usable=True)
-    audited = write.setting_too(_audit(caller))
     # A request id that cannot name an upload matches none: no UPDATE, but the row's own
     # checks (not found, not the owner) still come first in the contract's order.
     upload_usable = write.attach_upload is None or ids.request_id(write.attach_upload) is not None
@@ -116,7 +115,7 @@ async def _apply(db: Database, caller: Principal, prompt_id: str, write: PromptW
                         single,
                         org_id=caller.org_id,
                         prompt_id=prompt_id,
-                        write=audited,
+                        write=write,
                         actor=actor_of(caller),
                     )
                 except UniqueViolation:
@@ -131,14 +130,19 @@ async def _apply(db: Database, caller: Principal, prompt_id: str, write: PromptW
 
 
 def _write(caller: Principal, values: dict[str, Any], patch: PromptPatch) -> PromptWrite:
+    """The write, its audit columns included when it writes anything (_apply)."""
     expected = patch.expected_updated_at
     version = patch.expected_version
+    columns = {COLUMNS[field]: value for field, value in values.items() if field in COLUMNS}
+    attach_upload = values.get("requestId")
+    if columns or attach_upload is not None:
+        columns |= _audit(caller)
     return PromptWrite(
-        values={COLUMNS[field]: value for field, value in values.items() if field in COLUMNS},
+        values=columns,
         owner_id=None if caller.acts_for_whole_org else caller.subject,
         expected_updated_at=expected if isinstance(expected, datetime) else None,
         expected_version=version if isinstance(version, int) else None,
-        attach_upload=values.get("requestId"),
+        attach_upload=attach_upload,
         needs_asset="fileName" in values and "requestId" not in values,
     )
 
