@@ -143,7 +143,7 @@ class SharedSingleWrite(SingleWrite):
 
 class SingleWriting:
     """Database.single_write outside a unit, as a class: a generator-based context manager
-    cost ~5% of a REST update's CPU (asyncio's hooks for every async generator).
+    cost ~4% of a REST update's CPU (asyncio's hooks for every async generator).
 
     On leaving: the committed changes are published, the connection goes back, and a
     failure leaves as one of the database's kinds: the driver's translated (db/errors.py),
