@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
-from types import TracebackType
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,7 +25,7 @@ from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.expression import Executable
 
 from db import history, statements
-from db.errors import DatabaseUnavailable, WriteOutcomeUnknown, connection_unusable, translated
+from db.errors import connection_unusable
 from db.history import Change, Recording
 from db.sqlite_driver import Turn
 
@@ -139,67 +138,3 @@ class SharedSingleWrite(SingleWrite):
     async def reading(self) -> AsyncIterator[AsyncConnection]:
         async with self.read() as conn:
             yield conn
-
-
-class SingleWriting:
-    """Database.single_write outside a unit, as a class: a generator-based context manager
-    cost ~4% of a REST update's CPU (asyncio's hooks for every async generator).
-
-    On leaving: the committed changes are published, the connection goes back, and a
-    failure leaves as one of the database's kinds: the driver's translated (db/errors.py),
-    a timeout or an unavailable database WriteOutcomeUnknown once the statement may have
-    been applied, else DatabaseUnavailable."""
-
-    __slots__ = ("lent", "published", "single")
-
-    def __init__(
-        self,
-        lent: AbstractAsyncContextManager[SingleWrite],
-        published: Callable[[list[Change]], None],
-    ) -> None:
-        self.lent = lent
-        self.published = published
-        self.single: SingleWrite | None = None
-
-    async def __aenter__(self) -> SingleWrite:
-        try:
-            with translated():
-                self.single = await self.lent.__aenter__()
-        except (TimeoutError, DatabaseUnavailable) as error:
-            failure = self._failure(error)
-            if failure is error:
-                raise
-            raise failure from error
-        return self.single
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        assert self.single is not None
-        try:
-            with translated():
-                try:
-                    self.published(self.single.changes)  # committed with their write
-                except BaseException as unpublished:
-                    await self.lent.__aexit__(
-                        type(unpublished), unpublished, unpublished.__traceback__
-                    )
-                    raise
-                await self.lent.__aexit__(kind, error, traceback)
-                if error is not None:
-                    raise error  # translated on its way out, as it left the block
-        except (TimeoutError, DatabaseUnavailable) as failed:
-            failure = self._failure(failed)
-            if failure is failed:
-                raise
-            raise failure from failed
-
-    def _failure(self, error: TimeoutError | DatabaseUnavailable) -> Exception:
-        if self.single is not None and self.single.may_have_written:
-            return WriteOutcomeUnknown(error)
-        if isinstance(error, DatabaseUnavailable):
-            return error
-        return DatabaseUnavailable(error)

@@ -183,8 +183,12 @@ def timed_out(conn: AsyncConnection) -> bool:
 
 
 def _timeout(conn: AsyncConnection) -> float | None:
+    return _timeout_of(conn.info)
+
+
+def _timeout_of(info: Mapping[str, Any]) -> float | None:
     """By the request's deadline (db/lane.py), else the driver's command timeout."""
-    deadline = conn.info.get(DEADLINE)
+    deadline = info.get(DEADLINE)
     return None if deadline is None else max(0.001, deadline - time.monotonic())
 
 
@@ -212,18 +216,22 @@ async def in_one_hop(
 async def _run(
     conn: AsyncConnection, compiled: Compiled, values: list[Any], turn: Turn | None
 ) -> list[Any]:
-    inline: InlineReads | None = conn.info.get(INLINE)
-    if inline is not None and compiled.selects and turn is None:
-        at_once = inline.rows(compiled.sql, values)
-        if at_once is not None:
-            return at_once
+    info = conn.info  # three SQLAlchemy properties deep: read once per statement
+    if not compiled.for_asyncpg and compiled.selects and turn is None:
+        inline: InlineReads | None = info.get(INLINE)  # SQLite's read connections only
+        if inline is not None:
+            at_once = inline.rows(compiled.sql, values)
+            if at_once is not None:
+                return at_once
     driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
     try:
         if compiled.for_asyncpg:
             try:
-                found: list[Any] = await driver.fetch(compiled.sql, *values, timeout=_timeout(conn))
+                found: list[Any] = await driver.fetch(
+                    compiled.sql, *values, timeout=_timeout_of(info)
+                )
             except TimeoutError:
-                conn.info[TIMED_OUT] = True
+                info[TIMED_OUT] = True
                 raise
             return found
         return await rows_in_turn(driver, compiled.sql, values, turn)

@@ -130,7 +130,8 @@ async def _apply(db: Database, caller: Principal, prompt_id: str, write: PromptW
 
 
 def _write(caller: Principal, values: dict[str, Any], patch: PromptPatch) -> PromptWrite:
-    """The write, its audit columns included when it writes anything (_apply)."""
+    """The write, its audit columns included unless it writes nothing (an empty input,
+    answered with the row as it is)."""
     expected = patch.expected_updated_at
     version = patch.expected_version
     columns = {COLUMNS[field]: value for field, value in values.items() if field in COLUMNS}

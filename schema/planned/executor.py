@@ -83,7 +83,7 @@ class PlannedExecutor:
         self.runs += 1
         ctx.operation = plan.operation_name
         try:
-            result = await plan.run(ctx, arguments)
+            result = await plan.resolve(ctx, **arguments)  # (no frame of Plan's between)
             return {"data": {plan.response_key: plan.serialize(result)}}
         except Exception as exc:  # what graphql-core does with a failing non-null root field
             error = located_error(exc, [plan.node], [plan.response_key])

@@ -11,8 +11,6 @@ from graphql import FieldNode, GraphQLField, OperationDefinitionNode
 from graphql.execution.values import VariableValues
 from strawberry.types.arguments import StrawberryArgument
 
-from schema.context import Context
-
 # The body of a plannable root field: the function its Strawberry resolver delegates to,
 # called with the field's arguments as Strawberry converts them (input objects included).
 RootBody = Callable[..., Awaitable[object]]
@@ -50,6 +48,3 @@ class Plan:
     arguments_cache: dict[tuple[Any, ...], dict[str, Any]] = dataclass_field(
         default_factory=dict, compare=False, repr=False
     )
-
-    async def run(self, ctx: Context, arguments: dict[str, Any]) -> object:
-        return await self.resolve(ctx, **arguments)
