@@ -114,6 +114,7 @@ def failed_guard(row: PromptRow | None, write: PromptWrite, *, upload_found: boo
     return None
 
 
+_APPLIES = tuple((guard, rule.applies) for guard, rule in RULES.items())  # (asked per write)
 # The whole row by id, for a history entry's before values (db/history.py).
 _BY_ID = reads_of(prompts, None).by_id
 _UPLOAD = _upload().limit(1)
@@ -168,7 +169,7 @@ async def update_prompt(
     change is recorded in the history in the write's transaction (db/history.py)."""
     shape = (
         tuple(sorted(write.values)),
-        tuple(guard for guard, rule in RULES.items() if rule.applies(write)),
+        tuple([guard for guard, applies in _APPLIES if applies(write)]),
     )
     statement = _update_statement(*shape)
     params = {f"v_{column}": value for column, value in write.values.items()}

@@ -111,10 +111,10 @@ def inline_rows(
     return None if found is None else ready.made(found)
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """A statement with its driver values, and how its raw rows become `row`s: what a
-    sequence of statements run in SQLite's thread at once needs (db/history.py)."""
+    sequence of statements run in SQLite's thread at once needs (db/history.py). (A tuple:
+    one per statement, built for a third of a frozen dataclass's cost.)"""
 
     compiled: Compiled
     values: list[Any]

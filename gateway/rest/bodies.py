@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 
 from resolvers.errors import FieldCode, FieldIssue
 from resolvers.patches import api_name
@@ -109,6 +110,41 @@ class BodyInvalid(Exception):
         super().__init__("validation failed")
         self.issues = issues
         self.rest = rest
+
+
+def sent_fields(model: type[Body], data: dict[str, Any]) -> dict[str, Any]:
+    """parse_body(model, data).sent(). A body of text fields only, each a string or null,
+    is what the model accepts unchanged: its fields are read without pydantic (a third of
+    the body's cost per PATCH)."""
+    names = _TEXT_FIELDS.get(model)
+    if names is None:
+        names = _TEXT_FIELDS[model] = _text_fields(model)
+    fields = {}
+    for key, value in data.items():
+        name = names.get(key)
+        if name is None or (value is not None and type(value) is not str):
+            return parse_body(model, data).sent()
+        fields[name] = value
+    return fields
+
+
+_TEXT_FIELDS: dict[type[Body], dict[str, str]] = {}  # model -> {key in the body: field name}
+
+
+def _text_fields(model: type[Body]) -> dict[str, str]:
+    """The fields a plain string or null passes as it is: `str | None`, no constraint."""
+    decorators = model.__pydantic_decorators__
+    if decorators.field_validators or decorators.model_validators or decorators.validators:
+        return {}
+    return {
+        field.alias or name: name
+        for name, field in model.model_fields.items()
+        if field.annotation == (str | None) and _documentation_only(field)
+    }
+
+
+def _documentation_only(field: FieldInfo) -> bool:
+    return all(isinstance(item, WithJsonSchema) for item in field.metadata)
 
 
 def parse_body(model: type[Body], data: dict[str, Any]) -> Body:

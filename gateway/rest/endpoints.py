@@ -18,7 +18,7 @@ from gateway.http.request_body import header
 from gateway.http.request_id import current_request_id
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.observed import ROUTE_KEY, STATE_KEY
-from gateway.rest.bodies import BodyInvalid, parse_body
+from gateway.rest.bodies import BodyInvalid, sent_fields
 from gateway.rest.exchange import NO_VERSION, etag, json_object, not_modified, versions
 from gateway.rest.failures import Failure, Refused, failure_of
 from gateway.rest.idempotency import KeyRefused, RestIdempotency
@@ -176,14 +176,13 @@ class Endpoints:
             raise
         raw_id = request.path_params["id"]
         try:
-            body = parse_body(resource.body, data)
+            fields = sent_fields(resource.body, data)
         except BodyInvalid as invalid:
             # The contract's order holds for a body of the wrong shape too: 401, 403, 400,
             # with the rules' verdict on the well-typed fields beside the shape's.
             authorize(principal, resource.write_scope)
             _, issues = resource.check(resource.patch(**invalid.rest.sent()))
             raise ValidationFailed(invalid.issues + issues) from None
-        fields = body.sent()
         expected = await self._expected(resource, request, principal, raw_id, fields)
         if expected is not None:
             fields["expected_updated_at"] = expected
