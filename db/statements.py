@@ -179,7 +179,10 @@ def timed_out(conn: AsyncConnection) -> bool:
     cancel request, and a statement sent now would wait for that cancel only until its own
     timeout (a millisecond, past the request's deadline), then terminate the connection with
     the cancel unsent. Nothing more is sent on it; the lane closes it (db/lane.py)."""
-    return bool(conn.info.get(TIMED_OUT))
+    sync = conn.sync_connection
+    if sync is None or sync.invalidated:
+        return False  # (its info would be read by reconnecting: nothing is pending on it)
+    return bool(sync.info.get(TIMED_OUT))
 
 
 def _timeout(conn: AsyncConnection) -> float | None:
@@ -226,6 +229,8 @@ async def _run(
     driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
     try:
         if compiled.for_asyncpg:
+            if TIMED_OUT in info:  # see timed_out(): nothing more is sent on it
+                raise TimeoutError("not sent: a statement before it timed out on its connection")
             try:
                 found: list[Any] = await driver.fetch(
                     compiled.sql, *values, timeout=_timeout_of(info)

@@ -104,8 +104,10 @@ class Unit:
     async def _abandon(self, sql: str) -> None:
         """Roll back; if even that fails, the connection must never be lent again with a
         transaction half open: invalidated, the lane closes it. After a statement timed out
-        nothing is sent: the lane closes the connection, and the server rolls back."""
-        if self.is_postgres and statements.timed_out(self.conn):
+        nothing is sent: the lane closes the connection, and the server rolls back; nor on
+        a connection already invalidated (lost, or a rollback before failed): its transaction
+        went with it, and the error that ended the unit is what the caller raises."""
+        if self.conn.invalidated or (self.is_postgres and statements.timed_out(self.conn)):
             return
         try:
             await statements.command(self.conn, sql)

@@ -494,3 +494,25 @@ async def test_a_write_that_timed_out_on_a_lock_is_stopped_on_the_server(
         }
         await asyncio.sleep(0.3)
         assert await _version(db) == 1
+
+
+async def test_a_keyed_rename_that_loses_its_connection_is_unavailable(
+    client: httpx.AsyncClient, database_url: str, db: Database, is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("a PostgreSQL backend terminated mid-statement")
+    # given: a keyed rename (a savepoint in the unit, for the name's unique key) waiting for
+    # its row
+    async with write_blocked(database_url, WELCOME) as blocker:
+        assert blocker is not None
+        sent = asyncio.create_task(_post(client, _body(name="renamed while lost")))
+        await until_waiting(blocker, 1)
+        # when: its connection is lost (the savepoint's and the unit's rollbacks fail too)
+        await blocker.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        answered = await sent
+    # then: a retryable SERVICE_UNAVAILABLE, nothing written
+    assert answered.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert await _version(db) == 1
