@@ -66,11 +66,7 @@ async def first(
     turn: Turn | None = None,
     partial: bool = False,
 ) -> Row | None:
-    if STATEMENT_SPAN.get() is not None:  # traced: rows puts the span around the statement
-        found = await rows(conn, statement, params, row=row, turn=turn, partial=partial)
-    else:  # rows' work inline: one coroutine level less to resume when the server answers
-        ready = prepared(conn.dialect, statement, params, row=row, partial=partial)
-        found = ready.made(await _run(conn, ready.compiled, ready.values, turn))
+    found = await rows(conn, statement, params, row=row, turn=turn, partial=partial)
     return found[0] if found else None
 
 

@@ -31,13 +31,18 @@ class BodyLimitMiddleware:
         self.refusal_for = refusal_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.passes(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared, _ = _framing(scope)
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send)
-            return
+        declared, chunked = _framing(scope)
+        if declared is not None:
+            if not declared.isdigit() or int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not chunked:
+                # The server frames the body by its declared length: it cannot run over.
+                await self.app(scope, receive, send)
+                return
         received = 0
         started = False
 
@@ -60,17 +65,6 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if not started:
                 await self._refuse(scope, receive, send)
-
-    def passes(self, scope: Scope) -> bool:
-        """The server frames this request's body by a declared length within the limit: it
-        cannot run over, so there is nothing to count or refuse."""
-        declared, chunked = _framing(scope)
-        return (
-            declared is not None
-            and not chunked
-            and declared.isdigit()
-            and int(declared) <= self.max_bytes
-        )
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"Request body too large: at most {self.max_bytes} bytes"

@@ -90,11 +90,7 @@ class Endpoints:
         try:
             principal = await self._principal(request, observed)
             if writing:
-                patch = await self._patch(resource, request, principal)
-                # awaited here, not in _patch: a coroutine level less while the write waits
-                row = await resource.update(
-                    db=self.db, principal=principal, raw_id=request.path_params["id"], patch=patch
-                )
+                row = await self._update(resource, request, principal)
             else:
                 row = await resource.read(
                     db=self.db, principal=principal, raw_id=request.path_params["id"]
@@ -168,10 +164,9 @@ class Endpoints:
         observed.authenticated_principal, observed.authenticated = principal, True
         return principal
 
-    async def _patch(
+    async def _update(
         self, resource: Resource[Any], request: Request, principal: Principal | None
     ) -> Any:
-        """The body as the resolver's patch (If-Match's version included), or the failure."""
         try:
             data = await json_object(request)
         except Refused:
@@ -191,7 +186,9 @@ class Endpoints:
         expected = await self._expected(resource, request, principal, raw_id, fields)
         if expected is not None:
             fields["expected_updated_at"] = expected
-        return resource.patch(**fields)
+        return await resource.update(
+            db=self.db, principal=principal, raw_id=raw_id, patch=resource.patch(**fields)
+        )
 
     async def _expected(
         self,
