@@ -4,9 +4,11 @@ on SQLite and PostgreSQL: the rules are the resolvers', the status and body each
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from db.database import Database
@@ -364,6 +366,33 @@ async def test_a_body_over_the_limit_is_413(client: httpx.AsyncClient, endpoint:
     # the route's own error body, as every other failure of the page (not GraphQL's shape)
     assert response.headers["content-type"] == "application/json"
     assert code(response.json()) == "PAYLOAD_TOO_LARGE"
+
+
+@EACH
+@pytest.mark.parametrize("size", [1024 * 1024, 16])
+async def test_a_streamed_body_is_held_to_the_limit_as_it_arrives(
+    client: httpx.AsyncClient, endpoint: str, size: int
+) -> None:
+    # given: a body sent in chunks, with no Content-Length (the direct path's other way)
+    path, body = ENDPOINTS[endpoint]
+    field = next(iter(body))
+    sent = orjson.dumps({field: "x" * size})
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(sent), 64 * 1024):
+            yield sent[start : start + 64 * 1024]
+
+    headers = bearer(token("alice"), **{"Content-Type": "application/json"})
+    # when
+    response = await client.patch(path, content=chunks(), headers=headers)
+    # then: over the limit, the route's own 413; within it, the update
+    assert response.headers["x-request-id"] == REQUEST_ID
+    if size > 1024:
+        assert response.status_code == 413
+        assert code(response.json()) == "PAYLOAD_TOO_LARGE"
+    else:
+        assert response.status_code == 200, response.text
+        assert "etag" in response.headers
 
 
 @EACH
