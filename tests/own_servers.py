@@ -1,4 +1,5 @@
-"""Servers a test starts for itself, on free ports, and may kill: Redis, PgBouncer.
+"""Servers a test starts for itself, on free ports, and may kill: Redis, PgBouncer, and TCP
+servers of its own in the test's event loop.
 
 The machine's PostgreSQL and Redis are shared by every test run and are never stopped; a
 test that makes a server fail starts its own.
@@ -6,12 +7,13 @@ test that makes a server fail starts its own.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,30 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+@asynccontextmanager
+async def tcp_server(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[int]:
+    """A server on 127.0.0.1 that runs `handle` for each connection; its port. At the end a
+    handler still running is cancelled and awaited: no task outlives the test."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.ensure_future(handle(reader, writer))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    server = await asyncio.start_server(connected, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        for task in list(tasks):
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
 
 
 def program(name: str, *, debian_package: str) -> str:

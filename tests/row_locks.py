@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from tests.own_servers import tcp_server
+
 
 async def lock_row(database_url: str, prompt_id: str) -> asyncpg.Connection:
     """A PostgreSQL connection in a transaction that holds the prompt's row: close it to let go."""
@@ -68,7 +70,6 @@ async def far_database(database_url: str, *, delay: float) -> AsyncIterator[str]
     """`database_url` reached through a TCP relay that holds every chunk `delay` seconds
     each way: a database across a network, as in production, where even asyncpg's cancel
     request (a connection of its own) takes a round trip or two."""
-    links: set[asyncio.Task[None]] = set()
 
     async def relay(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         try:
@@ -86,18 +87,5 @@ async def far_database(database_url: str, *, delay: float) -> AsyncIterator[str]
         upstream_reader, upstream_writer = await asyncio.open_connection(url.host, url.port)
         await asyncio.gather(relay(reader, upstream_writer), relay(upstream_reader, writer))
 
-    def linked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.create_task(link(reader, writer))
-        links.add(task)
-        task.add_done_callback(links.discard)
-
-    server = await asyncio.start_server(linked, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with tcp_server(link) as port:
         yield make_url(database_url).set(host="127.0.0.1", port=port).render_as_string(False)
-    finally:
-        server.close()
-        for task in list(links):
-            task.cancel()
-        await asyncio.gather(*links, return_exceptions=True)
-        await server.wait_closed()

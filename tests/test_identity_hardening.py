@@ -30,6 +30,7 @@ from gateway.cli import main
 from gateway.settings import DEVELOPMENT_JWT_SECRET, Settings, describe_invalid, estimated_bits
 from tests.conftest import settings_for
 from tests.factories import ALL_SCOPES, ORGS, client_for, gql, token
+from tests.own_servers import tcp_server
 
 VIEWER = """
 { viewer { __typename
@@ -297,24 +298,9 @@ class Endpoint:
 
 @asynccontextmanager
 async def serve(endpoint: Endpoint) -> AsyncIterator[Endpoint]:
-    tasks: set[asyncio.Task[None]] = set()
-
-    def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.ensure_future(endpoint.handle(reader, writer))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    server = await asyncio.start_server(connected, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    endpoint.url = f"http://127.0.0.1:{port}/.well-known/jwks.json"
-    try:
+    async with tcp_server(endpoint.handle) as port:
+        endpoint.url = f"http://127.0.0.1:{port}/.well-known/jwks.json"
         yield endpoint
-    finally:
-        server.close()
-        for task in list(tasks):
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
 
 
 @functools.cache

@@ -8,9 +8,10 @@ import asyncio
 import gc
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import insert, update
@@ -27,6 +28,8 @@ from db.seed import ACME
 from db.sqlite import SqliteBackend
 from db.sqlite_inline import BUDGET_SECONDS, SLOW_FIRST_SECONDS, InlineReads
 from tests.factories import alices_prompt
+
+T = TypeVar("T")
 
 WELCOME = "prm_acme_welcome"  # a demo prompt of acme
 # Text a datetime or JSON column may hold, written by something other than Patchbay:
@@ -46,6 +49,18 @@ def _stall(seconds: float) -> int:
     if seconds:
         time.sleep(seconds)
     return 0
+
+
+def _cpu_of(call: Callable[[], T]) -> tuple[T, float]:
+    """`call`'s result and this thread's CPU seconds for it, the garbage collector paused:
+    a collection that falls due in a long test run is not the read's (2 ms seen)."""
+    gc.disable()
+    try:
+        started = time.thread_time()
+        result = call()
+        return result, time.thread_time() - started
+    finally:
+        gc.enable()
 
 
 def sqlite_path(db: Database) -> str:
@@ -245,13 +260,7 @@ def test_a_statement_stopped_once_is_not_tried_in_the_loop_again_for_a_while(
     try:
         assert reads.rows(slow, [1]) is None
         # when: it comes again (with other values), beside a quick one
-        gc.disable()  # a collection due in a long test run is not the read's
-        try:
-            started = time.thread_time()
-            again = reads.rows(slow, [2])
-            second_try = time.thread_time() - started
-        finally:
-            gc.enable()
+        again, second_try = _cpu_of(lambda: reads.rows(slow, [2]))
         # then: it goes to the driver at once, without stalling the loop for the budget again;
         # other statements still run here
         assert again is None and second_try < 0.001
@@ -311,13 +320,7 @@ def test_a_statement_stopped_again_and_again_waits_longer_each_time(tmp_path: Pa
         tried = time.monotonic() - started
         # when: as long again has passed
         time.sleep(SLOW_FIRST_SECONDS * 1.2)
-        gc.disable()  # a collection due in a long test run is not the read's (2 ms seen)
-        try:
-            started = time.thread_time()
-            third = reads.rows(slow, [1])
-            third_try = time.thread_time() - started
-        finally:
-            gc.enable()
+        third, third_try = _cpu_of(lambda: reads.rows(slow, [1]))
         # then: the second try ran into the budget, the third goes to the driver at once
         # (after a second stop in a row it waits twice as long)
         assert tried >= BUDGET_SECONDS
