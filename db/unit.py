@@ -69,8 +69,6 @@ class Unit:
         if outcome.discarded:
             await self._abandon("ROLLBACK")
             return
-        if statements.timed_out(self.conn):  # answered as a result; no COMMIT can follow it
-            raise TimeoutError("a statement of the transaction timed out: nothing committed")
         try:
             await statements.command(self.conn, "COMMIT")
         except Exception as error:

@@ -8,15 +8,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import suppress
+from typing import NamedTuple
 
 import asyncpg
 import pytest
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.engine import make_url
 
+from db import statements
 from db.database import Database
 from db.lane import ConnectionLane
 from tests.conftest import settings_for
 from tests.factories import client_for, gql, token
+from tests.row_locks import far_database
 from tests.waiting import eventually
 
 SLOW_STATEMENT = "SELECT pg_sleep(1)"
@@ -201,6 +206,51 @@ async def test_a_command_timeout_replaces_that_connection_only(database_url: str
             assert conn is survivor
     finally:
         await db.dispose()
+
+
+class _Slept(NamedTuple):
+    slept: object
+
+
+SLEEP = select(func.pg_sleep(bindparam("seconds")).label("slept"))
+QUICK = select(literal(1).label("slept"))
+
+
+async def test_nothing_more_is_sent_on_a_connection_whose_statement_timed_out(
+    database_url: str,
+) -> None:
+    _lane_or_skip(database_url)
+    async with far_database(database_url, delay=0.01) as far_url:  # a cancel takes 20 ms
+        db = Database(far_url, pool_size=1, timeout_seconds=0.5)
+        watcher = await asyncpg.connect(
+            make_url(database_url).set(drivername="postgresql").render_as_string(False)
+        )
+        try:
+            # when: a statement outlives the timeout, and the same lending sends another
+            with pytest.raises(TimeoutError):
+                async with db.lane.connection() as conn:
+                    with suppress(TimeoutError):
+                        await statements.rows(conn, SLEEP, {"seconds": 30}, row=_Slept)
+                    await statements.rows(conn, QUICK, {}, row=_Slept)
+            # then: the second was not sent (asyncpg would have waited a millisecond for its
+            # cancel request, then cut the connection with the cancel unsent): the lane
+            # closed the connection after the cancel, and the server stopped the first
+            stopped_by = time.monotonic() + 2
+            while await _sleeping(watcher):
+                assert time.monotonic() < stopped_by, "the timed-out statement still runs"
+                await asyncio.sleep(0.02)
+        finally:
+            await watcher.close()
+            await db.dispose()
+
+
+async def _sleeping(watcher: asyncpg.Connection) -> int:
+    await watcher.execute("SELECT pg_stat_clear_snapshot()")
+    found = await watcher.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+        "AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()"
+    )
+    return int(found)
 
 
 EMPTY_STALE_UPDATE = """
