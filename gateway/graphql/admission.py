@@ -62,17 +62,7 @@ class Gate:
     admitted: bool = False  # the operation was admitted (and charged) once
     keep: bool = False  # nothing given back (a subscription over SSE: what it delivers is open)
     settled: bool = field(default=False)
-
-    @property
-    def limits_rate(self) -> bool:
-        return self.admission.throttle is not None
-
-    @property
-    def refuses_some(self) -> bool:
-        """Some client was refused moments ago: `refusing` and `before_parsing` may refuse
-        a known document (without this, a coroutine each for nothing)."""
-        throttle = self.admission.throttle
-        return throttle is not None and bool(throttle.refused)
+    unwrapped: Send | None = None  # the send `wrap` wrapped
 
     async def refusing(self) -> NotAdmitted | None:
         """A client refused a moment ago, with nothing in its bucket yet: answered before
@@ -207,31 +197,50 @@ class Gate:
         if self.status == 429 and throttle is not None and self.charge is not None:
             await throttle.hold(self.charge)
 
+    async def answer(self, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """What `wrap`'s wrapper does to a whole response, for one sent through `unwrapped`:
+        settled first, then the response with the RateLimit headers."""
+        unused = self._settling()
+        if unused > 0:
+            await self._give_back(unused)
+        charge, send = self.charge, self.unwrapped
+        assert send is not None  # answered only through a wrapper's send
+        if charge is not None:
+            headers += charge.headers()
+        status = 200 if self.status is None else self.status  # set by refusals, which raise
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        self.principal = _request_ended  # as `sending` does, for the same reason
+        await send({"type": "http.response.body", "body": body})
+
     def wrap(self, send: Send) -> Send:
-        """The response with the refusal's status and the RateLimit headers, settled first."""
+        """The response with the refusal's status and the RateLimit headers, settled first:
+        a method of the gate, so that an answer can tell it is its send without the gate
+        holding it (a cycle), and go through `answer`, a call less per message."""
+        self.unwrapped = send
+        return self._sending
 
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # close_out, without its awaits for a response with nothing to give back
-                unused = self._settling()
-                if unused > 0:
-                    await self._give_back(unused)
-                if self.status == 429:
-                    await self._hold()
-                charge, status = self.charge, self.status
-                if charge is not None:
-                    headers = [*message.get("headers", ()), *charge.headers()]
-                    message = {**message, "headers": headers}
-                if status is not None:
-                    message = {**message, "status": status}
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                # The context holds this gate and `principal` is the context's: a cycle,
-                # which only the cycle collector would free (its collections then walked
-                # every request in flight, ~10 us a request). Nothing asks once it has ended.
-                self.principal = _request_ended
-            await send(message)
-
-        return sending
+    async def _sending(self, message: Message) -> None:
+        send = self.unwrapped
+        assert send is not None  # set by `wrap`, which hands this method out
+        if message["type"] == "http.response.start":
+            # close_out, without its awaits for a response with nothing to give back
+            unused = self._settling()
+            if unused > 0:
+                await self._give_back(unused)
+            if self.status == 429:
+                await self._hold()
+            charge, status = self.charge, self.status
+            if charge is not None:
+                headers = [*message.get("headers", ()), *charge.headers()]
+                message = {**message, "headers": headers}
+            if status is not None:
+                message = {**message, "status": status}
+        elif message["type"] == "http.response.body" and not message.get("more_body"):
+            # The context holds this gate and `principal` is the context's: a cycle,
+            # which only the cycle collector would free (its collections then walked
+            # every request in flight, ~10 us a request). Nothing asks once it has ended.
+            self.principal = _request_ended
+        await send(message)
 
 
 async def _no_client() -> Principal | None:

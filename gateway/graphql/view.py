@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode
 
 from cross_web import HTTPException
@@ -120,6 +119,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.admission = admission if admission is not None and admission.active else None
         # a gate that can neither refuse with a status nor add headers leaves `send` as it is
         self.wraps_responses = self.admission is not None and self.admission.shapes_response
+        throttle = None if self.admission is None else self.admission.throttle
+        # The clients refused moments ago, read without a call: empty (false) nearly always
+        self._refusals = throttle.refused if throttle is not None else {}
+        self._limits_rate = throttle is not None
         self.trusted = trusted or TrustedDocuments()
         self.on_untrusted = on_untrusted
         self.persisted = persisted if persisted is not None else PersistedQueries()
@@ -147,7 +150,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             # apply to the answer as it leaves, after any transaction of an idempotent request.
             if self.wraps_responses:
                 send = gate.wrap(send)
-            if gate.refuses_some:
+            if self._refusals:
                 try:
                     refused = await gate.refusing()  # before the body is read or any claim
                 except DatabaseUnavailable:
@@ -184,6 +187,11 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         body = await read_body(receive)
         answered = await self._answer_directly(request, body)
         if isinstance(answered, _Answer):
+            gate = answered.gate
+            if getattr(send, "__self__", None) is gate and gate is not None:  # its wrapper
+                length = (b"content-length", b"%d" % len(answered.body))
+                await gate.answer([*media.headers, length], answered.body)
+                return
             await send(
                 {
                     "type": "http.response.start",
@@ -249,33 +257,40 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             persisted = True
             query, trusted = await self.resolve_persisted(query, extensions["persistedQuery"])
         if isinstance(query, str):
-            await self._admit_document(request, query, operation, trusted=trusted)
-        planned = await self._run_planned(request, data, query, operation)
-        if planned is not None:
-            return planned
+            planned = await self._run_planned(request, data, query, operation, trusted)
+            if planned is not None:
+                return planned
         if not persisted:
             return None
         data = {k: v for k, v in data.items() if k != "documentId"}
         return self.encode_json({**data, "query": query})
 
     async def _run_planned(
-        self, request: Request, data: dict[str, Any], query: Any, operation: str | None
+        self,
+        request: Request,
+        data: dict[str, Any],
+        query: str,
+        operation: str | None,
+        trusted: bool,
     ) -> _Answer | None:
-        """The response of a planned document; None when Strawberry must answer."""
-        variables, extensions = data.get("variables"), data.get("extensions")
-        if not (
+        """Admits the document; then the response of a planned one, or None when Strawberry
+        must answer."""
+        variables, plan = data.get("variables"), None
+        if (
             self.planned is not None
-            and isinstance(query, str)
             and isinstance(variables, _DICT_OR_NONE)
-            and isinstance(extensions, _DICT_OR_NONE)
+            and isinstance(data.get("extensions"), _DICT_OR_NONE)
             and "multipart" not in (accept := header(request, b"accept") or "")
             and "event-stream" not in accept
         ):
-            return None
-        plan = self.planned.plan_for(query, operation)
+            plan = self.planned.plan_for(query, operation)
+            if plan is None:
+                request.scope["state"][_LEARN_KEY] = (query, operation)  # learn it if it runs
+        known = True if plan is not None else None  # valid: a plan was made of it
+        await self._admit_document(request, query, operation, trusted=trusted, known=known)
         if plan is None:
-            request.scope["state"][_LEARN_KEY] = (query, operation)  # learn it if it runs
             return None
+        assert self.planned is not None  # the plan came from it
         context = self._context(request)
         gate, cost = context.gate, None
         if gate is not None:
@@ -291,7 +306,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             # with an error, what ran is not in the data: nothing is given back
             actual = gate.requested if "errors" in result else cost.actual(result.get("data"))
             result["extensions"] = {"cost": gate.cost(actual)}
-        return _Answer(self.encode_json(result))
+        return _Answer(self.encode_json(result), gate)
 
     async def _resolve_persisted_get(self, scope: Scope) -> Scope:
         """A GET with a document id or a persisted-query hash runs the document it stands
@@ -345,17 +360,29 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             raise Refusal(error.message, error.code, error.status) from None
 
     async def _admit_document(
-        self, request: Request, query: str, operation: str | None, *, trusted: bool
+        self,
+        request: Request,
+        query: str,
+        operation: str | None,
+        *,
+        trusted: bool,
+        known: bool | None = None,
     ) -> None:
-        if await self.admit_document(self._context(request), query, operation, trusted):
+        if await self.admit_document(self._context(request), query, operation, trusted, known):
             request.scope["state"][_UNTRUSTED_KEY] = query  # counted once it has run
 
     async def admit_document(
-        self, context: Context, query: str, operation: str | None, trusted: bool
+        self,
+        context: Context,
+        query: str,
+        operation: str | None,
+        trusted: bool,
+        known: bool | None = None,
     ) -> bool:
         """The trusted-documents policy, then the rate limit's look before parsing: raises
         Refusal or NotAdmitted. True: an untrusted document let through (policy `log`),
-        to be counted once it has run. (HTTP and WebSocket, gateway/graphql/websocket.py.)"""
+        to be counted once it has run. (HTTP and WebSocket, gateway/graphql/websocket.py.)
+        `known`: the document is known to be valid (a plan was found); None: look."""
         policy = self.trusted.policy
         untrusted = False
         if policy != "off" and not trusted and not self.trusted.trusts(query):
@@ -371,12 +398,13 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                         403,
                     )
         gate = context.gate
-        if gate is None or not gate.limits_rate:  # only the rate limit looks before parsing
+        if gate is None or not self._limits_rate:  # only the rate limit looks before parsing
             return untrusted
-        known = (
-            self.planned is not None and self.planned.plan_for(query, operation) is not None
-        ) or self.documents.documents.knows_valid(query)
-        if known and not gate.refuses_some:
+        if known is None:
+            known = (
+                self.planned is not None and self.planned.plan_for(query, operation) is not None
+            ) or self.documents.documents.knows_valid(query)
+        if known and not self._refusals:
             return untrusted  # what before_parsing would find, without its coroutine
         refusal = await gate.before_parsing(query, known)
         if refusal is not None:
@@ -518,11 +546,11 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         return response  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
+class _Answer(NamedTuple):
     """A planned document's 200 JSON response body, sent without a Response object."""
 
     body: bytes
+    gate: Gate | None  # the request's, when it has one
 
 
 _DICT_OR_NONE = (dict, type(None))

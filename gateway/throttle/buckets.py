@@ -32,7 +32,8 @@ class LocalBuckets:
     async def take(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
         return self.take_at_once(key, cost, limit, drain=drain)
 
-    def take_at_once(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
+    def take_admitted(self, key: str, cost: float, limit: Limit) -> float | None:
+        """The points left once `cost` is taken; None when it cannot be (nothing taken)."""
         now = time.monotonic()
         buckets = self._buckets
         kept = buckets.get(key)  # what _points_at does, a call less on every request
@@ -42,16 +43,24 @@ class LocalBuckets:
             else min(limit.maximum, kept[0] + (now - kept[1]) * limit.restore_rate)
         )
         if points < cost:
-            if drain and cost > limit.maximum:  # it could never run: what it cost empties it
-                self._store(now, key, 0.0)
-                points = 0.0
-            wait = (cost - points) / limit.restore_rate if limit.restore_rate > 0 else 0.0
-            return Verdict(False, points, wait if cost <= limit.maximum else float("inf"))
+            return None
         buckets[key] = (points - cost, now)  # what _store does
         buckets.move_to_end(key)
         if kept is None and len(buckets) > self.max_clients:
             buckets.popitem(last=False)
-        return Verdict(True, points - cost, 0.0)
+        return points - cost
+
+    def take_at_once(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:
+        available = self.take_admitted(key, cost, limit)
+        if available is not None:
+            return Verdict(True, available, 0.0)
+        now = time.monotonic()  # a moment after: the wait is at most what it was then
+        points = self._points_at(now, key, limit)
+        if drain and cost > limit.maximum:  # it could never run: what it cost empties it
+            self._store(now, key, 0.0)
+            points = 0.0
+        wait = max(0.0, cost - points) / limit.restore_rate if limit.restore_rate > 0 else 0.0
+        return Verdict(False, points, wait if cost <= limit.maximum else float("inf"))
 
     async def give_back(self, key: str, points: float, limit: Limit) -> float:
         now = time.monotonic()

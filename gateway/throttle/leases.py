@@ -64,10 +64,15 @@ class LeasedBuckets:
 
     def take_at_once(self, key: str, cost: float, limit: Limit) -> Verdict | None:
         """Admitted from the lease, when it covers the cost and no request waits before."""
+        available = self.take_admitted(key, cost, limit)
+        return None if available is None else Verdict(True, available, 0.0)
+
+    def take_admitted(self, key: str, cost: float, limit: Limit) -> float | None:
+        """take_at_once's points left, without a Verdict; None when it would not admit."""
         lease = self._lease(key, limit)
         if cost <= lease.points and not lease.waiting:
             lease.points -= cost
-            return Verdict(True, self._view(lease, limit), 0.0)
+            return self._view(lease, limit)
         return None
 
     async def take(self, key: str, cost: float, limit: Limit, *, drain: bool = False) -> Verdict:

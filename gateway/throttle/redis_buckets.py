@@ -74,6 +74,9 @@ class RedisBuckets:
     def take_at_once(self, key: str, cost: float, limit: Limit) -> Verdict | None:
         return None  # every take is a round trip
 
+    def take_admitted(self, key: str, cost: float, limit: Limit) -> float | None:
+        return None
+
     async def take_more(
         self,
         key: str,
