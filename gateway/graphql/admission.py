@@ -15,7 +15,7 @@ from typing import Any
 
 from starlette.types import Message, Send
 
-from gateway.throttle.throttle import Charge, Throttle
+from gateway.throttle.throttle import Charge, Throttle, bucket_headers
 from resolvers.principal import Principal
 from schema.admission import NotAdmitted
 
@@ -205,8 +205,8 @@ class Gate:
             await self._give_back(unused)
         charge, send = self.charge, self.unwrapped
         assert send is not None  # answered only through a wrapper's send
-        if charge is not None:
-            headers += charge.headers()
+        if charge is not None:  # admitted (refusals raise): what Charge.headers gives then
+            headers += bucket_headers(charge.limit, charge.available)
         status = 200 if self.status is None else self.status  # set by refusals, which raise
         await send({"type": "http.response.start", "status": status, "headers": headers})
         self.principal = _request_ended  # as `sending` does, for the same reason

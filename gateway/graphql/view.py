@@ -297,7 +297,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             cost = self.documents.costs.known(query, operation)
             if cost is None:
                 return None  # Strawberry's path works the costing out again
-            await gate.admit(cost.requested(variables))  # raises NotAdmitted
+            requested = cost.fixed if cost.fixed is not None else cost.requested(variables)
+            await gate.admit(requested)  # raises NotAdmitted
         result = await self.planned.execute(plan, context, variables)
         if result is None:
             return None

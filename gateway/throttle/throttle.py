@@ -51,7 +51,7 @@ class Charge:
     def headers(self) -> tuple[tuple[bytes, bytes], ...]:
         """IETF RateLimit-Policy / RateLimit (draft-ietf-httpapi-ratelimit-headers):
         the quota, the window it refills in, what is left and when the bucket is full."""
-        found = _bucket_headers(self.limit, self.available)
+        found = bucket_headers(self.limit, self.available)
         if not self.admitted and math.isfinite(self.retry_after):  # inf: it can never run
             return (*found, (b"retry-after", b"%d" % max(1, math.ceil(self.retry_after))))
         return found
@@ -64,7 +64,7 @@ _STATE_HEADER = b'"' + POLICY_NAME.encode() + b'";r=%d;t=%d'
 # Kept by bucket state: a client under its limit finds its bucket full before each request,
 # so in the same state after it, request after request.
 @lru_cache(maxsize=4096)
-def _bucket_headers(limit: Limit, available: float) -> tuple[Header, Header]:
+def bucket_headers(limit: Limit, available: float) -> tuple[Header, Header]:
     left = math.floor(available) if available > 0 else 0
     full_in = (
         math.ceil((limit.maximum - available) / limit.restore_rate)
