@@ -275,12 +275,12 @@ class _Lent:
     async def __aenter__(self) -> AsyncConnection:
         lane = self.lane
         loop = asyncio.get_running_loop()
-        remaining = (
-            lane.timeout_seconds if self.deadline is None else self.deadline - time.monotonic()
-        )
-        conn = await lane.take(loop.time() + remaining)
+        now = time.monotonic()
+        deadline = now + lane.timeout_seconds if self.deadline is None else self.deadline
+        conn = await lane.take(loop.time() + (deadline - now))
         conn_info = conn.info
-        conn_info[DEADLINE] = time.monotonic() + remaining
+        # The same deadline: the wait for the connection (or its connect) took part of it
+        conn_info[DEADLINE] = deadline
         if self.info:
             conn_info.update(self.info)
         self.conn, self.conn_info = conn, conn_info

@@ -244,6 +244,26 @@ async def test_nothing_more_is_sent_on_a_connection_whose_statement_timed_out(
             await db.dispose()
 
 
+async def test_the_wait_for_a_connection_is_part_of_the_deadline(database_url: str) -> None:
+    _lane_or_skip(database_url)
+    async with far_database(database_url, delay=0.05) as far_url:  # a connect takes ~1 s
+        db = Database(far_url, pool_size=1, timeout_seconds=2.0)
+        try:
+            # when: a lending's connection is opened first, and its statement outlives the
+            # deadline
+            started = time.monotonic()
+            async with db.lane.connection() as conn:
+                connected = time.monotonic() - started
+                with pytest.raises(TimeoutError):
+                    await statements.rows(conn, SLEEP, {"seconds": 30}, row=_Slept)
+            # then: the statement had what was left of the deadline, not a whole timeout
+            answered = time.monotonic() - started
+            assert connected > 0.3, "the connect was quick: nothing here to count"
+            assert answered < 2.0 + 0.3
+        finally:
+            await db.dispose()
+
+
 async def _sleeping(watcher: asyncpg.Connection) -> int:
     await watcher.execute("SELECT pg_stat_clear_snapshot()")
     found = await watcher.fetchval(
