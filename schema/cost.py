@@ -436,32 +436,24 @@ def _actual_of_fields(fields: tuple[FieldCost, ...], data: dict[str, Any]) -> in
             ):
                 cost += child.weight
             elif child.flat_members is not None and value.__class__ is dict:
-                cost += child.weight + _flat_object(child.flat_members, value)
+                # _actual_of_selection, a loop instead of a call per level and member
+                common, members = child.flat_members
+                cost += child.weight
+                for key, weight in common:
+                    if key in value:
+                        cost += weight
+                dearest = 0
+                for member in members:
+                    found = 0
+                    for key, weight in member:
+                        if key in value:
+                            found += weight
+                    if found > dearest:
+                        dearest = found
+                cost += dearest
             else:
                 cost += _actual(child, value)
     return cost
-
-
-def _flat_object(
-    flat_members: tuple[tuple[tuple[str, int], ...], tuple[tuple[tuple[str, int], ...], ...]],
-    value: dict[str, Any],
-) -> int:
-    """_actual_of_selection of a field with FieldCost.flat_members, a call instead of one
-    per level and member."""
-    common, members = flat_members
-    cost = 0
-    for key, weight in common:
-        if key in value:
-            cost += weight
-    dearest = 0
-    for member in members:
-        found = 0
-        for key, weight in member:
-            if key in value:
-                found += weight
-        if found > dearest:
-            dearest = found
-    return cost + dearest
 
 
 def _items_answered(field: FieldCost, value: dict[str, Any]) -> int:

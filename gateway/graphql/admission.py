@@ -200,12 +200,12 @@ class Gate:
     async def answer(self, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
         """What `wrap`'s wrapper does to a whole response, for one sent through `unwrapped`:
         settled first, then the response with the RateLimit headers."""
-        unused = self._settling()
-        if unused > 0:
-            await self._give_back(unused)
         charge, send = self.charge, self.unwrapped
         assert send is not None  # answered only through a wrapper's send
         if charge is not None:  # admitted (refusals raise): what Charge.headers gives then
+            unused = self._settling()  # without a charge there is nothing to give back
+            if unused > 0:
+                await self._give_back(unused)
             headers += bucket_headers(charge.limit, charge.available)
         status = 200 if self.status is None else self.status  # set by refusals, which raise
         await send({"type": "http.response.start", "status": status, "headers": headers})
