@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager, suppress
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -35,6 +35,7 @@ DEADLINE = "deadline"  # key of a lent connection's info: when its request's ans
 # sending the server a cancel request on a connection of its own; nothing more is sent on
 # this one, which the lane closes once that cancel is out (_close).
 TIMED_OUT = "timed_out"
+Lent = TypeVar("Lent")
 
 
 class ConnectionLane:
@@ -77,7 +78,14 @@ class ConnectionLane:
         answer is due then: waiting, connecting and each statement (db/statements.py reads
         it from the connection's info) end by it. `info`: put in the connection's info while
         it is lent (what its statements may read, e.g. db/sqlite_inline.py's INLINE)."""
-        return _Lent(self, deadline, info)
+        return _Lent(self, deadline, info, None)
+
+    def connection_as(
+        self, wrap: Callable[[AsyncConnection], Lent], deadline: float | None = None
+    ) -> AbstractAsyncContextManager[Lent]:
+        """connection(), lending `wrap(connection)` (e.g. a SingleWrite): no context manager
+        of the caller's around the lending, whose coroutines each write paid for."""
+        return _Lent(self, deadline, None, wrap)
 
     def returned(
         self,
@@ -263,16 +271,21 @@ class _Lent:
     """ConnectionLane.connection's lending, as a class: a generator-based context manager
     cost ~1.5 µs more per read, and `conn.info` (three properties deep) is read once."""
 
-    __slots__ = ("conn", "conn_info", "deadline", "info", "lane")
+    __slots__ = ("conn", "conn_info", "deadline", "info", "lane", "wrap")
 
     def __init__(
-        self, lane: ConnectionLane, deadline: float | None, info: Mapping[str, Any] | None
+        self,
+        lane: ConnectionLane,
+        deadline: float | None,
+        info: Mapping[str, Any] | None,
+        wrap: Callable[[AsyncConnection], Any] | None,
     ) -> None:
         self.lane = lane
         self.deadline = deadline
         self.info = info
+        self.wrap = wrap
 
-    async def __aenter__(self) -> AsyncConnection:
+    async def __aenter__(self) -> Any:
         lane = self.lane
         loop = asyncio.get_running_loop()
         now = time.monotonic()
@@ -284,7 +297,7 @@ class _Lent:
         if self.info:
             conn_info.update(self.info)
         self.conn, self.conn_info = conn, conn_info
-        return conn
+        return conn if self.wrap is None else self.wrap(conn)
 
     async def __aexit__(
         self,

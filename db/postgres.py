@@ -7,7 +7,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import event
@@ -81,7 +80,7 @@ class PostgresBackend:
         return self.lane.connection(deadline)
 
     def single_write(self, deadline: float) -> AbstractAsyncContextManager[SingleWrite]:
-        return _LentSingleWrite(self.lane.connection(deadline))
+        return self.lane.connection_as(SingleWrite, deadline)
 
     @asynccontextmanager
     async def unit_connection(self, deadline: float) -> AsyncIterator[AsyncConnection]:
@@ -97,27 +96,6 @@ class PostgresBackend:
     async def dispose(self) -> None:
         await self.lane.close()
         await self.engine.dispose()
-
-
-class _LentSingleWrite:
-    """A lent connection as a SingleWrite: a class, not a generator-based context manager,
-    which cost ~1.5 µs more per write."""
-
-    __slots__ = ("lent",)
-
-    def __init__(self, lent: AbstractAsyncContextManager[AsyncConnection]) -> None:
-        self.lent = lent
-
-    async def __aenter__(self) -> SingleWrite:
-        return SingleWrite(await self.lent.__aenter__())
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> bool | None:
-        return await self.lent.__aexit__(kind, error, traceback)
 
 
 def _driver_closed(conn: AsyncConnection) -> bool:

@@ -34,7 +34,7 @@ from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryEr
 from gateway.graphql.transport import decode_json, encode_json
 from gateway.graphql.trusted_documents import TrustedDocuments
 from gateway.http.idempotency_key import KEY, REPLAYED, idempotency_key
-from gateway.http.request_body import read_body
+from gateway.http.request_body import BODY_READ, read_body
 from gateway.identity.authenticator import Authenticator
 from schema.idempotent import mutation_key
 from schema.request_errors import MASKED_MESSAGES
@@ -73,7 +73,8 @@ class Idempotency:
         header = idempotency_key(scope)
         body = await read_body(receive)
         if header is None and DIRECTIVE not in body:  # no parse for a request without a key
-            await serve(scope, body_then(body, receive), send)
+            scope.setdefault("state", {})[BODY_READ] = body  # (the view takes it from there)
+            await serve(scope, receive, send)
             return
         try:
             request = await self._identify(scope, body, header)

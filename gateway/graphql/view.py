@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import suppress
 from datetime import timedelta
 from functools import partial
@@ -47,7 +47,7 @@ from gateway.graphql.transport import (
 from gateway.graphql.trusted_documents import TrustedDocuments
 from gateway.graphql.websocket import Finished, GatedTransportWS
 from gateway.http.refusal import refusal_document
-from gateway.http.request_body import header, read_body
+from gateway.http.request_body import BODY_READ, header, read_body
 from gateway.http.request_id import current_request_id
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.observed import STATE_KEY
@@ -138,10 +138,11 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.authenticator = authenticator
         self.prompts_url = prompts_url
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        """The coroutine that answers: where no refusal is looked for first, the next
+        layer's own, with no frame of this method kept for the whole request."""
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
+            return super().__call__(scope, receive, send)
         request = Request(scope, receive)
         if self.admission is not None:
             gate = self._context(request).gate
@@ -151,19 +152,27 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             if self.wraps_responses:
                 send = gate.wrap(send)
             if self._refusals:
-                try:
-                    refused = await gate.refusing()  # before the body is read or any claim
-                except DatabaseUnavailable:
-                    await self._refused(request, UNAVAILABLE)(scope, receive, send)
-                    return
-                if refused is not None:
-                    await self._not_admitted(request, refused)(scope, receive, send)
-                    return
+                return self._admitted_first(request, gate, send)
+        return self._answering(request, send)
+
+    async def _admitted_first(self, request: Request, gate: Gate, send: Send) -> None:
+        scope, receive = request.scope, request.receive
+        try:
+            refused = await gate.refusing()  # before the body is read or any claim
+        except DatabaseUnavailable:
+            await self._refused(request, UNAVAILABLE)(scope, receive, send)
+            return
+        if refused is not None:
+            await self._not_admitted(request, refused)(scope, receive, send)
+            return
+        await self._answering(request, send)
+
+    def _answering(self, request: Request, send: Send) -> Coroutine[Any, Any, None]:
+        scope, receive = request.scope, request.receive
         # A POST with an Idempotency-Key (or @idempotent) is answered once per key: idempotency.py
         if scope["method"] == "POST" and not wants_event_stream(header(request, b"accept") or ""):
-            await self.idempotency(scope, receive, send, self._handle)
-            return
-        await self._handle(scope, receive, send)
+            return self.idempotency(scope, receive, send, self._handle)
+        return self._handle(scope, receive, send)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -184,7 +193,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if scope["method"] == "GET":
             await self._run_strawberry(await self._resolve_persisted_get(scope), receive, send)
             return
-        body = await read_body(receive)
+        body = scope["state"].pop(BODY_READ, None)  # read by idempotency.py: most requests
+        if body is None:
+            body = await read_body(receive)
         answered = await self._answer_directly(request, body)
         if isinstance(answered, _Answer):
             gate = answered.gate

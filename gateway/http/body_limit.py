@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,19 +30,22 @@ class BodyLimitMiddleware:
         self.max_bytes = max_bytes
         self.refusal_for = refusal_for
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The app's own coroutine when there is nothing to count: no frame of ours stays
+        between the server and the app for the whole request (every request has one)."""
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         declared, chunked = _framing(scope)
         if declared is not None:
             if not declared.isdigit() or int(declared) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
+                return self._refuse(scope, receive, send)
             if not chunked:
                 # The server frames the body by its declared length: it cannot run over.
-                await self.app(scope, receive, send)
-                return
+                return self.app(scope, receive, send)
+        return self._counted(scope, receive, send)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A body without a declared length (chunked), counted as it arrives."""
         received = 0
         started = False
 

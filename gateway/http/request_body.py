@@ -5,6 +5,10 @@ from __future__ import annotations
 from starlette.requests import ClientDisconnect, Request
 from starlette.types import Receive
 
+# Scope state: the body an outer layer read already (gateway/graphql/idempotency.py), for
+# the view to take instead of a replaying `receive` and a second read of it
+BODY_READ = "body_read"
+
 
 async def read_body(receive: Receive) -> bytes:
     """The whole request body (what Request.body does, without its stream generator)."""
