@@ -12,17 +12,20 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import select
 
 from db.database import Database
 from db.models import prompts
 from db.rate_limits import set_rate_limit
 from db.seed import GLOBEX
+from gateway.app import create_app
 from gateway.cli import main
 from gateway.graphql.admission import Gate
 from schema.context import Context
 from tests.conftest import settings_for
 from tests.factories import api_key, client_for, token
+from tests.waiting import eventually
 
 RENAME = """mutation Rename($title: String) {
   updatePrompt(id: "prm_acme_after_hours", input: {title: $title}) { __typename } }"""
@@ -99,20 +102,35 @@ async def test_a_request_leaves_nothing_for_the_cycle_collector(
     database_url: str, db: Database
 ) -> None:
     """Reference counting frees a request's gate and context: when they held each other,
-    every request waited for the cycle collector, whose runs walked all requests in flight."""
-    async with client_for(limited(database_url, rate_limit_maximum=1000)) as client:
-        await rename(client, "warm", token("alice"))
-        gc.collect()
-        gc.disable()
-        gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage
-        try:
-            response = await rename(client, "one", token("alice"))
+    every request waited for the cycle collector, whose runs walked all requests in flight.
+    Served by uvicorn, as in production: its `send` is a method of an object that holds the
+    request's scope (which holds the context), what an in-memory transport's is not."""
+    app = create_app(limited(database_url, rate_limit_maximum=1000))
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None))
+    serving = asyncio.create_task(server.serve(sockets=[listening]))
+    try:
+        await eventually(lambda: server.started, within=10, what="uvicorn did not start")
+        url = f"http://127.0.0.1:{listening.getsockname()[1]}"
+        async with httpx.AsyncClient(base_url=url) as client:
+            await rename(client, "warm", token("alice"))
             gc.collect()
-            left = [kept for kept in gc.garbage if isinstance(kept, Gate | Context)]
-        finally:
-            gc.set_debug(0)
-            gc.garbage.clear()
-            gc.enable()
+            gc.disable()
+            gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage
+            try:
+                response = await rename(client, "one", token("alice"))
+                await asyncio.sleep(0.1)  # the server's side of the request ends too
+                gc.collect()
+                left = [kept for kept in gc.garbage if isinstance(kept, Gate | Context)]
+            finally:
+                gc.set_debug(0)
+                gc.garbage.clear()
+                gc.enable()
+    finally:
+        server.should_exit = True
+        await serving
+        await app.state.db.dispose()
     assert response.headers["ratelimit"]
     assert left == []
 

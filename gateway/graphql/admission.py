@@ -209,7 +209,7 @@ class Gate:
             headers += bucket_headers(charge.limit, charge.available)
         status = 200 if self.status is None else self.status  # set by refusals, which raise
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        self.principal = _request_ended  # as `sending` does, for the same reason
+        self.principal, self.unwrapped = _request_ended, None  # as `_sending` does, and why
         await send({"type": "http.response.body", "body": body})
 
     def wrap(self, send: Send) -> Send:
@@ -239,7 +239,9 @@ class Gate:
             # The context holds this gate and `principal` is the context's: a cycle,
             # which only the cycle collector would free (its collections then walked
             # every request in flight, ~10 us a request). Nothing asks once it has ended.
-            self.principal = _request_ended
+            # So with the send it wraps: a server's (uvicorn's) holds the scope, which holds
+            # the context.
+            self.principal, self.unwrapped = _request_ended, None
         await send(message)
 
 
