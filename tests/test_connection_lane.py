@@ -244,7 +244,10 @@ async def test_nothing_more_is_sent_on_a_connection_whose_statement_timed_out(
             await db.dispose()
 
 
-async def test_the_wait_for_a_connection_is_part_of_the_deadline(database_url: str) -> None:
+@pytest.mark.parametrize("given", [False, True], ids=["the-lane-s-timeout", "a-request-s"])
+async def test_the_wait_for_a_connection_is_part_of_the_deadline(
+    database_url: str, given: bool
+) -> None:
     _lane_or_skip(database_url)
     async with far_database(database_url, delay=0.05) as far_url:  # a connect takes ~1 s
         db = Database(far_url, pool_size=1, timeout_seconds=3.0)
@@ -252,7 +255,8 @@ async def test_the_wait_for_a_connection_is_part_of_the_deadline(database_url: s
             # when: a lending's connection is opened first, and its statement outlives the
             # deadline
             started = time.monotonic()
-            async with db.lane.connection() as conn:
+            deadline = started + 3.0 if given else None  # a request's, or the lane's own
+            async with db.lane.connection(deadline) as conn:
                 connected = time.monotonic() - started
                 with pytest.raises(TimeoutError):
                     await statements.rows(conn, SLEEP, {"seconds": 30}, row=_Slept)

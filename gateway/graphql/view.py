@@ -286,7 +286,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
     ) -> _Answer | None:
         """Admits the document; then the response of a planned one, or None when Strawberry
         must answer."""
-        variables, plan = data.get("variables"), None
+        variables, plan, looked = data.get("variables"), None, False
         if (
             self.planned is not None
             and isinstance(variables, _DICT_OR_NONE)
@@ -294,11 +294,11 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             and "multipart" not in (accept := header(request, b"accept") or "")
             and "event-stream" not in accept
         ):
-            plan = self.planned.plan_for(query, operation)
+            plan, looked = self.planned.plan_for(query, operation), True
             if plan is None:
                 request.scope["state"][_LEARN_KEY] = (query, operation)  # learn it if it runs
-        known = True if plan is not None else None  # valid: a plan was made of it
-        await self._admit_document(request, query, operation, trusted=trusted, known=known)
+        planned = plan is not None if looked else None  # None: admit_document looks
+        await self._admit_document(request, query, operation, trusted=trusted, planned=planned)
         if plan is None:
             return None
         assert self.planned is not None  # the plan came from it
@@ -378,9 +378,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         operation: str | None,
         *,
         trusted: bool,
-        known: bool | None = None,
+        planned: bool | None = None,
     ) -> None:
-        if await self.admit_document(self._context(request), query, operation, trusted, known):
+        if await self.admit_document(self._context(request), query, operation, trusted, planned):
             request.scope["state"][_UNTRUSTED_KEY] = query  # counted once it has run
 
     async def admit_document(
@@ -389,12 +389,13 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         query: str,
         operation: str | None,
         trusted: bool,
-        known: bool | None = None,
+        planned: bool | None = None,
     ) -> bool:
         """The trusted-documents policy, then the rate limit's look before parsing: raises
         Refusal or NotAdmitted. True: an untrusted document let through (policy `log`),
         to be counted once it has run. (HTTP and WebSocket, gateway/graphql/websocket.py.)
-        `known`: the document is known to be valid (a plan was found); None: look."""
+        `planned`: whether a plan of the document was found (one is, of a valid document
+        only); None: not looked up yet."""
         policy = self.trusted.policy
         untrusted = False
         if policy != "off" and not trusted and not self.trusted.trusts(query):
@@ -412,10 +413,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         gate = context.gate
         if gate is None or not self._limits_rate:  # only the rate limit looks before parsing
             return untrusted
-        if known is None:
-            known = (
-                self.planned is not None and self.planned.plan_for(query, operation) is not None
-            ) or self.documents.documents.knows_valid(query)
+        if planned is None:
+            planner = self.planned
+            planned = planner is not None and planner.plan_for(query, operation) is not None
+        known = planned or self.documents.documents.knows_valid(query)
         if known and not self._refusals:
             return untrusted  # what before_parsing would find, without its coroutine
         refusal = await gate.before_parsing(query, known)

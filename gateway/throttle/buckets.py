@@ -54,12 +54,14 @@ class LocalBuckets:
         available = self.take_admitted(key, cost, limit)
         if available is not None:
             return Verdict(True, available, 0.0)
-        now = time.monotonic()  # a moment after: the wait is at most what it was then
+        now = time.monotonic()
         points = self._points_at(now, key, limit)
+        if points >= cost:  # refilled since take_admitted looked: it takes them now
+            return self.take_at_once(key, cost, limit, drain=drain)
         if drain and cost > limit.maximum:  # it could never run: what it cost empties it
             self._store(now, key, 0.0)
             points = 0.0
-        wait = max(0.0, cost - points) / limit.restore_rate if limit.restore_rate > 0 else 0.0
+        wait = (cost - points) / limit.restore_rate if limit.restore_rate > 0 else 0.0
         return Verdict(False, points, wait if cost <= limit.maximum else float("inf"))
 
     async def give_back(self, key: str, points: float, limit: Limit) -> float:
