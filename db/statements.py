@@ -66,17 +66,8 @@ async def first(
     turn: Turn | None = None,
     partial: bool = False,
 ) -> Row | None:
-    # rows()'s body, not a call of it: every write comes here, and a coroutine in between
-    # is one more frame to make, and to pass through at each of the statement's resumptions
-    ready = prepared(conn.dialect, statement, params, row=row, partial=partial)
-    span = STATEMENT_SPAN.get()
-    if span is None:
-        found = await _run(conn, ready.compiled, ready.values, turn)
-    else:
-        with span(ready.compiled.sql, conn.dialect.name):
-            found = await _run(conn, ready.compiled, ready.values, turn)
-    made: list[Row] = ready.made(found)
-    return made[0] if made else None
+    found = await rows(conn, statement, params, row=row, turn=turn, partial=partial)
+    return found[0] if found else None
 
 
 async def rows(

@@ -157,13 +157,9 @@ class Throttle:
     ) -> Charge | None:
         """`charge`, when it needs no read of the client's limit nor a round trip (most
         requests): None when it does."""
-        if principal is None:
-            limit = self.anonymous
-        else:  # what _known_limit does, a call less on every request
-            kept = self._by_org.get(principal.org_id.int)
-            if kept is None or kept[1] <= time.monotonic():
-                return None
-            limit = kept[0]
+        limit = self._known_limit(principal)
+        if limit is None:
+            return None
         key = client_key(principal, address)
         available = self.buckets.take_admitted(key, cost, limit)
         if available is not None:  # the common case, without a Verdict
