@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from db.history import Actor
@@ -21,12 +21,14 @@ class Principal:
     scopes: frozenset[str]
     name: str | None
     kind: PrincipalKind
+    # Kind, organization and subject: what scopes a caller's own records (its idempotency
+    # keys) and keys its rate-limit bucket, the same for every front. Made once: the
+    # authenticator hands out one Principal per credential, and the limit reads it per request.
+    scope_key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def scope_key(self) -> str:
-        """Kind, organization and subject: what scopes a caller's own records (its
-        idempotency keys), the same for every front."""
-        return f"{self.kind.value}:{self.org_id}:{self.subject}"
+    def __post_init__(self) -> None:
+        key = f"{self.kind.value}:{self.org_id}:{self.subject}"
+        object.__setattr__(self, "scope_key", key)  # frozen: set once, here
 
     @property
     def acts_for_whole_org(self) -> bool:

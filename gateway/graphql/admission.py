@@ -36,11 +36,6 @@ class Admission:
     def active(self) -> bool:
         return self.report_cost or self.max_cost is not None or self.throttle is not None
 
-    @property
-    def shapes_response(self) -> bool:
-        """A refusal may set the response's status, or RateLimit headers join it."""
-        return self.throttle is not None or self.max_cost is not None
-
     def gate(
         self, principal: Callable[[], Awaitable[Principal | None]], address: str | None
     ) -> Gate:

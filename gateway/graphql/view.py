@@ -117,9 +117,12 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         self.documents = schema  # the document store and costings (BaseSchema for Strawberry)
         self.planned = planned
         self.admission = admission if admission is not None and admission.active else None
-        # a gate that can neither refuse with a status nor add headers leaves `send` as it is
-        self.wraps_responses = self.admission is not None and self.admission.shapes_response
         throttle = None if self.admission is None else self.admission.throttle
+        # The cost cap alone adds no headers, and only a refusal on Strawberry's path (a
+        # result, not a raise) needs its status set: only Strawberry's answers are wrapped
+        self._caps_alone = (
+            throttle is None and self.admission is not None and self.admission.max_cost is not None
+        )
         # The clients refused moments ago, read without a call: empty (false) nearly always
         self._refusals = throttle.refused if throttle is not None else {}
         self._limits_rate = throttle is not None
@@ -144,13 +147,12 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if scope["type"] != "http":
             return super().__call__(scope, receive, send)
         request = Request(scope, receive)
-        if self.admission is not None:
+        if self._limits_rate:
             gate = self._context(request).gate
             assert gate is not None
             # Outermost: a refusal's status and hold, the RateLimit headers and give-backs
             # apply to the answer as it leaves, after any transaction of an idempotent request.
-            if self.wraps_responses:
-                send = gate.wrap(send)
+            send = gate.wrap(send)
             if self._refusals:
                 return self._admitted_first(request, gate, send)
         return self._answering(request, send)
@@ -239,6 +241,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         return media
 
     async def _run_strawberry(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._caps_alone:
+            gate = self._context(Request(scope)).gate
+            assert gate is not None  # every request has one with admission on
+            send = gate.wrap(send)
         try:
             response = await self.run(Request(scope, receive))
         except HTTPException as error:
