@@ -144,6 +144,15 @@ def _workers_with_metrics(tmp: Path) -> set[str]:
     return {path.stem.rsplit("_", 1)[-1] for path in tmp.glob("patchbay-metrics-*/histogram_*.db")}
 
 
+def test_responses_name_no_server_software_but_carry_the_date(served: Served) -> None:
+    # when
+    response = httpx.get(f"{served.url}/healthz", timeout=10)
+    # then: HTTP's Date (an origin server with a clock sends it), no `server: uvicorn`
+    assert response.status_code == 200
+    assert "date" in response.headers
+    assert "server" not in response.headers
+
+
 def test_two_workers_answer_and_every_scrape_reports_both(served: Served) -> None:
     # given
     alice, carol = token("alice"), token("carol")
