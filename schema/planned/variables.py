@@ -36,6 +36,9 @@ from graphql.utilities.coerce_input_value import coerce_default_value
 _DEEPEST = MAX_NESTING_DEPTH // 2  # type levels (wrappers included), well within its limit
 Coerce = Callable[[Any], Any]  # a value -> its coerced value, or Undefined if invalid
 Variables = Callable[[dict[str, Any]], VariableValues | None]
+# graphql-core's NamedTuples built as tuple.__new__ builds them, without the Python frame of
+# their own __new__ (~0.1 µs each, three a request)
+new = tuple.__new__
 
 
 def variables_coercer(
@@ -60,14 +63,14 @@ def variables_coercer(
             if value is Undefined:
                 if required:
                     return None  # an error: the general path reports it
-                sources[name] = VariableValueSource(signature)
+                sources[name] = new(VariableValueSource, (signature, Undefined))
                 continue  # a nullable variable not given is left out
-            sources[name] = VariableValueSource(signature, value)
+            sources[name] = new(VariableValueSource, (signature, value))
             result = coerce(value)
             if result is Undefined:
                 return None
             coerced[name] = result
-        return VariableValues(sources, coerced)
+        return new(VariableValues, (sources, coerced))
 
     return coerce_all
 
