@@ -6,9 +6,10 @@ build patches from their own input types; the rules see only these.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 
 class _Unset(Enum):
@@ -35,12 +36,15 @@ class Patch:
 
     __slots__ = ()
 
+    if TYPE_CHECKING:  # a tuple of its fields' values (its NamedTuple's)
+
+        def __iter__(self) -> Iterator[Any]: ...
+
     def sent(self) -> dict[str, Any]:
         """The fields the caller sent, by API name, in declaration order."""
-        values = cast("tuple[Any, ...]", self)
         return {
             api: value
-            for api, value in zip(_api_names(type(self)), values, strict=True)
+            for api, value in zip(_api_names(type(self)), self, strict=True)
             if value is not UNSET
         }
 
