@@ -146,7 +146,7 @@ def prepared(
         get(name, literal) if process is None else process(get(name, literal))
         for name, process, literal in compiled.parameters
     ]
-    return Prepared(compiled, values)
+    return tuple.__new__(Prepared, (compiled, values))  # without Prepared's Python __new__
 
 
 async def command(conn: AsyncConnection, sql: str) -> None:

@@ -6,10 +6,10 @@ build patches from their own input types; the rules see only these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Iterator
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 
 class _Unset(Enum):
@@ -29,29 +29,38 @@ def api_name(python_name: str) -> str:
     return head + "".join(word.capitalize() for word in rest)
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
 class Patch:
+    """What every patch does. Each patch class is a NamedTuple of its fields as well
+    (below): immutable, and built in a fraction of a frozen dataclass's time (every
+    update builds one)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:  # a tuple of its fields' values (its NamedTuple's)
+
+        def __iter__(self) -> Iterator[Any]: ...
+
     def sent(self) -> dict[str, Any]:
         """The fields the caller sent, by API name, in declaration order."""
         return {
             api: value
-            for name, api in _names(type(self))
-            if (value := getattr(self, name)) is not UNSET
+            for api, value in zip(_api_names(type(self)), self, strict=True)
+            if value is not UNSET
         }
 
 
-_NAMES: dict[type, tuple[tuple[str, str], ...]] = {}  # once per patch class: every update asks
+_API_NAMES: dict[type, tuple[str, ...]] = {}  # once per patch class: every update asks
 
 
-def _names(patch: type[Patch]) -> tuple[tuple[str, str], ...]:
-    names = _NAMES.get(patch)
+def _api_names(patch: type[Patch]) -> tuple[str, ...]:
+    names = _API_NAMES.get(patch)
     if names is None:
-        names = _NAMES[patch] = tuple((f.name, api_name(f.name)) for f in fields(patch))
+        fields: tuple[str, ...] = patch._fields  # type: ignore[attr-defined]  # its NamedTuple's
+        names = _API_NAMES[patch] = tuple(api_name(name) for name in fields)
     return names
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PromptPatch(Patch):
+class _PromptFields(NamedTuple):
     name: str | Unset | None = UNSET
     title: str | Unset | None = UNSET
     description: str | Unset | None = UNSET
@@ -64,9 +73,16 @@ class PromptPatch(Patch):
     expected_version: int | Unset | None = UNSET
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PoolPatch(Patch):
+class PromptPatch(_PromptFields, Patch):
+    __slots__ = ()
+
+
+class _PoolFields(NamedTuple):
     name: str | Unset | None = UNSET
     slug: str | Unset | None = UNSET
     expected_updated_at: datetime | Unset | None = UNSET
     expected_version: int | Unset | None = UNSET
+
+
+class PoolPatch(_PoolFields, Patch):
+    __slots__ = ()

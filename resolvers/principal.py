@@ -37,4 +37,6 @@ class Principal:
 
 def actor_of(principal: Principal) -> Actor:
     """Who a history entry names as the writer."""
-    return Actor(subject=principal.subject, kind=principal.kind.value, name=principal.name)
+    # (subject, kind, name), made directly: Actor's own __new__ is a Python frame, and its
+    # keywords cost more (~0.3 µs a write in all)
+    return tuple.__new__(Actor, (principal.subject, principal.kind.value, principal.name))

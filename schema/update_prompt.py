@@ -108,7 +108,7 @@ async def update_prompt_body(
     patch = patch_from_input(input, PromptPatch)
     principal = await ctx.principal()
     work = run_update(db=ctx.db, principal=principal, raw_id=id, patch=patch, dry_run=bool(dry_run))
-    present = cast(PromptPresenter, PromptRecord.from_row) if records else Prompt.from_row
+    present = _RECORD if records else Prompt.from_row
     return await answer(
         ctx,
         work,
@@ -117,6 +117,7 @@ async def update_prompt_body(
 
 
 PromptPresenter = Callable[[PromptRow, str], Prompt]
+_RECORD = cast(PromptPresenter, PromptRecord.from_row)  # cast once, not per update
 
 
 async def update_prompt(

@@ -64,8 +64,12 @@ def write(
         line["results"] = sorted(context.results)  # root fields finish in any order
         principal = context.authenticated_principal
         if principal is not None:
-            line["principal"] = {"subject": principal.subject, "kind": principal.kind.value}
-    data = _dumps(line)
+            # (a StrEnum: orjson writes its value, without the enum's Python `value` property)
+            line["principal"] = {"subject": principal.subject, "kind": principal.kind}
+    try:
+        data = orjson.dumps(line)
+    except orjson.JSONEncodeError:  # a lone surrogate in a caller's path or operation name
+        data = orjson.dumps({k: _printable(v) for k, v in line.items()})
     writer = _direct_writer()
     if writer is not None:
         writer.write_line(data)
@@ -85,13 +89,6 @@ def _direct_writer() -> AccessLineWriter | None:
         return None
     writer = handlers[0]
     return writer if type(writer) is AccessLineWriter and not writer.filters else None
-
-
-def _dumps(line: dict[str, Any]) -> bytes:
-    try:
-        return orjson.dumps(line)
-    except orjson.JSONEncodeError:  # a lone surrogate in a caller's path or operation name
-        return orjson.dumps({k: _printable(v) for k, v in line.items()})
 
 
 def _printable(value: Any) -> Any:

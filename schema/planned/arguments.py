@@ -40,7 +40,11 @@ def arguments_converter(
         by_name[graphql_name(argument)] = (argument.python_name, convert)
 
     def convert_all(raw: dict[str, Any]) -> dict[str, Any]:
-        return {by_name[name][0]: by_name[name][1](value) for name, value in raw.items()}
+        converted = {}
+        for name, value in raw.items():
+            python_name, convert = by_name[name]
+            converted[python_name] = value if convert is _same else convert(value)
+        return converted
 
     return convert_all
 
@@ -74,7 +78,11 @@ def _value(type_: Any, scalars: Scalars, graphql_name: Callable[[Any], str]) -> 
     def input_object(value: Any) -> Any:
         if value is None:
             return None
-        return cls(**{fields[k][0]: Some(fields[k][1](v)) for k, v in value.items()})
+        sent = {}
+        for name, each in value.items():
+            python_name, convert = fields[name]
+            sent[python_name] = Some(each if convert is _same else convert(each))
+        return cls(**sent)
 
     return input_object
 
@@ -88,8 +96,12 @@ def _unwrapped(type_: Any) -> Any:
 
 
 def _optional(inner: Converter) -> Converter:
+    if inner is _same:
+        return _same  # None is itself already
     return lambda value: None if value is None else inner(value)
 
 
 def _same(value: Any) -> Any:
+    """A value that is already what the resolver gets (the converters above skip calling
+    it: most arguments and input fields are such leaves)."""
     return value
