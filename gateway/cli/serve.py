@@ -74,9 +74,7 @@ def _uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "host": host,
         "port": port,
         "access_log": False,  # our own access line carries the request id
-        # No `server: uvicorn` on every response: it tells a scanner what to try, and
-        # uvicorn checks each header of a response with two regular expressions (~1% of an
-        # update's instructions for this one)
+        # No `server: uvicorn` on every response: it tells a scanner what to try
         "server_header": False,
         "log_level": settings.log_level.lower(),
         "log_config": _log_config(settings.log_level.upper()),  # configures every worker
