@@ -151,6 +151,34 @@ async def test_every_request_has_exactly_one_line(
     assert (health["path"], health["operation"], health["results"]) == ("/healthz", None, None)
 
 
+@pytest.mark.parametrize("operation_cost", [True, False])
+async def test_a_replayed_answer_is_logged_alike_whatever_the_cost_setting(
+    database_url: str, db: Database, caplog: pytest.LogCaptureFixture, operation_cost: bool
+) -> None:
+    """A replay is answered from the stored response, before GraphQL: its line names no
+    operation and no results, with cost reporting on (the default) as with it off."""
+    # given
+    app = create_app(settings_for(database_url, operation_cost=operation_cost))
+    keyed = {
+        "Authorization": f"Bearer {token('alice')}",
+        "Idempotency-Key": f"replay-{operation_cost}",
+    }
+    body = {"query": RENAME, "variables": {"id": "prm_acme_welcome", "title": "Once"}}
+    try:
+        async with asgi_client(app) as client:
+            # when
+            first = await client.post("/graphql", json=body, headers=keyed)
+            replay = await client.post("/graphql", json=body, headers=keyed)
+    finally:
+        await app.state.db.dispose()
+    # then
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    ran = line_of(caplog, first.headers["X-Request-ID"])
+    replayed = line_of(caplog, replay.headers["X-Request-ID"])
+    assert (ran["operation"], ran["results"]) == ("Rename", ["UpdatePromptSuccess"])
+    assert (replayed["operation"], replayed["results"], replayed["status"]) == (None, None, 200)
+
+
 async def test_an_api_key_is_logged_by_its_prefix_and_never_in_full(
     client: httpx.AsyncClient, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
