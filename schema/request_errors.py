@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError
-from strawberry.schema.exceptions import CannotGetOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from resolvers.errors import InvalidArgument
@@ -17,6 +17,12 @@ MASKED_MESSAGES = {
     "OUTCOME_UNKNOWN": "The database stopped answering after the write was sent: it may or "
     "may not have been applied. Read the object again before retrying",
 }
+
+# Over Server-Sent Events (gateway/graphql/event_stream.py), the stream's one `next` event
+SUBSCRIPTIONS_ONLY = (
+    "Only subscriptions stream over Server-Sent Events: send queries and mutations with "
+    "Accept: application/json"
+)
 
 
 def is_caller_error(error: GraphQLError) -> bool:
@@ -61,6 +67,8 @@ def error_code(error: GraphQLError) -> str:
         return "SERVICE_UNAVAILABLE"
     if isinstance(original, WriteOutcomeUnknown):
         return "OUTCOME_UNKNOWN"
+    if isinstance(original, InvalidOperationTypeError):  # a query or mutation sent as a stream
+        return "BAD_REQUEST"
     return "INTERNAL_SERVER_ERROR"
 
 
@@ -73,6 +81,8 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         extensions = {}
     if isinstance(error.original_error, CannotGetOperationTypeError):  # over SSE
         formatted["message"] = operation_not_found(error.original_error)
+    if isinstance(error.original_error, InvalidOperationTypeError):  # over SSE
+        formatted["message"] = SUBSCRIPTIONS_ONLY
     if isinstance(error.original_error, NotAdmitted):
         extensions = {**extensions, **error.original_error.extensions}
     formatted["extensions"] = {**extensions, "code": code, "requestId": request_id}

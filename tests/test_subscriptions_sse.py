@@ -111,6 +111,9 @@ async def test_a_mutation_does_not_stream(db: Database, database_url: str, home:
     answered = [data for kind, data in events if data]
     assert answered and all("data" not in a or a["data"] is None for a in answered), events
     assert answered[0]["errors"], events
+    refusal = answered[0]["errors"][0]
+    assert refusal["extensions"]["code"] == "BAD_REQUEST", refusal  # the caller's, not a 500
+    assert refusal["message"].startswith("Only subscriptions stream"), refusal
     assert read.json()["data"]["prompt"]["title"] != "Streamed write"
 
 
