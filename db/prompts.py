@@ -39,18 +39,6 @@ class PromptWrite(NamedTuple):
     attach_upload: str | None = None  # request id of an upload to attach
     needs_asset: bool = False  # the write renames an existing audio file
 
-    def setting_too(self, values: Mapping[str, Any]) -> PromptWrite:
-        """The same write, setting `values` as well (what _replace makes, for half its
-        cost)."""
-        return PromptWrite(
-            values={**self.values, **values},
-            owner_id=self.owner_id,
-            expected_updated_at=self.expected_updated_at,
-            expected_version=self.expected_version,
-            attach_upload=self.attach_upload,
-            needs_asset=self.needs_asset,
-        )
-
 
 class Guard(Enum):
     """In the contract's order of errors: the first that fails explains a miss."""
