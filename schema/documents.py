@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -155,8 +155,16 @@ class CachedDocuments(SchemaExtension):
         # never looked up. A stand-in of that name keeps it so, when it can be written.
         name = provided_operation_name(self.execution_context)
         if name is None or GRAPHQL_NAME.fullmatch(name):
-            return placeholder(OperationType.QUERY, name)
+            return placeholder(self._runnable_type(), name)
         return None
+
+    def _runnable_type(self) -> OperationType:
+        """A type this transport runs, so the stand-in meets the remembered errors and not
+        the transport's refusal of its type: over WebSocket and SSE only subscriptions run."""
+        allowed = self.execution_context.allowed_operations  # a set or a tuple
+        if not isinstance(allowed, Collection) or OperationType.QUERY in allowed:
+            return OperationType.QUERY
+        return OperationType.SUBSCRIPTION
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context

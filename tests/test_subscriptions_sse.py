@@ -117,6 +117,28 @@ async def test_a_mutation_does_not_stream(db: Database, database_url: str, home:
     assert read.json()["data"]["prompt"]["title"] != "Streamed write"
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("subscription Broken {", "Syntax Error"),
+        ("#" * 101, "Syntax Error: Document contains more than 100 characters"),
+    ],
+    ids=["syntax", "too-long"],
+)
+async def test_a_document_refused_before_its_operation_is_refused_so_every_time(
+    db: Database, database_url: str, home: Path, query: str, message: str
+) -> None:
+    # a refusal is remembered with a stand-in operation: it must be one a stream runs, or
+    # the second answer would be the stream's refusal of queries instead of the real one
+    body = {"query": query}
+    with serving(database_url, home, PATCHBAY_MAX_DOCUMENT_CHARS="100") as url:
+        answers = [await asyncio.wait_for(_events(url, token("alice"), body, 1), 15) for _ in "12"]
+    for _, events in answers:
+        (error,) = events[0][1]["errors"]
+        assert error["extensions"]["code"] == "GRAPHQL_PARSE_FAILED", events
+        assert error["message"].startswith(message), events
+
+
 async def test_another_organization_hears_nothing(
     db: Database, database_url: str, home: Path
 ) -> None:

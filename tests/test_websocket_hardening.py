@@ -122,6 +122,21 @@ async def test_a_long_close_reason_still_closes_with_4400(
     assert 0 < len(reason.encode()) <= 123
 
 
+async def test_a_document_that_does_not_parse_is_closed_4400_every_time(
+    db: Database, database_url: str, home: Path
+) -> None:
+    # the second time, its refusal is remembered with a stand-in operation: one a WebSocket
+    # runs (a subscription), or the answer would be the refusal of queries instead
+    closes = []
+    with serving(database_url, home) as url:
+        for _ in "12":
+            async with connected(url, token("alice")) as ws:
+                await _subscribe(ws, "1", query="subscription Broken {")
+                closes.append((await _close_code(ws), ws.close_reason))
+    assert [code for code, _ in closes] == [4400, 4400], closes
+    assert all(reason.startswith("Syntax Error") for _, reason in closes), closes
+
+
 async def test_a_connection_init_payload_that_is_not_an_object_is_closed_4400(
     db: Database, database_url: str, home: Path
 ) -> None:
