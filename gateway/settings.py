@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     # Fields, fragment spreads and inline fragments written in one document: each costs the
     # event loop ~30 µs to parse, validate and collect, and real documents need a few hundred.
     max_selections: int = 1000
-    # Larger request bodies get HTTP 413.
+    # Larger request bodies get HTTP 413; larger WebSocket messages close it with 1009.
     max_body_bytes: int = 1024 * 1024
 
     fast_path: bool = True  # run documents seen before without the generic executor

@@ -122,6 +122,21 @@ async def test_a_long_close_reason_still_closes_with_4400(
     assert 0 < len(reason.encode()) <= 123
 
 
+async def test_a_message_larger_than_a_request_body_may_be_closes_1009(
+    db: Database, database_url: str, home: Path
+) -> None:
+    # bounded as an HTTP body is (PATCHBAY_MAX_BODY_BYTES), not by uvicorn's 16 MiB
+    padding = "x" * 70_000
+    big = {"type": "subscribe", "id": "1", "payload": {"query": PROMPT_CHANGED, "v": padding}}
+    with serving(database_url, home, PATCHBAY_MAX_BODY_BYTES="65536") as url:
+        async with connected(url, token("alice")) as ws:
+            await ws.send(json.dumps(big))
+            code = await _close_code(ws)
+        async with connected(url, token("alice")) as ws:  # the server lives on
+            await _still_open(ws)
+    assert code == 1009
+
+
 async def test_a_document_that_does_not_parse_is_closed_4400_every_time(
     db: Database, database_url: str, home: Path
 ) -> None:

@@ -76,6 +76,9 @@ def _uvicorn_options(settings: Settings, host: str, port: int) -> dict[str, Any]
         "access_log": False,  # our own access line carries the request id
         # No `server: uvicorn` on every response: it tells a scanner what to try
         "server_header": False,
+        # A WebSocket message is bounded as a request body is (uvicorn's default: 16 MiB):
+        # larger ones close the connection with 1009 before they are parsed
+        "ws_max_size": settings.max_body_bytes,
         "log_level": settings.log_level.lower(),
         "log_config": _log_config(settings.log_level.upper()),  # configures every worker
         "timeout_graceful_shutdown": settings.shutdown_drain_seconds,
