@@ -152,6 +152,23 @@ async def test_a_document_that_does_not_parse_is_closed_4400_every_time(
     assert all(reason.startswith("Syntax Error") for _, reason in closes), closes
 
 
+async def test_a_null_connection_init_payload_is_acknowledged_with_the_upgrades_credential(
+    db: Database, database_url: str, home: Path
+) -> None:
+    # graphql-transport-ws: ConnectionInit's payload is optional and may be null
+    with serving(database_url, home) as url:
+        ws_url = url.replace("http", "ws", 1) + "/graphql"
+        headers = {"Authorization": f"Bearer {token('alice')}"}
+        async with connect(
+            ws_url,
+            subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+            additional_headers=headers,
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": None}))
+            reply = json.loads(await ws.recv())
+    assert reply["type"] == "connection_ack", reply
+
+
 async def test_a_connection_init_payload_that_is_not_an_object_is_closed_4400(
     db: Database, database_url: str, home: Path
 ) -> None:

@@ -130,7 +130,9 @@ class GatedTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
             return
         if self.connection_init_timeout_task:
             self.connection_init_timeout_task.cancel()
-        payload = message.get("payload", {})
+        payload = message.get("payload")
+        if payload is None:  # the protocol's payload is optional, and may be null
+            payload = {}
         if not isinstance(payload, dict):
             await self.websocket.close(4400, "Invalid connection init payload")
             return
