@@ -27,6 +27,7 @@ from graphql import (
     parse,
 )
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from schema.limits import cap_errors
 from schema.repetition import repetition_errors
@@ -161,8 +162,8 @@ class CachedDocuments(SchemaExtension):
     def _runnable_type(self) -> OperationType:
         """A type this transport runs, so the stand-in meets the remembered errors and not
         the transport's refusal of its type: over WebSocket and SSE only subscriptions run."""
-        allowed = self.execution_context.allowed_operations  # a set or a tuple
-        if not isinstance(allowed, Collection) or OperationType.QUERY in allowed:
+        allowed = self.execution_context.allowed_operations  # Strawberry's, a set or a tuple
+        if not isinstance(allowed, Collection) or StrawberryOperationType.QUERY in allowed:
             return OperationType.QUERY
         return OperationType.SUBSCRIPTION
 
