@@ -241,12 +241,13 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         return media
 
     async def _run_strawberry(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
         if self._caps_alone:
-            gate = self._context(Request(scope)).gate
+            gate = self._context(request).gate
             assert gate is not None  # every request has one with admission on
             send = gate.wrap(send)
         try:
-            response = await self.run(Request(scope, receive))
+            response = await self.run(request)
         except HTTPException as error:
             raise refusal_of(error, scope["method"]) from None
         await response(scope, receive, send)

@@ -160,8 +160,7 @@ class Throttle:
         limit = self._known_limit(principal)
         if limit is None:
             return None
-        # client_key's answer, without its call for the common case
-        key = principal.scope_key if principal is not None else client_key(None, address)
+        key = client_key(principal, address)
         available = self.buckets.take_admitted(key, cost, limit)
         if available is not None:  # the common case, without a Verdict
             return Charge(key, limit, cost, available, True)
