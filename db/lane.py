@@ -25,8 +25,9 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager, suppress
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 BORN = "born"  # key of a connection record's info: when its DBAPI connection was made
@@ -36,6 +37,50 @@ DEADLINE = "deadline"  # key of a lent connection's info: when its request's ans
 # this one, which the lane closes once that cancel is out (_close).
 TIMED_OUT = "timed_out"
 Lent = TypeVar("Lent")
+
+
+class Kept(NamedTuple):
+    """What every statement on a lane connection reads, each several SQLAlchemy property
+    hops deep (info, driver: ~5 calls a statement), read once per DBAPI connection."""
+
+    proxied: Any  # SQLAlchemy's pool connection they were read through
+    info: dict[Any, Any]  # the connection's info (DEADLINE, TIMED_OUT, …)
+    driver: Any  # the driver's own connection (asyncpg's, or db/sqlite_driver.py's)
+    dialect: Dialect
+
+
+class LaneConnection(AsyncConnection):
+    """A connection the lane opened, with its Kept at hand (`at_hand`)."""
+
+    __slots__ = ("kept",)
+
+    def __init__(self, async_engine: AsyncEngine) -> None:
+        super().__init__(async_engine)
+        self.kept: Kept | None = None
+
+    async def opened(self) -> LaneConnection:
+        await self.start()
+        sync = self.sync_connection
+        assert sync is not None  # started
+        if sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            raise RuntimeError("the lane lends only autocommit connections")
+        proxied = sync.connection
+        self.kept = Kept(proxied, sync.info, proxied.driver_connection, sync.dialect)
+        return self
+
+
+def at_hand(conn: AsyncConnection) -> Kept | None:
+    """A lane connection's Kept while SQLAlchemy still holds the DBAPI connection it was
+    read through; None for any other connection, or once that one was invalidated (and is
+    reconnected on its next use: read afresh then, through SQLAlchemy)."""
+    if conn.__class__ is not LaneConnection:
+        return None
+    kept: Kept | None = conn.kept
+    sync = conn.sync_connection
+    # (`_dbapi_connection` is what Connection.invalidated and .closed read: None once either)
+    if kept is None or sync is None or sync._dbapi_connection is not kept.proxied:
+        return None
+    return kept
 
 
 class ConnectionLane:
@@ -110,7 +155,8 @@ class ConnectionLane:
             for key in lent.info:
                 conn_info.pop(key, None)
         # The books are right even if that wait was cancelled: the slot is not leaked.
-        if broken or conn.invalidated or conn.closed or self._closed:
+        gone = at_hand(conn) is None and (conn.invalidated or conn.closed)
+        if broken or gone or self._closed:
             self._discard(conn, invalidate=broken and not conn.invalidated)
         else:
             self._hand(conn)
@@ -228,7 +274,9 @@ class ConnectionLane:
         a driver cancelled mid-handshake leaves futures nobody reads. The connect finishes
         within the driver's own timeout, off the request's path, and its connection goes
         to the next request."""
-        connecting = asyncio.ensure_future(self.engine.connect().start())
+        connecting: asyncio.Future[AsyncConnection] = asyncio.ensure_future(
+            LaneConnection(self.engine).opened()
+        )
         self.opening += 1
         connecting.add_done_callback(self._opened)
         try:
@@ -291,7 +339,8 @@ class _Lent:
         now = time.monotonic()
         deadline = now + lane.timeout_seconds if self.deadline is None else self.deadline
         conn = await lane.take(loop.time() + (deadline - now))
-        conn_info = conn.info
+        kept = at_hand(conn)
+        conn_info = conn.info if kept is None else kept.info
         # The same deadline: the wait for the connection (or its connect) took part of it
         conn_info[DEADLINE] = deadline
         if self.info:

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from db.errors import connection_lost, connection_unusable
-from db.lane import BORN, ConnectionLane
+from db.lane import BORN, ConnectionLane, at_hand
 from db.single_write import SingleWrite
 from db.types import read_json
 
@@ -101,6 +101,9 @@ class PostgresBackend:
 def _driver_closed(conn: AsyncConnection) -> bool:
     """asyncpg notices a server's goodbye (or EOF) on an idle connection by itself: a local
     flag, no round trip."""
+    kept = at_hand(conn)
+    if kept is not None:
+        return bool(kept.driver.is_closed())
     sync = conn.sync_connection
     if sync is None or sync.invalidated:
         return False  # SQLAlchemy reconnects an invalidated connection itself

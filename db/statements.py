@@ -31,7 +31,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from db.errors import UniqueViolation, is_unique_violation
-from db.lane import DEADLINE, TIMED_OUT
+from db.lane import DEADLINE, TIMED_OUT, Kept, at_hand
 from db.sqlite_driver import Turn, json_reader, rows_in_turn, work_in_turn
 from db.sqlite_inline import INLINE, InlineReads
 from db.types import UTCDateTime, read_json
@@ -82,13 +82,15 @@ async def rows(
     """The statement's rows as `row`s (`partial`: the statement selects only some of the
     row's columns, and the others are None). On SQLite, statements of concurrent requests may queue
     on one connection (db/sqlite.py): one whose `turn` comes too late is not run at all."""
-    ready = prepared(conn.dialect, statement, params, row=row, partial=partial)
+    kept = at_hand(conn)
+    dialect = conn.dialect if kept is None else kept.dialect
+    ready = prepared(dialect, statement, params, row=row, partial=partial)
     span = STATEMENT_SPAN.get()
     if span is None:
-        found = await _run(conn, ready.compiled, ready.values, turn)
+        found = await _run(conn, ready.compiled, ready.values, turn, kept)
     else:
-        with span(ready.compiled.sql, conn.dialect.name):
-            found = await _run(conn, ready.compiled, ready.values, turn)
+        with span(ready.compiled.sql, dialect.name):
+            found = await _run(conn, ready.compiled, ready.values, turn, kept)
     made: list[Row] = ready.made(found)
     return made
 
@@ -217,16 +219,25 @@ async def in_one_hop(
 
 
 async def _run(
-    conn: AsyncConnection, compiled: Compiled, values: list[Any], turn: Turn | None
+    conn: AsyncConnection,
+    compiled: Compiled,
+    values: list[Any],
+    turn: Turn | None,
+    kept: Kept | None,
 ) -> list[Any]:
-    info = conn.info  # three SQLAlchemy properties deep: read once per statement
+    # three SQLAlchemy properties deep: read once per statement, or kept by the lane
+    info = conn.info if kept is None else kept.info
     if not compiled.for_asyncpg and compiled.selects and turn is None:
         inline: InlineReads | None = info.get(INLINE)  # SQLite's read connections only
         if inline is not None:
             at_once = inline.rows(compiled.sql, values)
             if at_once is not None:
                 return at_once
-    driver: Any = _driver(conn) or (await conn.get_raw_connection()).driver_connection
+    driver: Any = (
+        (_driver(conn) or (await conn.get_raw_connection()).driver_connection)
+        if kept is None
+        else kept.driver
+    )
     try:
         if compiled.for_asyncpg:
             if TIMED_OUT in info:  # see timed_out(): nothing more is sent on it
