@@ -304,3 +304,28 @@ async def test_reads_that_fail_leave_no_transaction_open(database_url: str, db: 
     assert {f["data"]["updatePrompt"]["__typename"] for f in failed} == {"ConflictError"}
     assert all(r.get("errors") is None for r in reads), reads
     assert {r["data"]["viewer"]["__typename"] for r in reads} == {"Viewer"}
+
+
+class _One(NamedTuple):
+    one: int
+
+
+async def test_statements_follow_a_connection_sqlalchemy_made_anew(database_url: str) -> None:
+    # given: a lent connection that has run a statement (its driver's connection is kept
+    # at hand: db/lane.py's LaneConnection)
+    db = Database(database_url, pool_size=1, timeout_seconds=5.0)
+    one = select(literal(1).label("one"))
+    try:
+        async with db.read() as conn:
+            before = await statements.first(conn, one, {}, row=_One)
+            # when: SQLAlchemy invalidates it (closing the driver's connection) and, used
+            # again through SQLAlchemy, connects anew
+            await conn.invalidate()
+            await conn.exec_driver_sql("SELECT 1")
+            # then: a statement runs on the new connection, not on the kept (closed) one
+            after = await statements.first(conn, one, {}, row=_One)
+        async with db.read() as conn:  # and the lane lends on
+            again = await statements.first(conn, one, {}, row=_One)
+    finally:
+        await db.dispose()
+    assert before == after == again == (1,)
