@@ -37,6 +37,11 @@ DEADLINE = "deadline"  # key of a lent connection's info: when its request's ans
 # this one, which the lane closes once that cancel is out (_close).
 TIMED_OUT = "timed_out"
 Lent = TypeVar("Lent")
+# A lending with less time left than this (or a tenth of the lane's timeout, if less) is
+# refused before anything is sent: its statement would be sent with a timeout of a few ms,
+# time out, and cost the connection (a cancel request, a close, a new connection) — under
+# overload, when the tail of waiters gets connections near their deadline, for every one.
+MIN_SECONDS_TO_SEND = 0.02
 
 
 class Kept(NamedTuple):
@@ -111,6 +116,7 @@ class ConnectionLane:
         self._open = 0  # connections lent, idle, or being opened (slots)
         self.opening = 0  # connects under way
         self._closed = False
+        self.min_seconds_to_send = min(MIN_SECONDS_TO_SEND, timeout_seconds / 10)
 
     @property
     def idle(self) -> int:
@@ -339,6 +345,9 @@ class _Lent:
         now = time.monotonic()
         deadline = now + lane.timeout_seconds if self.deadline is None else self.deadline
         conn = await lane.take(loop.time() + (deadline - now))
+        if deadline - time.monotonic() < lane.min_seconds_to_send:
+            lane._hand(conn)  # unused: to the next waiter, whose deadline may be later
+            raise TimeoutError("too little time left to run a statement")
         kept = at_hand(conn)
         conn_info = conn.info if kept is None else kept.info
         # The same deadline: the wait for the connection (or its connect) took part of it

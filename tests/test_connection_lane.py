@@ -329,3 +329,38 @@ async def test_statements_follow_a_connection_sqlalchemy_made_anew(database_url:
     finally:
         await db.dispose()
     assert before == after == again == (1,)
+
+
+async def test_a_lending_near_its_deadline_sends_nothing_and_keeps_the_connection(
+    database_url: str,
+) -> None:
+    _lane_or_skip(database_url)
+    db = Database(database_url, pool_size=1, timeout_seconds=2.0)
+    try:
+        # given: the lane's one connection, lent, and a request waiting for it with 0.3 s
+        waiter_deadline = time.monotonic() + 0.3
+        outcome: list[str] = []
+
+        async def waiting() -> None:
+            try:
+                async with db.lane.connection(waiter_deadline) as conn:
+                    outcome.append("lent")
+                    await statements.rows(conn, SLEEP, {"seconds": 1}, row=_Slept)
+            except TimeoutError:
+                outcome.append("timed out")
+
+        async with db.lane.connection() as held:
+            await statements.rows(held, QUICK, {}, row=_Slept)
+            waiter = asyncio.create_task(waiting())
+            # when: the connection comes back 10 ms before the waiter's deadline (a statement
+            # sent now would have 10 ms: it would time out and cost the connection)
+            await asyncio.sleep(waiter_deadline - time.monotonic() - 0.01)
+        await waiter
+        # then: the waiter gave up without sending anything, and the same connection
+        # serves the next request (a statement that timed out would have had it replaced)
+        assert outcome == ["timed out"]
+        async with db.lane.connection() as again:
+            assert again is held
+            assert await statements.rows(again, QUICK, {}, row=_Slept) == [(1,)]
+    finally:
+        await db.dispose()
