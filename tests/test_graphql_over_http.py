@@ -9,6 +9,7 @@ teaches the document, the second is planned); tests/test_http_audit.py runs the
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -120,6 +121,40 @@ async def test_an_accept_with_nothing_patchbay_can_produce_is_406(
     assert response.headers["content-type"] == JSON
     _assert_graphql_refusal(response, "NOT_ACCEPTABLE")
     assert await title_of_welcome(client) == SEEDED_TITLE
+
+
+WATCH = 'subscription { promptChanged(id: "prm_acme_welcome") { prompt { title } } }'
+NO_STREAM = "text/event-stream; q=0, application/json"
+
+
+@pytest.mark.parametrize(
+    ("accept", "status", "code"),
+    [
+        ("text/event-stream;q=0", 406, "NOT_ACCEPTABLE"),
+        (NO_STREAM, 400, "BAD_REQUEST"),  # a subscription over plain HTTP (docs/history.md)
+    ],
+)
+async def test_a_subscription_does_not_stream_to_an_event_stream_with_q_0(
+    client: httpx.AsyncClient, accept: str, status: int, code: str
+) -> None:
+    # given: q=0 says the caller does not accept the type (RFC 9110, 12.4.2)
+    # when: a stream would not end, and the timeout fails the test
+    response = await asyncio.wait_for(_post(client, {"query": WATCH}, accept=accept), 10)
+    # then
+    assert response.status_code == status
+    assert response.headers["content-type"] == JSON
+    _assert_graphql_refusal(response, code)
+
+
+async def test_a_query_answers_json_to_an_event_stream_with_q_0(
+    client: httpx.AsyncClient,
+) -> None:
+    # when
+    response = await _post(client, {"query": "{ viewer { __typename } }"}, accept=NO_STREAM)
+    # then
+    assert response.status_code == 200
+    assert response.headers["content-type"] == JSON
+    assert response.json()["data"] == {"viewer": {"__typename": "Viewer"}}
 
 
 async def test_graphiql_is_still_served_to_a_browser_that_accepts_only_html(
