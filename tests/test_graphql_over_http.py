@@ -299,6 +299,43 @@ async def test_an_unsupported_content_type_is_415(
     assert await title_of_welcome(client) == SEEDED_TITLE
 
 
+@pytest.mark.parametrize(
+    "charset", ["latin-1", "ISO-8859-1", "utf-16", '"windows-1252"', "no-such-charset", ""]
+)
+async def test_a_charset_other_than_utf_8_is_415(client: httpx.AsyncClient, charset: str) -> None:
+    # given: an ASCII body, which was read as UTF-8 whatever the charset named
+    content_type = f"application/json; charset={charset}"
+    # when
+    response = await _post(client, {"query": RENAME_LITERAL}, **{"Content-Type": content_type})
+    # then
+    assert response.status_code == 415
+    _assert_graphql_refusal(response, "UNSUPPORTED_MEDIA_TYPE")
+    assert await title_of_welcome(client) == SEEDED_TITLE
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/json; charset=UTF-8",
+        'application/json; charset="utf-8"',
+        "application/json;charset=utf8",
+    ],
+)
+async def test_json_in_utf_8_is_read_with_or_without_its_charset(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    # given: a body in UTF-8 beyond ASCII
+    body = json.dumps({"query": RENAME, "variables": {"title": "Café ☕"}}, ensure_ascii=False)
+    # when
+    response = await _post(client, body.encode(), **{"Content-Type": content_type})
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"] == {"updatePrompt": {"__typename": "UpdatePromptSuccess"}}
+    assert await title_of_welcome(client) == "Café ☕"
+
+
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
 async def test_another_method_is_405_with_allow(client: httpx.AsyncClient, method: str) -> None:
     # when
