@@ -34,6 +34,7 @@ from gateway.http.cors import cors_middleware
 from gateway.http.edge import EdgeMiddleware
 from gateway.http.health import health_routes
 from gateway.http.routing import Gateway
+from gateway.http.unrouted import ROUTER_REFUSALS
 from gateway.identity.authenticator import Authenticator
 from gateway.observe.metrics import RequestMetrics, build_metrics
 from gateway.observe.observer import RequestObserver
@@ -142,6 +143,7 @@ def create_app(settings: Settings) -> Starlette:
         direct_routes=rest,  # the REST front answers its own failures
         routes=routes,
         middleware=middleware,
+        exception_handlers=ROUTER_REFUSALS,  # JSON, not Starlette's text/plain 404 and 405
         lifespan=_lifespan(db, tracing, redis, listener, _leases_of(admission, redis)),
     )
     app.state.settings = settings

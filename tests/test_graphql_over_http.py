@@ -9,6 +9,7 @@ teaches the document, the second is planned); tests/test_http_audit.py runs the
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -120,6 +121,40 @@ async def test_an_accept_with_nothing_patchbay_can_produce_is_406(
     assert response.headers["content-type"] == JSON
     _assert_graphql_refusal(response, "NOT_ACCEPTABLE")
     assert await title_of_welcome(client) == SEEDED_TITLE
+
+
+WATCH = 'subscription { promptChanged(id: "prm_acme_welcome") { prompt { title } } }'
+NO_STREAM = "text/event-stream; q=0, application/json"
+
+
+@pytest.mark.parametrize(
+    ("accept", "status", "code"),
+    [
+        ("text/event-stream;q=0", 406, "NOT_ACCEPTABLE"),
+        (NO_STREAM, 400, "BAD_REQUEST"),  # a subscription over plain HTTP (docs/history.md)
+    ],
+)
+async def test_a_subscription_does_not_stream_to_an_event_stream_with_q_0(
+    client: httpx.AsyncClient, accept: str, status: int, code: str
+) -> None:
+    # given: q=0 says the caller does not accept the type (RFC 9110, 12.4.2)
+    # when: a stream would not end, and the timeout fails the test
+    response = await asyncio.wait_for(_post(client, {"query": WATCH}, accept=accept), 10)
+    # then
+    assert response.status_code == status
+    assert response.headers["content-type"] == JSON
+    _assert_graphql_refusal(response, code)
+
+
+async def test_a_query_answers_json_to_an_event_stream_with_q_0(
+    client: httpx.AsyncClient,
+) -> None:
+    # when
+    response = await _post(client, {"query": "{ viewer { __typename } }"}, accept=NO_STREAM)
+    # then
+    assert response.status_code == 200
+    assert response.headers["content-type"] == JSON
+    assert response.json()["data"] == {"viewer": {"__typename": "Viewer"}}
 
 
 async def test_graphiql_is_still_served_to_a_browser_that_accepts_only_html(
@@ -262,6 +297,43 @@ async def test_an_unsupported_content_type_is_415(
     assert response.status_code == 415
     _assert_graphql_refusal(response, "UNSUPPORTED_MEDIA_TYPE")
     assert await title_of_welcome(client) == SEEDED_TITLE
+
+
+@pytest.mark.parametrize(
+    "charset", ["latin-1", "ISO-8859-1", "utf-16", '"windows-1252"', "no-such-charset", ""]
+)
+async def test_a_charset_other_than_utf_8_is_415(client: httpx.AsyncClient, charset: str) -> None:
+    # given: an ASCII body, which was read as UTF-8 whatever the charset named
+    content_type = f"application/json; charset={charset}"
+    # when
+    response = await _post(client, {"query": RENAME_LITERAL}, **{"Content-Type": content_type})
+    # then
+    assert response.status_code == 415
+    _assert_graphql_refusal(response, "UNSUPPORTED_MEDIA_TYPE")
+    assert await title_of_welcome(client) == SEEDED_TITLE
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "application/json; charset=UTF-8",
+        'application/json; charset="utf-8"',
+        "application/json;charset=utf8",
+    ],
+)
+async def test_json_in_utf_8_is_read_with_or_without_its_charset(
+    client: httpx.AsyncClient, content_type: str
+) -> None:
+    # given: a body in UTF-8 beyond ASCII
+    body = json.dumps({"query": RENAME, "variables": {"title": "Café ☕"}}, ensure_ascii=False)
+    # when
+    response = await _post(client, body.encode(), **{"Content-Type": content_type})
+    # then
+    assert response.status_code == 200
+    assert response.json()["data"] == {"updatePrompt": {"__typename": "UpdatePromptSuccess"}}
+    assert await title_of_welcome(client) == "Café ☕"
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])

@@ -18,6 +18,10 @@ from collections.abc import Iterable
 from strawberry.http.streaming import SSETransport
 from strawberry.types.graphql import OperationType
 
+from gateway.graphql.negotiation import media_ranges
+
+EVENT_STREAM = "text/event-stream"
+
 
 class SubscriptionsOnly(SSETransport):
     """Only subscriptions stream. Strawberry's transport streams queries and mutations too,
@@ -29,11 +33,17 @@ class SubscriptionsOnly(SSETransport):
     ) -> Iterable[OperationType]:
         return (OperationType.SUBSCRIPTION,)
 
+    def accepts(self, accept: str) -> bool:
+        # Strawberry's test reads the type alone: it streamed to `text/event-stream;q=0`,
+        # which says "not this" (RFC 9110, 12.4.2). Its view and ours both ask this class.
+        return any(media == EVENT_STREAM and weight > 0 for media, weight in media_ranges(accept))
+
 
 _SSE = SubscriptionsOnly()
 
 
 def wants_event_stream(accept: str) -> bool:
-    """The caller asked for a stream of events (Strawberry's own test, so both agree)."""
+    """The caller asked for a stream of events (the test Strawberry's view makes too, so
+    both agree)."""
     # the substring first, cheaply (most requests); any case, as Strawberry's own test
     return "event-stream" in accept.lower() and _SSE.accepts(accept)

@@ -36,7 +36,7 @@ def response_media(accept: str) -> ResponseMedia | None:
     distinct header value: clients send the same few."""
     if not accept.strip():
         return JSON  # the spec's rule for a client that predates the new media type
-    ranges = _ranges(accept)
+    ranges = media_ranges(accept)
     best: tuple[float, int, int] = (0.0, -1, -1)
     chosen = None
     for media, offered in _OFFERED:
@@ -52,7 +52,7 @@ def response_media(accept: str) -> ResponseMedia | None:
 _EXACT, _SUBTYPE_WILDCARD, _WILDCARD = 2, 1, 0
 
 
-def _ranges(accept: str) -> list[tuple[str, float]]:
+def media_ranges(accept: str) -> list[tuple[str, float]]:
     """Each media range of the header with its weight (q), lower-cased, parameters dropped."""
     ranges = []
     for part in accept.split(","):

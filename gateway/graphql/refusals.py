@@ -30,7 +30,7 @@ NOT_ACCEPTABLE = Refusal(
     406,
 )
 UNSUPPORTED_MEDIA_TYPE = Refusal(
-    "Send the request as application/json", "UNSUPPORTED_MEDIA_TYPE", 415
+    "Send the request as application/json, in UTF-8", "UNSUPPORTED_MEDIA_TYPE", 415
 )
 NOT_JSON = Refusal("The request body is not valid JSON")
 NO_QUERY = Refusal("No GraphQL query found in the request")

@@ -3,6 +3,7 @@ that can be done once."""
 
 from __future__ import annotations
 
+import codecs
 import json
 from datetime import datetime
 from functools import lru_cache
@@ -14,10 +15,19 @@ JSON_HEADERS = ((b"content-type", b"application/json"),)
 
 
 @lru_cache(maxsize=64)
-def media_type(content_type: str) -> str:
-    """Strawberry's reading of a Content-Type (email's header parser: tens of µs), once per
-    distinct header value."""
-    return parse_content_type(content_type)[0]
+def is_json_in_utf8(content_type: str) -> bool:
+    """The body is application/json in UTF-8, the one encoding it is read in: a charset that
+    names another is refused, not misread. Strawberry's reading of the header (email's
+    parser: tens of µs), once per distinct header value."""
+    media, parameters = parse_content_type(content_type)
+    return media == "application/json" and _is_utf8(parameters.get("charset", "utf-8"))
+
+
+def _is_utf8(charset: str) -> bool:
+    try:
+        return codecs.lookup(charset).name == "utf-8"  # its aliases too: UTF-8, utf8
+    except LookupError:
+        return False
 
 
 def encode_json(data: object) -> bytes:

@@ -42,7 +42,7 @@ from gateway.graphql.refusals import (
 from gateway.graphql.transport import (
     decode_json,
     encode_json,
-    media_type,
+    is_json_in_utf8,
 )
 from gateway.graphql.trusted_documents import TrustedDocuments
 from gateway.graphql.websocket import Finished, GatedTransportWS
@@ -256,7 +256,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         """Refuses malformed requests and answers planned documents itself. Otherwise leaves
         the request to Strawberry: as it came (None), or with the document a persisted-query
         hash stands for written into the body (bytes)."""
-        if media_type(header(request, b"content-type") or "") != "application/json":
+        if not is_json_in_utf8(header(request, b"content-type") or ""):
             raise UNSUPPORTED_MEDIA_TYPE
         try:
             data = checked_parameters(self.decode_json(body))
