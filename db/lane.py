@@ -37,16 +37,17 @@ DEADLINE = "deadline"  # key of a lent connection's info: when its request's ans
 # this one, which the lane closes once that cancel is out (_close).
 TIMED_OUT = "timed_out"
 Lent = TypeVar("Lent")
-# A lending with less time left than this (or a tenth of the lane's timeout, if less) is
-# refused before anything is sent: its statement would be sent with a timeout of a few ms,
-# time out, and cost the connection (a cancel request, a close, a new connection) — under
-# overload, when the tail of waiters gets connections near their deadline, for every one.
-MIN_SECONDS_TO_SEND = 0.02
+# PostgreSQL's lane (db/postgres.py): a lending with less time than this left to its deadline
+# is refused before anything is sent. Its statement would go with a timeout of a few ms,
+# most likely time out, and cost the connection (a cancel request, a close, a new
+# connection): under overload, for each of the waiters served near their deadline at once.
+POSTGRES_MIN_SECONDS_TO_SEND = 0.005
 
 
 class Kept(NamedTuple):
     """What every statement on a lane connection reads, each several SQLAlchemy property
-    hops deep (info, driver: ~5 calls a statement), read once per DBAPI connection."""
+    hops deep (info, driver: ~5 calls a statement), read once, when the lane opens it. (If
+    SQLAlchemy reconnects it, a rare event, it is read through those properties again.)"""
 
     proxied: Any  # SQLAlchemy's pool connection they were read through
     info: dict[Any, Any]  # the connection's info (DEADLINE, TIMED_OUT, …)
@@ -68,6 +69,7 @@ class LaneConnection(AsyncConnection):
         sync = self.sync_connection
         assert sync is not None  # started
         if sync.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            await self.close()
             raise RuntimeError("the lane lends only autocommit connections")
         proxied = sync.connection
         self.kept = Kept(proxied, sync.info, proxied.driver_connection, sync.dialect)
@@ -98,6 +100,7 @@ class ConnectionLane:
         is_lost: Callable[[BaseException], bool],
         is_unusable: Callable[[BaseException], bool],
         is_closed: Callable[[AsyncConnection], bool] = lambda _: False,
+        min_seconds_to_send: float = 0.0,
     ) -> None:
         self.engine = engine  # with isolation_level AUTOCOMMIT
         self.size = size
@@ -116,7 +119,8 @@ class ConnectionLane:
         self._open = 0  # connections lent, idle, or being opened (slots)
         self.opening = 0  # connects under way
         self._closed = False
-        self.min_seconds_to_send = min(MIN_SECONDS_TO_SEND, timeout_seconds / 10)
+        # (SQLite's statements have no timeout to run out: nothing to save there)
+        self.min_seconds_to_send = min(min_seconds_to_send, timeout_seconds / 10)
 
     @property
     def idle(self) -> int:
@@ -346,7 +350,10 @@ class _Lent:
         deadline = now + lane.timeout_seconds if self.deadline is None else self.deadline
         conn = await lane.take(loop.time() + (deadline - now))
         if deadline - time.monotonic() < lane.min_seconds_to_send:
-            lane._hand(conn)  # unused: to the next waiter, whose deadline may be later
+            if lane._closed:
+                lane._discard(conn, invalidate=False)
+            else:
+                lane._hand(conn)  # unused: to the next waiter, whose deadline may be later
             raise TimeoutError("too little time left to run a statement")
         kept = at_hand(conn)
         conn_info = conn.info if kept is None else kept.info

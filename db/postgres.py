@@ -14,7 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from db.errors import connection_lost, connection_unusable
-from db.lane import BORN, ConnectionLane, at_hand
+from db.lane import BORN, POSTGRES_MIN_SECONDS_TO_SEND, ConnectionLane, at_hand
 from db.single_write import SingleWrite
 from db.types import read_json
 
@@ -69,6 +69,7 @@ class PostgresBackend:
             is_lost=connection_lost,
             is_unusable=connection_unusable,
             is_closed=_driver_closed,
+            min_seconds_to_send=POSTGRES_MIN_SECONDS_TO_SEND,
         )
         _discard_stale_connections(self)
 

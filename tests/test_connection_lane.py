@@ -352,9 +352,9 @@ async def test_a_lending_near_its_deadline_sends_nothing_and_keeps_the_connectio
         async with db.lane.connection() as held:
             await statements.rows(held, QUICK, {}, row=_Slept)
             waiter = asyncio.create_task(waiting())
-            # when: the connection comes back 10 ms before the waiter's deadline (a statement
-            # sent now would have 10 ms: it would time out and cost the connection)
-            await asyncio.sleep(waiter_deadline - time.monotonic() - 0.01)
+            # when: the connection comes back 3 ms before the waiter's deadline (a statement
+            # sent now would have 3 ms: it would time out and cost the connection)
+            await asyncio.sleep(waiter_deadline - time.monotonic() - 0.003)
         await waiter
         # then: the waiter gave up without sending anything, and the same connection
         # serves the next request (a statement that timed out would have had it replaced)
@@ -364,3 +364,25 @@ async def test_a_lending_near_its_deadline_sends_nothing_and_keeps_the_connectio
             assert await statements.rows(again, QUICK, {}, row=_Slept) == [(1,)]
     finally:
         await db.dispose()
+
+
+async def test_only_postgresql_refuses_a_lending_with_too_little_time_left(
+    database_url: str,
+) -> None:
+    # given: a lane with a connection open and idle
+    db = Database(database_url, pool_size=1, timeout_seconds=2.0)
+    one = select(literal(1).label("one"))
+    try:
+        async with db.read() as conn:
+            await statements.first(conn, one, {}, row=_One)
+        # when: a read asks for it 3 ms before its deadline
+        try:
+            async with db.backend.read(time.monotonic() + 0.003) as conn:
+                found = await statements.first(conn, one, {}, row=_One)
+        except TimeoutError:
+            found = None
+    finally:
+        await db.dispose()
+    # then: PostgreSQL's lane refuses it (its statement would most likely time out and cost
+    # the connection); SQLite's statements have no timeout to run out: it runs
+    assert found == ((1,) if database_url.startswith("sqlite") else None)

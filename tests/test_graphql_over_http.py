@@ -300,7 +300,16 @@ async def test_an_unsupported_content_type_is_415(
 
 
 @pytest.mark.parametrize(
-    "charset", ["latin-1", "ISO-8859-1", "utf-16", '"windows-1252"', "no-such-charset", ""]
+    "charset",
+    [
+        "latin-1",
+        "ISO-8859-1",
+        "utf-16",
+        '"windows-1252"',
+        "no-such-charset",
+        "",
+        "cp65001",  # Python's alias of UTF-8, which no client sends
+    ],
 )
 async def test_a_charset_other_than_utf_8_is_415(client: httpx.AsyncClient, charset: str) -> None:
     # given: an ASCII body, which was read as UTF-8 whatever the charset named
@@ -308,6 +317,17 @@ async def test_a_charset_other_than_utf_8_is_415(client: httpx.AsyncClient, char
     # when
     response = await _post(client, {"query": RENAME_LITERAL}, **{"Content-Type": content_type})
     # then
+    assert response.status_code == 415
+    _assert_graphql_refusal(response, "UNSUPPORTED_MEDIA_TYPE")
+    assert await title_of_welcome(client) == SEEDED_TITLE
+
+
+async def test_a_charset_in_rfc_2231_form_is_415_not_500(client: httpx.AsyncClient) -> None:
+    # given: `charset*=`, which the header parser gives as a tuple (charset, language, value)
+    content_type = "application/json; charset*=utf-8''utf-8"
+    # when
+    response = await _post(client, {"query": RENAME_LITERAL}, **{"Content-Type": content_type})
+    # then: refused as any charset it cannot read, not a server error
     assert response.status_code == 415
     _assert_graphql_refusal(response, "UNSUPPORTED_MEDIA_TYPE")
     assert await title_of_welcome(client) == SEEDED_TITLE

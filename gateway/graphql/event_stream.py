@@ -14,6 +14,7 @@ what it was charged (docs/history.md).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from strawberry.http.streaming import SSETransport
 from strawberry.types.graphql import OperationType
@@ -36,7 +37,12 @@ class SubscriptionsOnly(SSETransport):
     def accepts(self, accept: str) -> bool:
         # Strawberry's test reads the type alone: it streamed to `text/event-stream;q=0`,
         # which says "not this" (RFC 9110, 12.4.2). Its view and ours both ask this class.
-        return any(media == EVENT_STREAM and weight > 0 for media, weight in media_ranges(accept))
+        return _accepts_event_stream(accept)
+
+
+@lru_cache(maxsize=64)  # asked two or three times a request, of the same few header values
+def _accepts_event_stream(accept: str) -> bool:
+    return any(media == EVENT_STREAM and weight > 0 for media, weight in media_ranges(accept))
 
 
 _SSE = SubscriptionsOnly()

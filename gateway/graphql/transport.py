@@ -3,7 +3,6 @@ that can be done once."""
 
 from __future__ import annotations
 
-import codecs
 import json
 from datetime import datetime
 from functools import lru_cache
@@ -23,11 +22,14 @@ def is_json_in_utf8(content_type: str) -> bool:
     return media == "application/json" and _is_utf8(parameters.get("charset", "utf-8"))
 
 
-def _is_utf8(charset: str) -> bool:
-    try:
-        return codecs.lookup(charset).name == "utf-8"  # its aliases too: UTF-8, utf8
-    except LookupError:
-        return False
+# The names of UTF-8 a client sends, in any case. Not codecs.lookup: it would accept more
+# names for it than clients use, and remembers every name it is asked for, a caller's too.
+_UTF8_NAMES = frozenset({"utf-8", "utf8"})
+
+
+def _is_utf8(charset: object) -> bool:
+    # (an RFC 2231 `charset*=` parameter is parsed as a tuple: not a name of UTF-8)
+    return isinstance(charset, str) and charset.strip().strip('"').lower() in _UTF8_NAMES
 
 
 def encode_json(data: object) -> bytes:

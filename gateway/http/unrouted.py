@@ -10,7 +10,7 @@ from starlette.responses import Response
 from gateway.http.refusal import refusal
 from gateway.http.request_id import current_request_id
 
-NO_ROUTE = "No route serves this path: GraphQL is at /graphql, the REST paths in /openapi.json"
+NO_ROUTE = "Nothing is served at this path: GraphQL is at /graphql, the REST paths in /openapi.json"
 NOT_ALLOWED = "This path does not serve this method: the Allow header lists those it does"
 
 
