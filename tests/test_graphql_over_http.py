@@ -341,6 +341,7 @@ async def test_a_charset_in_rfc_2231_form_is_415_not_500(client: httpx.AsyncClie
         "application/json; charset=UTF-8",
         'application/json; charset="utf-8"',
         "application/json;charset=utf8",
+        "Application/JSON; Charset=UTF-8",  # names of media types are case-insensitive
     ],
 )
 async def test_json_in_utf_8_is_read_with_or_without_its_charset(

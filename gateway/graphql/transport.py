@@ -19,7 +19,8 @@ def is_json_in_utf8(content_type: str) -> bool:
     names another is refused, not misread. Strawberry's reading of the header (email's
     parser: tens of µs), once per distinct header value."""
     media, parameters = parse_content_type(content_type)
-    return media == "application/json" and _is_utf8(parameters.get("charset", "utf-8"))
+    # (a media type's name is case-insensitive, RFC 9110 8.3.1: the parser keeps its case)
+    return media.lower() == "application/json" and _is_utf8(parameters.get("charset", "utf-8"))
 
 
 # The names of UTF-8 a client sends, in any case. Not codecs.lookup: it would accept more
