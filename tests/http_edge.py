@@ -83,3 +83,12 @@ async def title_of_welcome(client: httpx.AsyncClient) -> str:
     body = await post_json(client, PROMPT, variables={"id": "prm_acme_welcome"}, auth=token())
     title: str = body["data"]["prompt"]["title"]
     return title
+
+
+def assert_refusal_body(response: httpx.Response, code: str) -> None:
+    """A refusal in JSON: errors with one code and the request id, and no data."""
+    body = response.json()
+    assert "data" not in body, body
+    assert [e["extensions"]["code"] for e in body["errors"]] == [code], body
+    assert body["errors"][0]["extensions"]["requestId"] == response.headers["x-request-id"]
+    assert body["errors"][0]["message"]

@@ -21,7 +21,7 @@ from gateway.graphql.negotiation import response_media
 from gateway.graphql.view import PatchbayGraphQL
 from tests.conftest import settings_for
 from tests.factories import client_for, token
-from tests.http_edge import SEEDED_TITLE, send, title_of_welcome
+from tests.http_edge import SEEDED_TITLE, assert_refusal_body, send, title_of_welcome
 
 NEW = "application/graphql-response+json; charset=utf-8"
 JSON = "application/json"
@@ -47,15 +47,6 @@ async def _post(
         sent["Accept"] = accept
     content = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     return await send(client, "POST", "/graphql", content=content, headers={**sent, **headers})
-
-
-def _assert_graphql_refusal(response: httpx.Response, code: str) -> None:
-    """A GraphQL response in JSON: errors with a code and the request id, and no data."""
-    body = response.json()
-    assert "data" not in body, body
-    assert [e["extensions"]["code"] for e in body["errors"]] == [code], body
-    assert body["errors"][0]["extensions"]["requestId"] == response.headers["x-request-id"]
-    assert body["errors"][0]["message"]
 
 
 # --- the media type follows Accept ---------------------------------------------------------
@@ -119,7 +110,7 @@ async def test_an_accept_with_nothing_patchbay_can_produce_is_406(
     # then
     assert response.status_code == 406
     assert response.headers["content-type"] == JSON
-    _assert_graphql_refusal(response, "NOT_ACCEPTABLE")
+    assert_refusal_body(response, "NOT_ACCEPTABLE")
     assert await title_of_welcome(client) == SEEDED_TITLE
 
 
@@ -143,7 +134,7 @@ async def test_a_subscription_does_not_stream_to_an_event_stream_with_q_0(
     # then
     assert response.status_code == status
     assert response.headers["content-type"] == JSON
-    _assert_graphql_refusal(response, code)
+    assert_refusal_body(response, code)
 
 
 async def test_a_query_answers_json_to_an_event_stream_with_q_0(
@@ -234,7 +225,7 @@ async def test_a_request_error_has_no_data_and_its_status_follows_the_media_type
     # then
     assert response.status_code == status
     assert response.headers["content-type"] == content_type
-    _assert_graphql_refusal(response, code)
+    assert_refusal_body(response, code)
     assert await title_of_welcome(client) == SEEDED_TITLE
 
 
@@ -280,7 +271,7 @@ async def test_a_malformed_request_is_a_400_graphql_response(
     # then
     assert response.status_code == 400
     assert response.headers["content-type"] == (JSON if accept is None else NEW)
-    _assert_graphql_refusal(response, "BAD_REQUEST")
+    assert_refusal_body(response, "BAD_REQUEST")
     assert await title_of_welcome(client) == SEEDED_TITLE
 
 
@@ -295,7 +286,7 @@ async def test_an_unsupported_content_type_is_415(
     response = await _post(client, {"query": RENAME_LITERAL}, **{"Content-Type": content_type})
     # then
     assert response.status_code == 415
-    _assert_graphql_refusal(response, "UNSUPPORTED_MEDIA_TYPE")
+    assert_refusal_body(response, "UNSUPPORTED_MEDIA_TYPE")
     assert await title_of_welcome(client) == SEEDED_TITLE
 
 
@@ -318,7 +309,7 @@ async def test_a_charset_other_than_utf_8_is_415(client: httpx.AsyncClient, char
     response = await _post(client, {"query": RENAME_LITERAL}, **{"Content-Type": content_type})
     # then
     assert response.status_code == 415
-    _assert_graphql_refusal(response, "UNSUPPORTED_MEDIA_TYPE")
+    assert_refusal_body(response, "UNSUPPORTED_MEDIA_TYPE")
     assert await title_of_welcome(client) == SEEDED_TITLE
 
 
@@ -329,7 +320,7 @@ async def test_a_charset_in_rfc_2231_form_is_415_not_500(client: httpx.AsyncClie
     response = await _post(client, {"query": RENAME_LITERAL}, **{"Content-Type": content_type})
     # then: refused as any charset it cannot read, not a server error
     assert response.status_code == 415
-    _assert_graphql_refusal(response, "UNSUPPORTED_MEDIA_TYPE")
+    assert_refusal_body(response, "UNSUPPORTED_MEDIA_TYPE")
     assert await title_of_welcome(client) == SEEDED_TITLE
 
 
@@ -365,7 +356,7 @@ async def test_another_method_is_405_with_allow(client: httpx.AsyncClient, metho
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"
     if method != "HEAD":
-        _assert_graphql_refusal(response, "METHOD_NOT_ALLOWED")
+        assert_refusal_body(response, "METHOD_NOT_ALLOWED")
     assert await title_of_welcome(client) == SEEDED_TITLE
 
 
@@ -387,7 +378,7 @@ async def test_a_mutation_over_get_is_405_with_allow_post(
     # then
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
-    _assert_graphql_refusal(response, "METHOD_NOT_ALLOWED")
+    assert_refusal_body(response, "METHOD_NOT_ALLOWED")
     assert await title_of_welcome(client) == SEEDED_TITLE
 
 
@@ -404,7 +395,7 @@ async def test_a_malformed_get_is_a_400_graphql_response(
 ) -> None:
     response = await send(client, "GET", "/graphql", params=params)
     assert response.status_code == 400
-    _assert_graphql_refusal(response, "BAD_REQUEST")
+    assert_refusal_body(response, "BAD_REQUEST")
 
 
 async def test_a_body_over_the_limit_is_a_413_graphql_response(client: httpx.AsyncClient) -> None:
@@ -413,7 +404,7 @@ async def test_a_body_over_the_limit_is_a_413_graphql_response(client: httpx.Asy
     # then
     assert response.status_code == 413
     assert response.headers["content-type"] == JSON
-    _assert_graphql_refusal(response, "PAYLOAD_TOO_LARGE")
+    assert_refusal_body(response, "PAYLOAD_TOO_LARGE")
 
 
 async def test_without_graphiql_a_get_without_a_query_is_a_400_graphql_response(
@@ -424,4 +415,4 @@ async def test_without_graphiql_a_get_without_a_query_is_a_400_graphql_response(
         response = await send(client, "GET", "/graphql", headers={"Accept": "text/html,*/*;q=0.8"})
     # then
     assert response.status_code == 400
-    _assert_graphql_refusal(response, "BAD_REQUEST")
+    assert_refusal_body(response, "BAD_REQUEST")

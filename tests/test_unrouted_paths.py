@@ -7,17 +7,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.http_edge import send
+from tests.http_edge import assert_refusal_body, send
 
 
 def _assert_refusal(response: httpx.Response, status: int, code: str) -> None:
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
-    body = response.json()
-    assert "data" not in body, body
-    assert [e["extensions"]["code"] for e in body["errors"]] == [code], body
-    assert body["errors"][0]["extensions"]["requestId"] == response.headers["x-request-id"]
-    assert body["errors"][0]["message"]
+    assert_refusal_body(response, code)
 
 
 @pytest.mark.parametrize(
