@@ -84,10 +84,10 @@ def at_hand(conn: AsyncConnection) -> Kept | None:
         return None
     kept: Kept | None = conn.kept
     sync = conn.sync_connection
-    # (`_dbapi_connection` is what Connection.invalidated and .closed read: None once either)
-    if kept is None or sync is None or sync._dbapi_connection is not kept.proxied:
+    if kept is None or sync is None or sync.invalidated or sync.closed:
         return None
-    return kept
+    # the pool connection it holds now: the one read through, unless SQLAlchemy reconnected
+    return kept if sync.connection is kept.proxied else None
 
 
 class ConnectionLane:
@@ -264,6 +264,13 @@ class ConnectionLane:
         else:
             self._open -= 1
 
+    def pass_on_unused(self, conn: AsyncConnection) -> None:
+        """A connection taken for a lending that sent nothing on it (_Lent's deadline floor)."""
+        if self._closed:
+            self._discard(conn, invalidate=False)
+        else:
+            self._hand(conn)
+
     def _pass_on(self, handed: AsyncConnection | None) -> None:
         if handed is None:
             self._free_slot()
@@ -350,10 +357,7 @@ class _Lent:
         deadline = now + lane.timeout_seconds if self.deadline is None else self.deadline
         conn = await lane.take(loop.time() + (deadline - now))
         if deadline - time.monotonic() < lane.min_seconds_to_send:
-            if lane._closed:
-                lane._discard(conn, invalidate=False)
-            else:
-                lane._hand(conn)  # unused: to the next waiter, whose deadline may be later
+            lane.pass_on_unused(conn)  # to the next waiter, whose deadline may be later
             raise TimeoutError("too little time left to run a statement")
         kept = at_hand(conn)
         conn_info = conn.info if kept is None else kept.info
