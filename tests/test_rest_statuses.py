@@ -396,7 +396,18 @@ async def test_a_streamed_body_is_held_to_the_limit_as_it_arrives(
 
 
 @EACH
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        None,
+        # JSON in another charset: refused, not misread as UTF-8
+        "application/json; charset=latin-1",
+        "application/merge-patch+json; charset=utf-16",
+        "application/json; charset*=utf-8''x",  # (RFC 2231: parsed as a tuple)
+    ],
+)
 async def test_other_media_types_are_415(
     client: httpx.AsyncClient, endpoint: str, content_type: str | None
 ) -> None:
@@ -407,6 +418,22 @@ async def test_other_media_types_are_415(
     response = await client.patch(path, content=b'{"name": "x"}', headers=headers)
     assert response.status_code == 415
     assert code(response.json()) == "UNSUPPORTED_MEDIA_TYPE"
+
+
+@EACH
+@pytest.mark.parametrize(
+    "content_type",
+    ["Application/JSON; charset=UTF-8", 'application/merge-patch+json; charset="utf8"'],
+)
+async def test_json_in_utf8_is_read_whatever_the_case_of_its_names(
+    client: httpx.AsyncClient, endpoint: str, content_type: str
+) -> None:
+    path, body = ENDPOINTS[endpoint]
+    sent = {field: f"{value}, Zoë" for field, value in body.items()}
+    headers = {**bearer(token("alice")), "Content-Type": content_type}
+    response = await client.patch(path, content=orjson.dumps(sent), headers=headers)
+    assert response.status_code == 200, response.text
+    assert all(value in response.text for value in sent.values())  # read as UTF-8
 
 
 READ_ONLY = {"prompts": "prompts:read", "v1-prompts": "prompts:read", "v1-pools": "org:admin:read"}

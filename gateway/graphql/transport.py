@@ -5,32 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from functools import lru_cache
 
 import orjson
-from strawberry.http.parse_content_type import parse_content_type
 
 JSON_HEADERS = ((b"content-type", b"application/json"),)
-
-
-@lru_cache(maxsize=64)
-def is_json_in_utf8(content_type: str) -> bool:
-    """The body is application/json in UTF-8, the one encoding it is read in: a charset that
-    names another is refused, not misread. Strawberry's reading of the header (email's
-    parser: tens of µs), once per distinct header value."""
-    media, parameters = parse_content_type(content_type)
-    # (a media type's name is case-insensitive, RFC 9110 8.3.1: the parser keeps its case)
-    return media.lower() == "application/json" and _is_utf8(parameters.get("charset", "utf-8"))
-
-
-# The names of UTF-8 a client sends, in any case. Not codecs.lookup: it would accept more
-# names for it than clients use, and remembers every name it is asked for, a caller's too.
-_UTF8_NAMES = frozenset({"utf-8", "utf8"})
-
-
-def _is_utf8(charset: object) -> bool:
-    # (an RFC 2231 `charset*=` parameter is parsed as a tuple: not a name of UTF-8)
-    return isinstance(charset, str) and charset.strip().strip('"').lower() in _UTF8_NAMES
 
 
 def encode_json(data: object) -> bytes:

@@ -42,10 +42,10 @@ from gateway.graphql.refusals import (
 from gateway.graphql.transport import (
     decode_json,
     encode_json,
-    is_json_in_utf8,
 )
 from gateway.graphql.trusted_documents import TrustedDocuments
 from gateway.graphql.websocket import Finished, GatedTransportWS
+from gateway.http.media_type import utf8_media_type
 from gateway.http.refusal import refusal_document
 from gateway.http.request_body import BODY_READ, header, read_body
 from gateway.http.request_id import current_request_id
@@ -256,7 +256,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         """Refuses malformed requests and answers planned documents itself. Otherwise leaves
         the request to Strawberry: as it came (None), or with the document a persisted-query
         hash stands for written into the body (bytes)."""
-        if not is_json_in_utf8(header(request, b"content-type") or ""):
+        # (the body is read as JSON in UTF-8: another charset is refused, not misread)
+        if utf8_media_type(header(request, b"content-type") or "") != "application/json":
             raise UNSUPPORTED_MEDIA_TYPE
         try:
             data = checked_parameters(self.decode_json(body))

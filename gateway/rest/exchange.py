@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from gateway.http.media_type import utf8_media_type
 from gateway.http.request_body import header
 from gateway.rest.failures import malformed, unsupported_media_type
 
@@ -20,9 +21,8 @@ NO_VERSION = datetime(1, 1, 1, tzinfo=UTC)
 
 async def json_object(request: Request) -> dict[str, Any]:
     """The body as a JSON object (RFC 7396 patches are objects too), or Refused."""
-    content_type = header(request, b"content-type") or ""
-    media_type = content_type.partition(";")[0].strip().lower()
-    if media_type not in JSON_TYPES:
+    # (a charset other than UTF-8's is refused, not misread: the body is read as UTF-8)
+    if utf8_media_type(header(request, b"content-type") or "") not in JSON_TYPES:
         raise unsupported_media_type()
     try:
         data = orjson.loads(await request.body())
