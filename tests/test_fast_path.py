@@ -512,6 +512,35 @@ async def test_a_persisted_query_with_the_wrong_hash_is_refused(
     assert again.json()["errors"][0]["message"] == "PersistedQueryNotFound"
 
 
+@pytest.mark.parametrize(
+    "persisted",
+    [1, None, "x", {"version": 2, "sha256Hash": "0" * 64}, {"version": 1}],
+    ids=["number", "null", "string", "version-2", "no-hash"],
+)
+async def test_a_malformed_persisted_query_is_refused_alike_over_post_and_get(
+    apps: tuple[Starlette, Starlette], db: Database, persisted: object
+) -> None:
+    # given: a document beside a persistedQuery extension no client library sends
+    fast, _ = apps
+    query = "query Me { viewer { __typename } }"
+    extensions = {"persistedQuery": persisted}
+    transport = httpx.ASGITransport(app=fast)
+    async with httpx.AsyncClient(transport=transport, base_url="http://patchbay.test") as client:
+        # when
+        posted = await _post(fast, {"query": query, "extensions": extensions}, _credential("alice"))
+        got = await client.get(
+            "/graphql",
+            params={"query": query, "extensions": json.dumps(extensions)},
+            headers=_credential("alice"),
+        )
+    # then: refused, the same way, and nothing ran
+    assert (posted.status_code, got.status_code) == (400, 400), got.text
+    posted_error, got_error = posted.json()["errors"][0], got.json()["errors"][0]
+    assert got_error["extensions"]["code"] == posted_error["extensions"]["code"]
+    assert got_error["message"] == posted_error["message"]
+    assert got.json().get("data") is None
+
+
 async def test_a_persisted_query_over_get(apps: tuple[Starlette, Starlette], db: Database) -> None:
     # given: Apollo's link with useGETForHashedQueries sends reads as GET
     fast, _ = apps

@@ -345,7 +345,7 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         if "documentId" in params:
             trusted = True
             query = self.trusted_body(query, params.pop("documentId"))
-        elif raw is not None and isinstance(persisted := _persisted_of(raw), dict):
+        elif raw is not None and (persisted := _persisted_of(raw)) is not _ABSENT:
             query, trusted = await self.resolve_persisted(query, persisted)
         if isinstance(query, str):
             await self._admit_document(Request(scope), query, operation, trusted=trusted)
@@ -585,14 +585,18 @@ UNAVAILABLE = Refusal(MASKED_MESSAGES["SERVICE_UNAVAILABLE"], "SERVICE_UNAVAILAB
 GET_PARAMETERS = frozenset({"query", "operationName", "variables", "extensions", "documentId"})
 
 
+_ABSENT = object()  # a GET's `extensions` names no persistedQuery
+
+
 def _persisted_of(raw: str) -> Any:
-    """`extensions.persistedQuery` of a GET's `extensions` parameter; None when there is none
-    (Strawberry then refuses a malformed `extensions` itself)."""
+    """`extensions.persistedQuery` of a GET's `extensions` parameter, whatever it holds (a
+    malformed one is refused as over POST); _ABSENT when there is none (Strawberry then
+    refuses a malformed `extensions` itself)."""
     try:
         extensions = json.loads(raw)
     except ValueError:
-        return None
-    return extensions.get("persistedQuery") if isinstance(extensions, dict) else None
+        return _ABSENT
+    return extensions.get("persistedQuery", _ABSENT) if isinstance(extensions, dict) else _ABSENT
 
 
 def _document_was_valid(result: ExecutionResult) -> bool:
