@@ -132,3 +132,20 @@ async def test_a_lone_surrogate_outside_the_document_is_a_400_with_the_request_i
     assert response.status_code == 400
     error = response.json()["errors"][0]
     assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+
+
+async def test_extensions_nested_too_deep_are_a_400_over_get_as_over_post(
+    client: httpx.AsyncClient,
+) -> None:
+    # given: `extensions` nested deeper than the JSON reader goes (read before authentication)
+    nested = "[" * 2_000 + "]" * 2_000
+    query = "{ viewer { __typename } }"
+    # when
+    posted = await client.post(
+        "/graphql",
+        content=b'{"query": "%s", "extensions": %s}' % (query.encode(), nested.encode()),
+        headers={"Content-Type": "application/json"},
+    )
+    got = await client.get("/graphql", params={"query": query, "extensions": nested})
+    # then: the caller's mistake, not a 500
+    assert (posted.status_code, got.status_code) == (400, 400), got.text

@@ -310,6 +310,70 @@ async def test_the_idempotent_directive_is_a_key_too(
     assert await _version(db) == 2
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    ["@ idempotent", "@ # the retry's key\\n  idempotent", "@\\u0069dempotent"],
+    ids=["a space after @", "a comment after @", "a JSON escape"],
+)
+async def test_the_directive_is_a_key_however_the_body_spells_it(
+    client: httpx.AsyncClient, db: Database, spelling: str
+) -> None:
+    # given: the directive as GraphQL (ignored tokens between @ and the name) and JSON allow
+    body = {"query": UPDATE_DIRECTIVE, "variables": {"id": WELCOME, "input": {"title": "s"}}}
+    content = orjson.dumps(body).replace(b"@idempotent", spelling.encode())
+    headers = {"Authorization": f"Bearer {token('alice')}", "Content-Type": "application/json"}
+    # when: the same request twice, then another under the same key
+    first, retry = [await client.post("/graphql", content=content, headers=headers) for _ in "12"]
+    other = await client.post("/graphql", content=content.replace(b'"s"', b'"t"'), headers=headers)
+    # then
+    assert first.json()["data"]["updatePrompt"]["prompt"]["version"] == 2
+    assert retry.headers.get("idempotent-replayed") == "true"
+    assert retry.content == first.content
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert await _version(db) == 2
+
+
+async def test_the_directive_of_a_document_sent_by_its_hash_alone_is_a_key(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    # given: a document with the directive, registered with its hash (Apollo's persisted
+    # queries); the bodies after it hold the hash alone, not the directive's name
+    document = UPDATE_DIRECTIVE.replace("mutation Retitle", "mutation RetitleByHash")
+    extensions = {
+        "persistedQuery": {"version": 1, "sha256Hash": sha256(document.encode()).hexdigest()}
+    }
+    variables = {"id": WELCOME, "input": {"title": "h"}}
+    first = await _post(
+        client, {"query": document, "variables": variables, "extensions": extensions}, key=None
+    )
+    # when
+    retry = await _post(client, {"variables": variables, "extensions": extensions}, key=None)
+    other_variables = {"id": WELCOME, "input": {"title": "other"}}
+    other = await _post(client, {"variables": other_variables, "extensions": extensions}, key=None)
+    # then
+    assert retry.headers.get("idempotent-replayed") == "true"
+    assert retry.content == first.content
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert await _version(db) == 2
+
+
+@pytest.mark.parametrize("accept", ["text/event-stream", "TEXT/EVENT-STREAM", "Text/Event-Stream"])
+async def test_a_mutation_asking_for_an_event_stream_writes_nothing_in_any_case(
+    client: httpx.AsyncClient, db: Database, accept: str
+) -> None:
+    # given: the document run once as JSON, so the fast path knows it
+    await _post(client, _body("learnt"), key=None)
+    # when: it asks for a stream (media types are case-insensitive, RFC 9110 8.3.1)
+    headers = {"Authorization": f"Bearer {token('alice')}", "Accept": accept}
+    streamed = await client.post("/graphql", json=_body("streamed"), headers=headers)
+    # then: only subscriptions stream; the mutation did not run (nor skip its key)
+    assert streamed.headers["content-type"].startswith("text/event-stream"), streamed.text
+    assert "Only subscriptions stream" in streamed.text
+    assert await _version(db) == 2
+
+
 # --- faults, made to happen: a locked row or database ----------------------------------------
 
 

@@ -337,7 +337,12 @@ async def test_an_if_match_that_holds_lets_the_write_through(
     assert response.headers["etag"] != current
 
 
-@pytest.mark.parametrize("header", ['W/"1767603600000000"', "garbage", '"99999999999999999999"'])
+HUGE_TAG = '"' + "1" * 4_301 + '"'  # more digits than int() reads: was a 500
+
+
+@pytest.mark.parametrize(
+    "header", ['W/"1767603600000000"', "garbage", '"99999999999999999999"', HUGE_TAG]
+)
 async def test_an_if_match_that_names_no_current_version_is_412(
     client: httpx.AsyncClient, header: str
 ) -> None:
@@ -345,6 +350,15 @@ async def test_an_if_match_that_names_no_current_version_is_412(
         client, f"{PROMPTS}/{ALICES}", {"title": "x"}, token("alice"), **{"If-Match": header}
     )
     assert response.status_code == 412
+
+
+@EACH
+async def test_an_if_match_no_version_can_be_waits_for_the_credential(
+    client: httpx.AsyncClient, endpoint: str
+) -> None:
+    path, body = ENDPOINTS[endpoint]
+    response = await client.patch(path, json=body, headers={"If-Match": HUGE_TAG})
+    assert response.status_code == 401, response.text
 
 
 async def test_if_match_comes_after_not_found(client: httpx.AsyncClient) -> None:

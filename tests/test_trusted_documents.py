@@ -104,6 +104,31 @@ async def test_a_trusted_mutation_runs_by_id_with_variables_and_writes(
     assert over_get.headers["allow"] == "POST"
 
 
+async def test_a_trusted_mutation_keyed_by_its_directive_is_answered_once(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    # given: a trusted mutation whose key is its @idempotent directive's: the bodies name
+    # it by id, and hold no text of the directive
+    keyed = """mutation Keyed($id: ID!, $title: String, $key: String!) {
+  updatePrompt(id: $id, input: {title: $title}) @idempotent(key: $key) { __typename } }"""
+    path = tmp_path / "keyed.json"
+    path.write_text(json.dumps(manifest(("Keyed", "mutation", keyed))))
+    async with client_for(trusted_settings(database_url, path, "enforce")) as client:
+
+        async def send(title: str) -> Any:
+            variables = {"id": "prm_acme_welcome", "title": title, "key": "k-trusted"}
+            body = {"documentId": f"sha256:{sha256(keyed)}", "variables": variables}
+            return await client.post("/graphql", json=body, headers=bearer())
+
+        # when: the request, its retry, and another request under the same key
+        first, retry, other = await send("Once"), await send("Once"), await send("Twice")
+    # then
+    assert first.json()["data"] == {"updatePrompt": {"__typename": "UpdatePromptSuccess"}}
+    assert retry.headers.get("idempotent-replayed") == "true"
+    assert other.status_code == 422
+    assert await title_of(db, "prm_acme_welcome") == "Once"
+
+
 async def test_apollo_persisted_query_hashes_name_trusted_documents(
     database_url: str, db: Database, manifest_path: Path
 ) -> None:

@@ -39,8 +39,19 @@ from gateway.identity.authenticator import Authenticator
 from schema.idempotent import mutation_key
 from schema.request_errors import MASKED_MESSAGES
 
-DIRECTIVE = b"@idempotent"
+DIRECTIVE = "idempotent"  # GraphQL lets ignored tokens stand between `@` and the name
 Serve = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _may_carry_the_directive(body: bytes) -> bool:
+    """The body may hold @idempotent: its name, a JSON escape that may spell it, or the
+    name of a stored document (a trusted documentId, a persisted-query hash) that may."""
+    return (
+        b"idempotent" in body
+        or b"\\u" in body
+        or b"documentId" in body
+        or b"persistedQuery" in body
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +83,7 @@ class Idempotency:
         key; any other is served as it came."""
         header = idempotency_key(scope)
         body = await read_body(receive)
-        if header is None and DIRECTIVE not in body:  # no parse for a request without a key
+        if header is None and not _may_carry_the_directive(body):  # no parse without a key
             scope.setdefault("state", {})[BODY_READ] = body  # (the view takes it from there)
             await serve(scope, receive, send)
             return
@@ -83,7 +94,8 @@ class Idempotency:
             await refuse(scope, send, 400, "IDEMPOTENCY_KEY_INVALID", message)
             return
         if request is None:
-            await serve(scope, body_then(body, receive), send)
+            scope.setdefault("state", {})[BODY_READ] = body
+            await serve(scope, receive, send)
             return
         try:
             for _ in range(3):  # a twin rolled back, or an expired record was removed: again
@@ -108,6 +120,8 @@ class Idempotency:
         document = await self._document(data)
         operation_name, variables = data.get("operationName"), data.get("variables")
         if document is None or not isinstance(operation_name, str | None):
+            return None
+        if header is None and DIRECTIVE not in document:  # (a stored one, or JSON escapes)
             return None
         directive_key = mutation_key(document, operation_name, variables)
         if directive_key is None:

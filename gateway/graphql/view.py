@@ -299,7 +299,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             self.planned is not None
             and isinstance(variables, _DICT_OR_NONE)
             and isinstance(data.get("extensions"), _DICT_OR_NONE)
-            and "multipart" not in (accept := header(request, b"accept") or "")
+            # any case (RFC 9110 8.3.1): what Strawberry and the event stream's test read
+            and "multipart" not in (accept := (header(request, b"accept") or "").lower())
             and "event-stream" not in accept
         ):
             plan, looked = self.planned.plan_for(query, operation), True
@@ -593,8 +594,8 @@ def _persisted_of(raw: str) -> Any:
     malformed one is refused as over POST); _ABSENT when there is none (Strawberry then
     refuses a malformed `extensions` itself)."""
     try:
-        extensions = json.loads(raw)
-    except ValueError:
+        extensions = decode_json(raw)
+    except ValueError:  # (decode_json's one error: too deep nesting too, not a 500)
         return _ABSENT
     return extensions.get("persistedQuery", _ABSENT) if isinstance(extensions, dict) else _ABSENT
 

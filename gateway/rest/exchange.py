@@ -17,6 +17,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 # An If-Match that names no version of ours can match nothing: a guard no row passes.
 NO_VERSION = datetime(1, 1, 1, tzinfo=UTC)
+MAX_VERSION_DIGITS = 20  # microseconds up to year 9999 take 18
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -48,9 +49,11 @@ def versions(if_match: str | None) -> list[datetime] | None:
 
 def _version(tag: str) -> datetime:
     digits = tag[1:-1]
-    # ASCII only: str.isdigit() takes superscripts that int() refuses (a 500 once)
+    # ASCII only: str.isdigit() takes superscripts that int() refuses (a 500 once); and
+    # no longer than a version can be: int() refuses over 4,300 digits (a 500 too)
     if (
         len(tag) < 3
+        or len(digits) > MAX_VERSION_DIGITS
         or tag[0] != '"'
         or tag[-1] != '"'
         or not (digits.isascii() and digits.isdigit())
