@@ -149,3 +149,24 @@ async def test_extensions_nested_too_deep_are_a_400_over_get_as_over_post(
     got = await client.get("/graphql", params={"query": query, "extensions": nested})
     # then: the caller's mistake, not a 500
     assert (posted.status_code, got.status_code) == (400, 400), got.text
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32"])
+async def test_a_body_in_utf16_or_utf32_is_a_400_and_runs_nothing(
+    client: httpx.AsyncClient, db: Database, encoding: str
+) -> None:
+    # given: JSON the stdlib would detect and read in another encoding (bodies are UTF-8)
+    document = 'mutation { updatePrompt(id: "prm_acme_welcome", input: {title: "Wide"}) '
+    document += "{ __typename } }"
+    content = json.dumps({"query": document}).encode(encoding)
+    headers = {"Authorization": f"Bearer {token('alice')}", "Content-Type": "application/json"}
+    # when
+    response = await client.post("/graphql", content=content, headers=headers)
+    read = await client.post(
+        "/graphql",
+        json={"query": '{ prompt(id: "prm_acme_welcome") { ... on Prompt { title } } }'},
+        headers=headers,
+    )
+    # then
+    assert response.status_code == 400, response.text
+    assert read.json()["data"]["prompt"]["title"] != "Wide"

@@ -129,6 +129,48 @@ async def test_a_trusted_mutation_keyed_by_its_directive_is_answered_once(
     assert await title_of(db, "prm_acme_welcome") == "Once"
 
 
+PLAIN_RENAME = """mutation Plain($id: ID!, $title: String) {
+  updatePrompt(id: $id, input: {title: $title}) { __typename } }"""
+KEYED_RENAME = """mutation Keyed($id: ID!, $title: String, $key: String!) {
+  updatePrompt(id: $id, input: {title: $title}) @idempotent(key: $key) { __typename } }"""
+
+
+@pytest.mark.parametrize(
+    "persisted",
+    [{}, {"version": 2}, {"version": "1"}, {"version": 1}],
+    ids=["no version", "version 2", "version as a string", "version 1"],
+)
+@pytest.mark.parametrize("keyed_by", ["header", "directive"])
+async def test_a_trusted_mutation_named_by_its_hash_keeps_its_key_whatever_the_version(
+    database_url: str, db: Database, tmp_path: Path, persisted: dict[str, Any], keyed_by: str
+) -> None:
+    # given: a trusted mutation named by its hash alone; the view runs a trusted document
+    # whatever the extension's version says, so its key must hold whatever it says too
+    document = KEYED_RENAME if keyed_by == "directive" else PLAIN_RENAME
+    name = "Keyed" if keyed_by == "directive" else "Plain"
+    path = tmp_path / "trusted.json"
+    path.write_text(json.dumps(manifest((name, "mutation", document))))
+    extensions = {"persistedQuery": {**persisted, "sha256Hash": sha256(document)}}
+    key = f"k-{keyed_by}-{persisted.get('version')!r}"
+    headers = bearer() | ({"Idempotency-Key": key} if keyed_by == "header" else {})
+    async with client_for(trusted_settings(database_url, path, "enforce")) as client:
+
+        async def send(title: str) -> Any:
+            variables = {"id": "prm_acme_welcome", "title": title, "key": key}
+            if keyed_by == "header":
+                del variables["key"]
+            body = {"extensions": extensions, "variables": variables}
+            return await client.post("/graphql", json=body, headers=headers)
+
+        # when: the request, its retry, and another request under the same key
+        first, retry, other = await send("Once"), await send("Once"), await send("Twice")
+    # then
+    assert first.json()["data"] == {"updatePrompt": {"__typename": "UpdatePromptSuccess"}}
+    assert retry.headers.get("idempotent-replayed") == "true"
+    assert other.status_code == 422
+    assert await title_of(db, "prm_acme_welcome") == "Once"
+
+
 async def test_apollo_persisted_query_hashes_name_trusted_documents(
     database_url: str, db: Database, manifest_path: Path
 ) -> None:

@@ -31,7 +31,12 @@ from db.errors import DatabaseUnavailable, WriteOutcomeUnknown
 from gateway.authorization import authorization_header
 from gateway.graphql.held_response import HeldResponse, body_then, refuse, send_json
 from gateway.graphql.persisted_queries import PersistedQueries, PersistedQueryError
-from gateway.graphql.transport import decode_json, encode_json
+from gateway.graphql.transport import (
+    BODY_DECODED,
+    PERSISTED_QUERY_MISSED,
+    decode_json,
+    encode_json,
+)
 from gateway.graphql.trusted_documents import TrustedDocuments
 from gateway.http.idempotency_key import KEY, REPLAYED, idempotency_key
 from gateway.http.request_body import BODY_READ, read_body
@@ -43,17 +48,27 @@ DIRECTIVE = "idempotent"  # GraphQL lets ignored tokens stand between `@` and th
 Serve = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _may_carry_the_directive(body: bytes) -> bool:
-    """The body may hold @idempotent: its name, a JSON escape that may spell it, or the
-    name of a stored document (a trusted documentId, a persisted-query hash) that may."""
-    # bytes.find, not `in`: CPython's bytes.__contains__ first tries its argument as an int
-    # and formats a TypeError it then drops (~70 ns a test, on every POST)
+def _may_carry_the_directive(data: object) -> bool:
+    """The request may hold @idempotent: its document names it (read from the decoded body,
+    so a JSON escape cannot hide the name), or it names a stored document (a trusted
+    documentId, a persisted-query hash) that may."""
+    if not isinstance(data, dict):
+        return False
+    query, extensions = data.get("query"), data.get("extensions")
     return (
-        body.find(b"idempotent") >= 0
-        or body.find(b"\\u") >= 0
-        or body.find(b"documentId") >= 0
-        or body.find(b"persistedQuery") >= 0
+        (isinstance(query, str) and DIRECTIVE in query)
+        or "documentId" in data
+        or (isinstance(extensions, dict) and "persistedQuery" in extensions)
     )
+
+
+def _hand_over(scope: Scope, body: bytes, data: object) -> None:
+    """The body, and what it decoded to, for the view to take instead of reading and
+    decoding it again."""
+    state = scope.setdefault("state", {})
+    state[BODY_READ] = body
+    if data is not None:
+        state[BODY_DECODED] = data
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +100,22 @@ class Idempotency:
         key; any other is served as it came."""
         header = idempotency_key(scope)
         body = await read_body(receive)
-        if header is None and not _may_carry_the_directive(body):  # no parse without a key
-            scope.setdefault("state", {})[BODY_READ] = body  # (the view takes it from there)
+        try:
+            data = decode_json(body)
+        except ValueError:  # the view refuses it, in its own words
+            data = None
+        if header is None and not _may_carry_the_directive(data):
+            _hand_over(scope, body, data)
             await serve(scope, receive, send)
             return
         try:
-            request = await self._identify(scope, body, header)
+            request = await self._identify(scope, data, header)
         except _InvalidKey:
             message = "Idempotency-Key must be 1-255 visible ASCII characters"
             await refuse(scope, send, 400, "IDEMPOTENCY_KEY_INVALID", message)
             return
         if request is None:
-            scope.setdefault("state", {})[BODY_READ] = body
+            _hand_over(scope, body, data)
             await serve(scope, receive, send)
             return
         try:
@@ -108,22 +127,18 @@ class Idempotency:
             return
         await refuse(scope, send, 409, "IDEMPOTENCY_KEY_IN_FLIGHT", IN_FLIGHT)
 
-    async def _identify(self, scope: Scope, body: bytes, header: str | None) -> _Request | None:
+    async def _identify(self, scope: Scope, data: object, header: str | None) -> _Request | None:
         """The key, caller and fingerprint of an authenticated mutation; None for anything
         else (a query, no principal, a body Strawberry must refuse itself)."""
         if header is not None and not KEY.fullmatch(header):
             raise _InvalidKey
-        try:
-            data = decode_json(body)
-        except ValueError:
-            return None
         if not isinstance(data, dict):
             return None
-        document = await self._document(data)
+        document = await self._document(data, scope.setdefault("state", {}))
         operation_name, variables = data.get("operationName"), data.get("variables")
         if document is None or not isinstance(operation_name, str | None):
             return None
-        if header is None and DIRECTIVE not in document:  # (a stored one, or JSON escapes)
+        if header is None and DIRECTIVE not in document:  # (a stored one without it)
             return None
         directive_key = mutation_key(document, operation_name, variables)
         if directive_key is None:
@@ -139,10 +154,11 @@ class Idempotency:
         fingerprint = _fingerprint(document, operation_name, variables)
         return _Request(principal.scope_key, key, fingerprint)
 
-    async def _document(self, data: dict[str, Any]) -> str | None:
+    async def _document(self, data: dict[str, Any], state: dict[str, Any]) -> str | None:
         """The document the body runs: its query, the trusted document its documentId names,
         or the one its persisted-query hash stands for (None: the view refuses the request
-        itself). Nothing is registered here: the view does that when the request runs."""
+        itself). Nothing is registered here: the view does that when the request runs; a
+        hash the store does not know is marked in `state`, for the view not to ask again."""
         query, extensions = data.get("query"), data.get("extensions")
         document_id = data.get("documentId")
         if isinstance(document_id, str) and query is None:
@@ -152,9 +168,16 @@ class Idempotency:
             try:
                 if isinstance(query, str):
                     return PersistedQueries.verify(query, persisted)
-                digest = PersistedQueries.check(persisted)
-                return self.trusted.body_of(digest) or await self.persisted.resolve(None, persisted)
-            except PersistedQueryError:
+                # as the view resolves it: a trusted document by its hash, whatever the
+                # extension's version says, then the automatic store (which checks it)
+                digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
+                trusted = self.trusted.body_of(digest) if isinstance(digest, str) else None
+                if trusted is not None or self.trusted.policy == "enforce":
+                    return trusted  # (enforce: the view asks no store either)
+                return await self.persisted.resolve(None, persisted)
+            except PersistedQueryError as error:
+                if error.code == "PERSISTED_QUERY_NOT_FOUND":  # (or the store unavailable)
+                    state[PERSISTED_QUERY_MISSED] = True
                 return None
         return query if isinstance(query, str) else None
 

@@ -9,6 +9,11 @@ from datetime import datetime
 import orjson
 
 JSON_HEADERS = ((b"content-type", b"application/json"),)
+# Scope state: a POST body's JSON, decoded by idempotency.py, for the view to take
+BODY_DECODED = "body_decoded"
+# Scope state: idempotency.py asked the persisted-query store for the body's hash in vain
+# (or could not ask it): the view answers so without asking again
+PERSISTED_QUERY_MISSED = "persisted_query_missed"
 
 
 def encode_json(data: object) -> bytes:
@@ -32,8 +37,8 @@ def decode_json(data: str | bytes) -> object:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         pass  # e.g. a lone surrogate: the stdlib reads it and our rules then name the field
-    try:
-        return json.loads(data)
+    try:  # UTF-8 only: json.loads would detect UTF-16 and UTF-32 bytes and read them
+        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
     except (ValueError, RecursionError) as error:
         raise json.JSONDecodeError(type(error).__name__, "", 0) from None
 

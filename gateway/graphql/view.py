@@ -40,6 +40,8 @@ from gateway.graphql.refusals import (
     refusal_of,
 )
 from gateway.graphql.transport import (
+    BODY_DECODED,
+    PERSISTED_QUERY_MISSED,
     decode_json,
     encode_json,
 )
@@ -259,8 +261,9 @@ class PatchbayGraphQL(GraphQL[Context, None]):
         # (the body is read as JSON in UTF-8: another charset is refused, not misread)
         if utf8_media_type(header(request, b"content-type") or "") != "application/json":
             raise UNSUPPORTED_MEDIA_TYPE
+        decoded = request.scope["state"].pop(BODY_DECODED, None)  # by idempotency.py
         try:
-            data = checked_parameters(self.decode_json(body))
+            data = checked_parameters(decoded if decoded is not None else self.decode_json(body))
         except json.JSONDecodeError:
             raise NOT_JSON from None
         query, operation, extensions = (
@@ -274,7 +277,10 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             query = self.trusted_body(query, data["documentId"])
         elif isinstance(extensions, dict) and "persistedQuery" in extensions:
             persisted = True
-            query, trusted = await self.resolve_persisted(query, extensions["persistedQuery"])
+            missed = request.scope["state"].pop(PERSISTED_QUERY_MISSED, False)
+            query, trusted = await self.resolve_persisted(
+                query, extensions["persistedQuery"], missed=missed
+            )
         if isinstance(query, str):
             planned = await self._run_planned(request, data, query, operation, trusted)
             if planned is not None:
@@ -362,9 +368,12 @@ class PatchbayGraphQL(GraphQL[Context, None]):
             raise Refusal("No trusted document has this documentId", "TRUSTED_DOCUMENT_NOT_FOUND")
         return body
 
-    async def resolve_persisted(self, query: Any, persisted: Any) -> tuple[str, bool]:
+    async def resolve_persisted(
+        self, query: Any, persisted: Any, *, missed: bool = False
+    ) -> tuple[str, bool]:
         """Apollo's persisted-query extension: a trusted document by its hash first, then
-        the automatic store, which learns nothing where only trusted documents run."""
+        the automatic store, which learns nothing where only trusted documents run.
+        `missed`: the store was asked for this hash in vain already (idempotency.py)."""
         digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
         try:
             if query is None and isinstance(digest, str):
@@ -376,6 +385,8 @@ class PatchbayGraphQL(GraphQL[Context, None]):
                     self.persisted.check(persisted)
                     raise PersistedQueryError(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
                 return self.persisted.verify(query, persisted), False
+            if missed and query is None:
+                raise PersistedQueryError(NOT_FOUND, "PERSISTED_QUERY_NOT_FOUND", 200)
             return await self.persisted.resolve(query, persisted), False
         except PersistedQueryError as error:
             raise Refusal(error.message, error.code, error.status) from None
