@@ -170,3 +170,14 @@ async def test_a_body_in_utf16_or_utf32_is_a_400_and_runs_nothing(
     # then
     assert response.status_code == 400, response.text
     assert read.json()["data"]["prompt"]["title"] != "Wide"
+
+
+async def test_a_utf8_body_with_a_byte_order_mark_is_read(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    # (the stdlib's reader skips it, as it did before bodies were held to UTF-8)
+    content = b"\xef\xbb\xbf" + json.dumps({"query": "{ viewer { __typename } }"}).encode()
+    headers = {"Authorization": f"Bearer {token('alice')}", "Content-Type": "application/json"}
+    response = await client.post("/graphql", content=content, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["viewer"]["__typename"] == "Viewer"

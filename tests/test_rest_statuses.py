@@ -353,7 +353,7 @@ async def test_an_if_match_that_names_no_current_version_is_412(
 
 
 @EACH
-async def test_an_if_match_no_version_can_be_waits_for_the_credential(
+async def test_an_if_match_too_long_for_a_version_is_judged_after_the_credential(
     client: httpx.AsyncClient, endpoint: str
 ) -> None:
     path, body = ENDPOINTS[endpoint]

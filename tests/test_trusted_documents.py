@@ -29,6 +29,12 @@ WITH_FREEFORM = f"{ALL_SCOPES} graphql:freeform"
 PATCHBAY = str(Path(sys.executable).parent / "patchbay")  # the installed command
 
 
+PLAIN_RENAME = """mutation Plain($id: ID!, $title: String) {
+  updatePrompt(id: $id, input: {title: $title}) { __typename } }"""
+KEYED_RENAME = """mutation Keyed($id: ID!, $title: String, $key: String!) {
+  updatePrompt(id: $id, input: {title: $title}) @idempotent(key: $key) { __typename } }"""
+
+
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -109,8 +115,7 @@ async def test_a_trusted_mutation_keyed_by_its_directive_is_answered_once(
 ) -> None:
     # given: a trusted mutation whose key is its @idempotent directive's: the bodies name
     # it by id, and hold no text of the directive
-    keyed = """mutation Keyed($id: ID!, $title: String, $key: String!) {
-  updatePrompt(id: $id, input: {title: $title}) @idempotent(key: $key) { __typename } }"""
+    keyed = KEYED_RENAME
     path = tmp_path / "keyed.json"
     path.write_text(json.dumps(manifest(("Keyed", "mutation", keyed))))
     async with client_for(trusted_settings(database_url, path, "enforce")) as client:
@@ -127,12 +132,6 @@ async def test_a_trusted_mutation_keyed_by_its_directive_is_answered_once(
     assert retry.headers.get("idempotent-replayed") == "true"
     assert other.status_code == 422
     assert await title_of(db, "prm_acme_welcome") == "Once"
-
-
-PLAIN_RENAME = """mutation Plain($id: ID!, $title: String) {
-  updatePrompt(id: $id, input: {title: $title}) { __typename } }"""
-KEYED_RENAME = """mutation Keyed($id: ID!, $title: String, $key: String!) {
-  updatePrompt(id: $id, input: {title: $title}) @idempotent(key: $key) { __typename } }"""
 
 
 @pytest.mark.parametrize(

@@ -37,8 +37,11 @@ def decode_json(data: str | bytes) -> object:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
         pass  # e.g. a lone surrogate: the stdlib reads it and our rules then name the field
-    try:  # UTF-8 only: json.loads would detect UTF-16 and UTF-32 bytes and read them
-        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
+    # UTF-8 only (json.loads would detect UTF-16 and UTF-32 bytes and read them), as
+    # json.loads reads UTF-8: a byte-order mark skipped, surrogates' bytes let through
+    try:
+        text = data.decode("utf-8-sig", "surrogatepass") if isinstance(data, bytes) else data
+        return json.loads(text)
     except (ValueError, RecursionError) as error:
         raise json.JSONDecodeError(type(error).__name__, "", 0) from None
 
