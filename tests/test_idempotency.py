@@ -73,6 +73,11 @@ async def _post(
     return await client.post("/graphql", json=body, headers=headers)
 
 
+def _by_hash(document: str) -> dict[str, Any]:
+    """Apollo's persisted-query extension naming `document` by its hash."""
+    return {"persistedQuery": {"version": 1, "sha256Hash": sha256(document.encode()).hexdigest()}}
+
+
 async def _version(db: Database) -> int:
     async with db.write() as conn:
         return int(
@@ -340,9 +345,7 @@ async def test_the_directive_of_a_document_sent_by_its_hash_alone_is_a_key(
     # given: a document with the directive, registered with its hash (Apollo's persisted
     # queries); the bodies after it hold the hash alone, not the directive's name
     document = UPDATE_DIRECTIVE.replace("mutation Retitle", "mutation RetitleByHash")
-    extensions = {
-        "persistedQuery": {"version": 1, "sha256Hash": sha256(document.encode()).hexdigest()}
-    }
+    extensions = _by_hash(document)
     variables = {"id": WELCOME, "input": {"title": "h"}}
     first = await _post(
         client, {"query": document, "variables": variables, "extensions": extensions}, key=None
@@ -516,9 +519,7 @@ async def test_a_persisted_query_retried_by_its_hash_alone_is_replayed(
 ) -> None:
     # given: a mutation sent with its document and its hash (Apollo's persisted queries)
     document = UPDATE.replace("mutation Retitle", "mutation RetitlePersisted")
-    extensions = {
-        "persistedQuery": {"version": 1, "sha256Hash": sha256(document.encode()).hexdigest()}
-    }
+    extensions = _by_hash(document)
     variables = _body()["variables"]
     first = await _post(
         client, {"query": document, "variables": variables, "extensions": extensions}
